@@ -1,0 +1,75 @@
+//! Flags (clap) and one module per subcommand. Exit codes: 0 ok, 1 findings (check errors,
+//! differences), 2 usage or input error.
+
+mod build;
+mod check;
+mod graph;
+mod output;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_INPUT: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "platc",
+    version,
+    about = "Compile a platform (Nickel) and workload specs (Score) into a deterministic GitOps tree",
+    after_help = "Examples:\n  platc build                      compile ./platform and the workloads into ./out\n  platc build -C ../shop --env prod only the prod environment of another workspace\n  platc check                      everything but writing; exit 1 on errors\n  platc graph --format mermaid --env dev\n\nExit codes: 0 ok, 1 findings, 2 usage or input error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Workspace {
+    /// Run in this workspace (a directory with platform/main.ncl) instead of the current one.
+    #[arg(short = 'C', long = "directory", value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Only these environments (repeatable); default: all.
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+    /// Worker threads (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile the workspace and write the GitOps tree.
+    #[command(after_help = "Example:\n  platc build --out ../gitops   write the tree into ../gitops (only files platc owns are replaced or pruned)")]
+    Build(build::BuildArgs),
+    /// Load, resolve, graph and render without writing; report every error.
+    Check(check::CheckArgs),
+    /// Print the dependency graph (ordering and communication edges).
+    #[command(after_help = "Examples:\n  platc graph --format dot --env prod | dot -Tsvg > prod.svg\n  platc graph --format json")]
+    Graph(graph::GraphArgs),
+}
+
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_INPUT } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Build(a) => build::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Graph(a) => graph::run(a),
+    }
+}
+
+impl Workspace {
+    pub fn options(&self, out_dir: Option<PathBuf>) -> platc::pipeline::Options {
+        let threads = self.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        platc::pipeline::Options { envs: self.envs.clone(), threads, out_dir }
+    }
+}

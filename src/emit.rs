@@ -1,0 +1,1600 @@
+//! Writes the rendered tree atomically with an ownership index.
+//!
+//! Design (see also the "Emit" section of ARCHITECTURE.md):
+//! - `.platc/index.json` lists every file platc wrote with its sha256. A file is *owned* when the
+//!   previous index lists it and it is still a regular file; everything else in the output
+//!   directory (`.git`, a hand-written README, a symlink a user put in place of an owned file)
+//!   is *unowned* and is never modified or deleted. Writing over an unowned file is refused unless
+//!   its bytes are already the ones platc would write (it is then adopted into the index).
+//! - A rebuild never edits the live directory. The complete new directory is built beside it as
+//!   `<parent>/.<name>.platc-new-<pid>`: unowned entries and unchanged owned files are hard links
+//!   to the live ones (same inode, so bytes and mtime are kept; copied when linking fails),
+//!   directories are recreated with their modes, changed files are written fresh (never through a
+//!   link). After `syncfs`, one `renameat2(RENAME_EXCHANGE)` swaps the two directories; the old one
+//!   is then deleted, which only drops names since everything kept is linked from the new tree.
+//!   Where the exchange is unsupported, the live directory is renamed to `.<name>.platc-old-<pid>`
+//!   and the new one renamed in; a crash between the two renames is rolled back by the next emit.
+//!   Leftover staging directories of dead processes are removed by the next emit; one of a live
+//!   process means a concurrent emit, which is refused. A first build is a single rename.
+//! - When no file changes, nothing is staged: at most the index is replaced (write + rename).
+//! - `out_dir` as a symlink is followed: the directory it points to is the one swapped, so the
+//!   link stays valid. The swap gives the output directory a new inode: a shell whose working
+//!   directory is the output directory must `cd` again. Ownership, ACLs and extended attributes
+//!   of recreated directories are not carried over (modes are). The output directory must not be
+//!   a mount point (the swap happens within its parent's filesystem).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+
+/// Where the ownership index lives inside the output directory.
+pub const INDEX_PATH: &str = ".platc/index.json";
+const INDEX_DIR: &str = ".platc";
+
+/// The files to write: relative paths with `/` separators → exact bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree {
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexMeta {
+    pub platc_version: String,
+    pub source_commit: Option<String>,
+}
+
+/// What `emit` did; each list sorted, the index itself not included.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmitReport {
+    pub written: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// The content of `.platc/index.json`. Fields in alphabetical order so the JSON keys are sorted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Index {
+    /// Path → `sha256:<hex>`.
+    pub files: BTreeMap<String, String>,
+    pub platc_version: String,
+    pub source_commit: Option<String>,
+}
+
+impl Index {
+    /// Pretty JSON, sorted keys, trailing newline: byte-identical for identical content.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising a struct of strings and string maps cannot fail.
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+}
+
+/// `sha256:<hex>` of some bytes, as recorded in the index.
+pub fn content_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in digest.iter() {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// One problem with one output path; `emit` reports all of them together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathProblem {
+    pub path: String,
+    pub kind: ProblemKind,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The tree contains a path that is not a clean relative path (a bug in the stage that made it).
+    InvalidPath,
+    /// The output directory holds something platc did not write where the tree wants a file.
+    NotOwned,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("{}", render_problems(.0))]
+    Rejected(Vec<PathProblem>),
+    #[error("cannot {op} `{}`: {source}", .path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the ownership index `{}` is unreadable: {message}", .path.display())]
+    CorruptIndex { path: PathBuf, message: String },
+    #[error("output directory `{}` {problem}", .path.display())]
+    OutDir { path: PathBuf, problem: String },
+    #[error("another platc process (pid {pid}) is writing `{}` (its staging directory is `{}`)", .out_dir.display(), .staging.display())]
+    Busy {
+        out_dir: PathBuf,
+        staging: PathBuf,
+        pid: u32,
+    },
+    /// A simulated crash (tests only): returned without any clean-up.
+    #[cfg(test)]
+    #[error("interrupted at {0:?}")]
+    Interrupted(Fault),
+}
+
+fn render_problems(problems: &[PathProblem]) -> String {
+    let mut out = String::new();
+    for (i, p) in problems.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&p.message);
+        if let Some(help) = &p.help {
+            out.push_str("\n  help: ");
+            out.push_str(help);
+        }
+    }
+    out
+}
+
+impl EmitError {
+    /// The error as diagnostics (one per problem), for the CLI's common reporting path.
+    pub fn to_diagnostics(&self) -> Diagnostics {
+        match self {
+            EmitError::Rejected(problems) => Diagnostics(
+                problems
+                    .iter()
+                    .map(|p| {
+                        let code = match p.kind {
+                            ProblemKind::InvalidPath => Code::Internal,
+                            ProblemKind::NotOwned => Code::OutputConflict,
+                        };
+                        let d = Diagnostic::error(code, None, p.message.clone());
+                        match &p.help {
+                            Some(h) => d.with_help(h.clone()),
+                            None => d,
+                        }
+                    })
+                    .collect(),
+            ),
+            EmitError::CorruptIndex { path, .. } => Diagnostics::from(
+                Diagnostic::error(Code::Io, None, self.to_string()).with_help(format!(
+                    "restore it from version control, or delete `{}` to make platc treat every existing file as not its own",
+                    path.display()
+                )),
+            ),
+            EmitError::Busy { staging, .. } => Diagnostics::from(
+                Diagnostic::error(Code::Io, None, self.to_string()).with_help(format!(
+                    "wait for it to finish; if no platc is running, delete `{}`",
+                    staging.display()
+                )),
+            ),
+            _ => Diagnostics::from(Diagnostic::error(Code::Io, None, self.to_string())),
+        }
+    }
+}
+
+impl From<EmitError> for Diagnostics {
+    fn from(e: EmitError) -> Self {
+        e.to_diagnostics()
+    }
+}
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> EmitError + 'a {
+    move |source| EmitError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads `.platc/index.json` of `out_dir`; `None` when there is none (never built, or not by platc).
+pub fn read_index(out_dir: &Path) -> Result<Option<Index>, EmitError> {
+    let path = out_dir.join(INDEX_PATH);
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("read", &path)(e)),
+    };
+    let index: Index = serde_json::from_slice(&bytes).map_err(|e| EmitError::CorruptIndex {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    for (file, hash) in &index.files {
+        // A tampered index must not make platc claim (and later delete) paths outside its tree.
+        if let Some(reason) = path_error(file) {
+            return Err(EmitError::CorruptIndex {
+                path,
+                message: format!("it lists the path `{file}`, which {reason}"),
+            });
+        }
+        let hex = hash.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(EmitError::CorruptIndex {
+                path,
+                message: format!(
+                    "the hash of `{file}` is `{hash}`, expected `sha256:` and 64 lowercase hex digits"
+                ),
+            });
+        }
+    }
+    Ok(Some(index))
+}
+
+/// Writes `tree` into `out_dir` (see the module documentation for the guarantees).
+pub fn emit(out_dir: &Path, tree: &Tree, meta: &IndexMeta) -> Result<EmitReport, EmitError> {
+    emit_with(out_dir, tree, meta, &Options::default())
+}
+
+/// Points where tests simulate a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The new tree is fully staged, the swap has not happened.
+    AfterStaging,
+    /// The directories were exchanged, the old tree not yet deleted.
+    AfterSwap,
+    /// Fallback path: the live directory was renamed away, the new one not yet renamed in.
+    AfterMoveAway,
+}
+
+#[derive(Debug, Default)]
+struct Options {
+    #[cfg(test)]
+    fault: Option<Fault>,
+    /// Forces the rename-away fallback used where `RENAME_EXCHANGE` is unavailable.
+    #[cfg(test)]
+    no_exchange: bool,
+}
+
+impl Options {
+    #[cfg(test)]
+    fn checkpoint(&self, at: Fault) -> Result<(), EmitError> {
+        if self.fault == Some(at) {
+            Err(EmitError::Interrupted(at))
+        } else {
+            Ok(())
+        }
+    }
+    #[cfg(not(test))]
+    fn checkpoint(&self, _at: Fault) -> Result<(), EmitError> {
+        Ok(())
+    }
+    #[cfg(test)]
+    fn exchange_allowed(&self) -> bool {
+        !self.no_exchange
+    }
+    #[cfg(not(test))]
+    fn exchange_allowed(&self) -> bool {
+        true
+    }
+}
+
+fn emit_with(
+    out_dir: &Path,
+    tree: &Tree,
+    meta: &IndexMeta,
+    opts: &Options,
+) -> Result<EmitReport, EmitError> {
+    let problems = validate_tree(tree);
+    if !problems.is_empty() {
+        return Err(EmitError::Rejected(problems));
+    }
+    let target = Target::resolve(out_dir)?;
+    target.recover()?;
+    let index = Index {
+        files: tree
+            .files
+            .iter()
+            .map(|(p, b)| (p.clone(), content_hash(b)))
+            .collect(),
+        platc_version: meta.platc_version.clone(),
+        source_commit: meta.source_commit.clone(),
+    };
+    match fs::symlink_metadata(&target.dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => first_build(&target, tree, &index, opts),
+        Err(e) => Err(io_err("inspect", &target.dir)(e)),
+        Ok(m) if m.is_dir() => rebuild(&target, tree, &index, opts),
+        Ok(_) => Err(EmitError::OutDir {
+            path: target.dir.clone(),
+            problem: "exists and is not a directory".into(),
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+/// Why `path` is not a clean relative output path, if it is not.
+fn path_error(path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        return Some("is empty");
+    }
+    if path.starts_with('/') {
+        return Some("is absolute (output paths are relative to the output directory)");
+    }
+    if path.contains('\\') {
+        return Some("contains `\\` (output paths use `/` separators)");
+    }
+    if path.contains('\0') {
+        return Some("contains a NUL character");
+    }
+    for component in path.split('/') {
+        match component {
+            "" => return Some("has an empty component (`//` or a trailing `/`)"),
+            "." => return Some("contains a `.` component"),
+            ".." => return Some("contains `..`"),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn validate_tree(tree: &Tree) -> Vec<PathProblem> {
+    let mut problems = Vec::new();
+    for path in tree.files.keys() {
+        let reason = if let Some(reason) = path_error(path) {
+            Some(reason.to_string())
+        } else if path == INDEX_DIR || path.starts_with(".platc/") {
+            Some("is inside `.platc/`, which is reserved for platc's ownership index".to_string())
+        } else {
+            ancestors(path)
+                .find(|a| tree.files.contains_key(*a))
+                .map(|a| format!("is below `{a}`, which is also a file of the output"))
+        };
+        if let Some(reason) = reason {
+            problems.push(PathProblem {
+                path: path.clone(),
+                kind: ProblemKind::InvalidPath,
+                message: format!("output path `{}` {reason}", path.escape_debug()),
+                help: Some(
+                    "this is a bug in the stage that produced the path; please report it".into(),
+                ),
+            });
+        }
+    }
+    problems
+}
+
+/// `a/b/c` → `a`, `a/b`.
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/').map(move |(i, _)| &path[..i])
+}
+
+fn rel_to_path(rel: &str) -> PathBuf {
+    rel.split('/').collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The output directory and its siblings
+
+struct Target {
+    /// Absolute, symlinks resolved.
+    dir: PathBuf,
+    parent: PathBuf,
+    name: OsString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    New,
+    Old,
+}
+
+impl Target {
+    fn resolve(out_dir: &Path) -> Result<Target, EmitError> {
+        let abs = if out_dir.is_absolute() {
+            out_dir.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(io_err("resolve", out_dir))?
+                .join(out_dir)
+        };
+        let dir = match fs::symlink_metadata(&abs) {
+            Ok(_) => fs::canonicalize(&abs).map_err(|e| {
+                if e.kind() == io::ErrorKind::NotFound {
+                    EmitError::OutDir {
+                        path: abs.clone(),
+                        problem: "is a symbolic link to a directory that does not exist".into(),
+                    }
+                } else {
+                    io_err("resolve", &abs)(e)
+                }
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
+                    return Err(EmitError::OutDir {
+                        path: abs,
+                        problem: "has no parent directory".into(),
+                    });
+                };
+                fs::create_dir_all(parent).map_err(io_err("create directory", parent))?;
+                fs::canonicalize(parent)
+                    .map_err(io_err("resolve", parent))?
+                    .join(name)
+            }
+            Err(e) => return Err(io_err("inspect", &abs)(e)),
+        };
+        let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+            return Err(EmitError::OutDir {
+                path: dir,
+                problem: "is the root of the file system".into(),
+            });
+        };
+        Ok(Target {
+            parent: parent.to_path_buf(),
+            name: name.to_os_string(),
+            dir,
+        })
+    }
+
+    fn stage_prefix(&self) -> OsString {
+        let mut s = OsString::from(".");
+        s.push(&self.name);
+        s.push(".platc-");
+        s
+    }
+
+    fn stage_path(&self, stage: Stage) -> PathBuf {
+        let mut name = self.stage_prefix();
+        name.push(match stage {
+            Stage::New => "new-",
+            Stage::Old => "old-",
+        });
+        name.push(std::process::id().to_string());
+        self.parent.join(name)
+    }
+
+    /// Staging directories beside the output directory, from this or an earlier emit.
+    fn stages(&self) -> Result<Vec<(Stage, u32, PathBuf)>, EmitError> {
+        let prefix = self.stage_prefix();
+        let prefix = prefix.as_encoded_bytes();
+        let mut found = Vec::new();
+        let entries = fs::read_dir(&self.parent).map_err(io_err("list", &self.parent))?;
+        for entry in entries {
+            let entry = entry.map_err(io_err("list", &self.parent))?;
+            let name = entry.file_name();
+            let Some(rest) = name.as_encoded_bytes().strip_prefix(prefix) else {
+                continue;
+            };
+            let (stage, pid) = if let Some(pid) = rest.strip_prefix(b"new-") {
+                (Stage::New, pid)
+            } else if let Some(pid) = rest.strip_prefix(b"old-") {
+                (Stage::Old, pid)
+            } else {
+                continue;
+            };
+            let Some(pid) = std::str::from_utf8(pid)
+                .ok()
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            found.push((stage, pid, entry.path()));
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    /// Finishes or undoes what an interrupted emit left behind.
+    fn recover(&self) -> Result<(), EmitError> {
+        let stages = self.stages()?;
+        let me = std::process::id();
+        if let Some((_, pid, path)) = stages
+            .iter()
+            .find(|(_, pid, _)| *pid != me && process_alive(*pid))
+        {
+            return Err(EmitError::Busy {
+                out_dir: self.dir.clone(),
+                staging: path.clone(),
+                pid: *pid,
+            });
+        }
+        for (stage, _, path) in &stages {
+            let live_missing = matches!(fs::symlink_metadata(&self.dir), Err(e) if e.kind() == io::ErrorKind::NotFound);
+            if *stage == Stage::Old && live_missing {
+                // Crashed between "rename live away" and "rename new in": put the old tree back.
+                fs::rename(path, &self.dir)
+                    .map_err(io_err("restore the previous output from", path))?;
+            } else {
+                // A staged new tree never swapped in, or the old tree after a swap: both redundant.
+                fs::remove_dir_all(path)
+                    .map_err(io_err("remove the leftover staging directory", path))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    false
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building
+
+fn first_build(
+    target: &Target,
+    tree: &Tree,
+    index: &Index,
+    opts: &Options,
+) -> Result<EmitReport, EmitError> {
+    let staging = target.stage_path(Stage::New);
+    let staged = (|| {
+        fs::create_dir(&staging).map_err(io_err("create directory", &staging))?;
+        for (rel, bytes) in &tree.files {
+            write_new(&staging, rel, bytes)?;
+        }
+        write_new(&staging, INDEX_PATH, &index.to_bytes())?;
+        sync_tree(&staging)
+    })();
+    if let Err(e) = staged {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    opts.checkpoint(Fault::AfterStaging)?;
+    if let Err(e) = fs::rename(&staging, &target.dir) {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(io_err("move the new output into place at", &target.dir)(e));
+    }
+    sync_dir(&target.parent);
+    Ok(EmitReport {
+        written: tree.files.keys().cloned().collect(),
+        ..EmitReport::default()
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File { len: u64 },
+    Dir { empty: bool },
+    Symlink,
+    Other,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::File { .. } => "a file",
+            Kind::Dir { .. } => "a directory",
+            Kind::Symlink => "a symbolic link",
+            Kind::Other => "a special file",
+        }
+    }
+}
+
+/// Every entry below `dir` (not following symlinks), by relative path.
+fn scan(dir: &Path) -> Result<BTreeMap<PathBuf, Kind>, EmitError> {
+    let walk_err = |e: walkdir::Error| {
+        let path = e.path().unwrap_or(dir).to_path_buf();
+        EmitError::Io {
+            op: "read",
+            path,
+            source: io::Error::from(e),
+        }
+    };
+    let mut entries = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(walk_err)?;
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .unwrap_or(entry.path())
+            .to_path_buf();
+        let ft = entry.file_type();
+        let kind = if ft.is_dir() {
+            Kind::Dir { empty: true }
+        } else if ft.is_file() {
+            Kind::File {
+                len: entry.metadata().map_err(walk_err)?.len(),
+            }
+        } else if ft.is_symlink() {
+            Kind::Symlink
+        } else {
+            Kind::Other
+        };
+        if let Some(Kind::Dir { empty }) = rel.parent().and_then(|p| entries.get_mut(p)) {
+            *empty = false;
+        }
+        entries.insert(rel, kind);
+    }
+    Ok(entries)
+}
+
+fn same_content(path: &Path, bytes: &[u8]) -> Result<bool, EmitError> {
+    Ok(fs::read(path).map_err(io_err("read", path))? == bytes)
+}
+
+/// What the new output keeps of the live one, and how.
+struct Plan {
+    report: EmitReport,
+    /// Unowned non-directory entries, linked into the new tree as they are.
+    carried: Vec<(PathBuf, Kind)>,
+    /// Directories recreated with their modes: those holding something carried, and those that
+    /// were empty (platc never leaves empty directories behind, so a user made them).
+    kept_dirs: BTreeSet<PathBuf>,
+    /// Files of the tree whose live bytes are already right: linked, not rewritten.
+    unchanged: BTreeSet<PathBuf>,
+}
+
+fn plan(live: &Path, tree: &Tree, previous: Option<&Index>) -> Result<Plan, EmitError> {
+    let entries = scan(live)?;
+    let index_path = rel_to_path(INDEX_PATH);
+    // Owned: listed in the previous index and still a regular file.
+    let owned: BTreeSet<PathBuf> = previous
+        .iter()
+        .flat_map(|i| i.files.keys())
+        .map(|p| rel_to_path(p))
+        .filter(|p| matches!(entries.get(p), Some(Kind::File { .. })))
+        .collect();
+    let mut tree_paths: BTreeSet<PathBuf> = tree.files.keys().map(|p| rel_to_path(p)).collect();
+    tree_paths.insert(index_path.clone());
+
+    let carried: Vec<(PathBuf, Kind)> = entries
+        .iter()
+        .filter(|(p, k)| {
+            !matches!(k, Kind::Dir { .. }) && !owned.contains(*p) && !tree_paths.contains(*p)
+        })
+        .map(|(p, k)| (p.clone(), *k))
+        .collect();
+    let mut kept_dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    let empty_dirs = entries
+        .iter()
+        .filter(|(_, k)| matches!(k, Kind::Dir { empty: true }))
+        .map(|(p, _)| p);
+    for path in empty_dirs.clone() {
+        kept_dirs.insert(path.clone());
+    }
+    for path in carried.iter().map(|(p, _)| p).chain(empty_dirs) {
+        kept_dirs.extend(
+            path.ancestors()
+                .skip(1)
+                .filter(|a| !a.as_os_str().is_empty())
+                .map(Path::to_path_buf),
+        );
+    }
+
+    let mut report = EmitReport::default();
+    let mut unchanged = BTreeSet::new();
+    let mut problems = Vec::new();
+    let wanted = tree
+        .files
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_slice())));
+    for (rel, bytes) in wanted.chain([(INDEX_PATH, None)]) {
+        let path = rel_to_path(rel);
+        for anc in ancestors(rel) {
+            let anc_path = rel_to_path(anc);
+            if let Some(kind) = entries.get(&anc_path) {
+                if !matches!(kind, Kind::Dir { .. }) && !owned.contains(&anc_path) {
+                    problems.push(not_owned(
+                        rel,
+                        &format!("`{anc}` is {} platc did not write", kind.describe()),
+                    ));
+                }
+            }
+        }
+        let Some(bytes) = bytes else {
+            // The index is platc's by definition, if it is a file.
+            if let Some(kind @ (Kind::Dir { .. } | Kind::Symlink | Kind::Other)) =
+                entries.get(&path)
+            {
+                problems.push(not_owned(
+                    rel,
+                    &format!("platc keeps its index there but it is {}", kind.describe()),
+                ));
+            }
+            continue;
+        };
+        match entries.get(&path) {
+            None => report.written.push(rel.to_string()),
+            // A directory holding only owned files that are going away can become a file.
+            Some(Kind::Dir { .. }) if !kept_dirs.contains(&path) => {
+                report.written.push(rel.to_string())
+            }
+            Some(Kind::File { len }) => {
+                if *len == bytes.len() as u64 && same_content(&live.join(&path), bytes)? {
+                    report.unchanged.push(rel.to_string());
+                    unchanged.insert(path);
+                } else if owned.contains(&path) {
+                    report.written.push(rel.to_string());
+                } else {
+                    problems.push(not_owned(
+                        rel,
+                        "a different file that platc did not write is already there",
+                    ));
+                }
+            }
+            Some(kind) => problems.push(not_owned(
+                rel,
+                &format!(
+                    "platc needs to write a file there but it is {}",
+                    kind.describe()
+                ),
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(EmitError::Rejected(problems));
+    }
+    report.removed = owned
+        .iter()
+        .filter(|p| !tree_paths.contains(*p))
+        .map(|p| path_to_rel(p))
+        .collect();
+    Ok(Plan {
+        report,
+        carried,
+        kept_dirs,
+        unchanged,
+    })
+}
+
+fn rebuild(
+    target: &Target,
+    tree: &Tree,
+    index: &Index,
+    opts: &Options,
+) -> Result<EmitReport, EmitError> {
+    let live = &target.dir;
+    let previous = read_index(live)?;
+    let plan = plan(live, tree, previous.as_ref())?;
+    let new_index_bytes = index.to_bytes();
+    if plan.report.written.is_empty() && plan.report.removed.is_empty() {
+        let old_index_bytes = previous
+            .as_ref()
+            .and_then(|_| fs::read(live.join(INDEX_PATH)).ok());
+        if old_index_bytes.as_deref() != Some(new_index_bytes.as_slice()) {
+            replace_index(live, &new_index_bytes)?;
+        }
+        return Ok(plan.report);
+    }
+    let staging = target.stage_path(Stage::New);
+    if let Err(e) = stage_rebuild(live, &staging, tree, &new_index_bytes, &plan) {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    opts.checkpoint(Fault::AfterStaging)?;
+    swap(target, &staging, opts)?;
+    Ok(plan.report)
+}
+
+fn not_owned(rel: &str, why: &str) -> PathProblem {
+    PathProblem {
+        path: rel.to_string(),
+        kind: ProblemKind::NotOwned,
+        message: format!("refusing to overwrite `{rel}` in the output directory: {why}"),
+        help: Some(
+            "platc only replaces files its index (.platc/index.json) says it wrote; move that entry away or delete it, then build again"
+                .into(),
+        ),
+    }
+}
+
+fn path_to_rel(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn stage_rebuild(
+    live: &Path,
+    staging: &Path,
+    tree: &Tree,
+    index_bytes: &[u8],
+    plan: &Plan,
+) -> Result<(), EmitError> {
+    fs::create_dir(staging).map_err(io_err("create directory", staging))?;
+    for dir in &plan.kept_dirs {
+        let dst = staging.join(dir);
+        fs::create_dir(&dst).map_err(io_err("create directory", &dst))?;
+    }
+    for (path, kind) in &plan.carried {
+        carry(&live.join(path), &staging.join(path), *kind)?;
+    }
+    for (rel, bytes) in &tree.files {
+        let path = rel_to_path(rel);
+        if plan.unchanged.contains(&path) {
+            let dst = staging.join(&path);
+            if let Some(parent) = dst.parent() {
+                fs::create_dir_all(parent).map_err(io_err("create directory", parent))?;
+            }
+            carry(&live.join(&path), &dst, Kind::File { len: 0 })?;
+        } else {
+            write_new(staging, rel, bytes)?;
+        }
+    }
+    write_new(staging, INDEX_PATH, index_bytes)?;
+    // Modes last and deepest first: a directory without write or search permission must be
+    // filled before it is closed.
+    for dir in plan.kept_dirs.iter().rev() {
+        copy_mode(&live.join(dir), &staging.join(dir))?;
+    }
+    copy_mode(live, staging)?;
+    sync_tree(staging)
+}
+
+/// Puts `src`'s entry at `dst`: a hard link (same inode, bytes and mtime), else a copy.
+fn carry(src: &Path, dst: &Path, kind: Kind) -> Result<(), EmitError> {
+    if fs::hard_link(src, dst).is_ok() {
+        return Ok(());
+    }
+    match kind {
+        Kind::File { .. } => {
+            fs::copy(src, dst).map_err(io_err("copy", src))?;
+            if let Ok(meta) = fs::metadata(src) {
+                let times = fs::FileTimes::new();
+                let times = match meta.modified() {
+                    Ok(t) => times.set_modified(t),
+                    Err(_) => times,
+                };
+                if let Ok(f) = fs::OpenOptions::new().write(true).open(dst) {
+                    let _ = f.set_times(times);
+                }
+            }
+            Ok(())
+        }
+        #[cfg(unix)]
+        Kind::Symlink => {
+            let to = fs::read_link(src).map_err(io_err("read link", src))?;
+            std::os::unix::fs::symlink(&to, dst).map_err(io_err("recreate link", dst))
+        }
+        _ => Err(io_err("carry over", src)(io::Error::other(
+            "it cannot be hard-linked into the new output, and platc does not copy special files",
+        ))),
+    }
+}
+
+fn copy_mode(src: &Path, dst: &Path) -> Result<(), EmitError> {
+    let perms = fs::metadata(src)
+        .map_err(io_err("inspect", src))?
+        .permissions();
+    fs::set_permissions(dst, perms).map_err(io_err("set permissions of", dst))
+}
+
+/// Creates `root/rel` (and its directories) with `bytes`; never writes through an existing file.
+fn write_new(root: &Path, rel: &str, bytes: &[u8]) -> Result<(), EmitError> {
+    let path = root.join(rel_to_path(rel));
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io_err("create directory", parent))?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(io_err("create", &path))?;
+    file.write_all(bytes).map_err(io_err("write", &path))?;
+    #[cfg(not(target_os = "linux"))]
+    file.sync_all().map_err(io_err("flush", &path))?;
+    Ok(())
+}
+
+/// Replaces the index alone (when no other file changes): write beside it, then rename.
+fn replace_index(live: &Path, bytes: &[u8]) -> Result<(), EmitError> {
+    let dir = live.join(INDEX_DIR);
+    match fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io_err("create directory", &dir)(e)),
+    }
+    let tmp = dir.join(format!(".index.json.tmp-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    let written = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io_err("create", &tmp))?;
+        file.write_all(bytes).map_err(io_err("write", &tmp))?;
+        file.sync_all().map_err(io_err("flush", &tmp))?;
+        let index = live.join(INDEX_PATH);
+        fs::rename(&tmp, &index).map_err(io_err("replace", &index))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written?;
+    sync_dir(&dir);
+    Ok(())
+}
+
+/// Makes the staged tree durable before it becomes visible, so a power cut after the swap cannot
+/// expose empty files. One `syncfs` on Linux; elsewhere each new file was synced when written.
+fn sync_tree(staging: &Path) -> Result<(), EmitError> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let dir = fs::File::open(staging).map_err(io_err("open", staging))?;
+        // SAFETY: `dir` is an open descriptor for the duration of the call.
+        if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+            return Err(io_err("flush to disk", staging)(io::Error::last_os_error()));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    sync_dir(staging);
+    Ok(())
+}
+
+/// Best effort: makes a rename in `dir` durable. Not all platforms can fsync a directory.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Swapping
+
+fn swap(target: &Target, staging: &Path, opts: &Options) -> Result<(), EmitError> {
+    if opts.exchange_allowed() {
+        match exchange(staging, &target.dir) {
+            Ok(true) => {
+                sync_dir(&target.parent);
+                opts.checkpoint(Fault::AfterSwap)?;
+                // `staging` now holds the old tree. If deleting it fails the new output is in place
+                // anyway and the next emit removes the leftover.
+                let _ = fs::remove_dir_all(staging);
+                return Ok(());
+            }
+            Ok(false) => {}
+            Err(e) => {
+                let _ = fs::remove_dir_all(staging);
+                return Err(io_err("swap the new output into place at", &target.dir)(e));
+            }
+        }
+    }
+    let old = target.stage_path(Stage::Old);
+    if let Err(e) = fs::rename(&target.dir, &old) {
+        let _ = fs::remove_dir_all(staging);
+        return Err(io_err("move the previous output away from", &target.dir)(e));
+    }
+    opts.checkpoint(Fault::AfterMoveAway)?;
+    if let Err(e) = fs::rename(staging, &target.dir) {
+        let restored = fs::rename(&old, &target.dir);
+        if restored.is_ok() {
+            let _ = fs::remove_dir_all(staging);
+        }
+        return Err(io_err("move the new output into place at", &target.dir)(e));
+    }
+    sync_dir(&target.parent);
+    let _ = fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// Atomically exchanges two directories. `Ok(false)` when the platform or file system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let b = CString::new(b.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // The raw syscall rather than `libc::renameat2`, which needs glibc 2.28.
+    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::ENOSYS) | Some(libc::EINVAL) | Some(libc::EOPNOTSUPP) => Ok(false),
+        _ => Err(err),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> io::Result<bool> {
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn meta() -> IndexMeta {
+        IndexMeta {
+            platc_version: "0.1.0".into(),
+            source_commit: Some("abc123".into()),
+        }
+    }
+
+    fn tree(files: &[(&str, &str)]) -> Tree {
+        Tree {
+            files: files
+                .iter()
+                .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    /// Everything below `dir`: files with content, links with target, directories as `<dir>`.
+    fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+        walkdir::WalkDir::new(dir)
+            .min_depth(1)
+            .into_iter()
+            .map(|e| {
+                let e = e.expect("walk");
+                let rel = path_to_rel(e.path().strip_prefix(dir).expect("prefix"));
+                let what = if e.file_type().is_symlink() {
+                    format!("-> {}", fs::read_link(e.path()).expect("link").display())
+                } else if e.file_type().is_dir() {
+                    "<dir>".to_string()
+                } else {
+                    String::from_utf8_lossy(&fs::read(e.path()).expect("read")).into_owned()
+                };
+                (rel, what)
+            })
+            .collect()
+    }
+
+    fn siblings(parent: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(parent)
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn ino(path: &Path) -> u64 {
+        fs::symlink_metadata(path).expect("stat").ino()
+    }
+
+    fn with(fault: Option<Fault>, no_exchange: bool) -> Options {
+        Options { fault, no_exchange }
+    }
+
+    #[test]
+    fn first_build_writes_files_and_index() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let t = tree(&[("b/x.yaml", "x: 1\n"), ("a.yaml", "a: 1\n")]);
+        let report = emit(&out, &t, &meta()).expect("emit");
+        assert_eq!(report.written, ["a.yaml", "b/x.yaml"]);
+        assert!(report.unchanged.is_empty() && report.removed.is_empty());
+        assert_eq!(
+            fs::read_to_string(out.join("b/x.yaml")).expect("read"),
+            "x: 1\n"
+        );
+        let index = fs::read_to_string(out.join(INDEX_PATH)).expect("index");
+        assert_eq!(
+            index,
+            format!(
+                "{{\n  \"files\": {{\n    \"a.yaml\": \"{}\",\n    \"b/x.yaml\": \"{}\"\n  }},\n  \"platc_version\": \"0.1.0\",\n  \"source_commit\": \"abc123\"\n}}\n",
+                content_hash(b"a: 1\n"),
+                content_hash(b"x: 1\n")
+            )
+        );
+        assert_eq!(
+            content_hash(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            read_index(&out).expect("read").expect("some").files.len(),
+            2
+        );
+        assert_eq!(
+            siblings(tmp.path()),
+            ["out"],
+            "no staging directory left behind"
+        );
+    }
+
+    #[test]
+    fn rebuild_without_change_touches_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let t = tree(&[("a.yaml", "a\n"), ("d/b.yaml", "b\n")]);
+        emit(&out, &t, &meta()).expect("first");
+        let index_before = fs::read(out.join(INDEX_PATH)).expect("index");
+        let inodes = (
+            ino(&out),
+            ino(&out.join("a.yaml")),
+            ino(&out.join(INDEX_PATH)),
+        );
+        let mtime = fs::metadata(out.join("d/b.yaml"))
+            .expect("stat")
+            .modified()
+            .expect("mtime");
+        let report = emit(&out, &t, &meta()).expect("second");
+        assert_eq!(
+            report,
+            EmitReport {
+                unchanged: vec!["a.yaml".into(), "d/b.yaml".into()],
+                ..Default::default()
+            }
+        );
+        assert_eq!(fs::read(out.join(INDEX_PATH)).expect("index"), index_before);
+        assert_eq!(
+            (
+                ino(&out),
+                ino(&out.join("a.yaml")),
+                ino(&out.join(INDEX_PATH))
+            ),
+            inodes
+        );
+        assert_eq!(
+            fs::metadata(out.join("d/b.yaml"))
+                .expect("stat")
+                .modified()
+                .expect("mtime"),
+            mtime
+        );
+    }
+
+    #[test]
+    fn new_source_commit_only_replaces_the_index() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let t = tree(&[("a.yaml", "a\n")]);
+        emit(&out, &t, &meta()).expect("first");
+        let dir_ino = ino(&out);
+        let m2 = IndexMeta {
+            source_commit: Some("def456".into()),
+            ..meta()
+        };
+        let report = emit(&out, &t, &m2).expect("second");
+        assert_eq!(report.unchanged, ["a.yaml"]);
+        assert_eq!(ino(&out), dir_ino, "no swap for an index-only change");
+        assert_eq!(
+            read_index(&out)
+                .expect("read")
+                .expect("some")
+                .source_commit
+                .as_deref(),
+            Some("def456")
+        );
+        assert_eq!(siblings(&out.join(".platc")), ["index.json"]);
+    }
+
+    /// A git checkout as output directory, with hand-written files next to platc's.
+    fn user_files(out: &Path) {
+        fs::create_dir_all(out.join(".git/objects/ab")).expect("mkdir");
+        fs::write(out.join(".git/HEAD"), "ref: refs/heads/main\n").expect("write");
+        fs::write(out.join(".git/objects/ab/cdef"), "blob").expect("write");
+        fs::write(out.join("NOTES.md"), "mine\n").expect("write");
+        fs::write(out.join("d/user.txt"), "mine too\n").expect("write");
+        fs::create_dir_all(out.join("keep/empty")).expect("mkdir");
+        std::os::unix::fs::symlink("a.yaml", out.join("link-to-a")).expect("symlink");
+    }
+
+    #[test]
+    fn change_and_removal_prune_only_owned_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let v1 = tree(&[
+            ("a.yaml", "a1\n"),
+            ("d/b.yaml", "b\n"),
+            ("d/c.yaml", "c\n"),
+            ("e/only.yaml", "e\n"),
+        ]);
+        emit(&out, &v1, &meta()).expect("v1");
+        user_files(&out);
+        let kept_inodes = [
+            ".git/HEAD",
+            ".git/objects/ab/cdef",
+            "NOTES.md",
+            "d/user.txt",
+            "d/b.yaml",
+        ]
+        .map(|p| (p, ino(&out.join(p))));
+        let v2 = tree(&[
+            ("a.yaml", "a2\n"),
+            ("d/b.yaml", "b\n"),
+            ("n/new.yaml", "n\n"),
+        ]);
+        let report = emit(&out, &v2, &meta()).expect("v2");
+        assert_eq!(report.written, ["a.yaml", "n/new.yaml"]);
+        assert_eq!(report.unchanged, ["d/b.yaml"]);
+        assert_eq!(report.removed, ["d/c.yaml", "e/only.yaml"]);
+        let snap = snapshot(&out);
+        let want: BTreeMap<String, String> = [
+            (".git", "<dir>"),
+            (".git/HEAD", "ref: refs/heads/main\n"),
+            (".git/objects", "<dir>"),
+            (".git/objects/ab", "<dir>"),
+            (".git/objects/ab/cdef", "blob"),
+            (".platc", "<dir>"),
+            ("NOTES.md", "mine\n"),
+            ("a.yaml", "a2\n"),
+            ("d", "<dir>"),
+            ("d/b.yaml", "b\n"),
+            ("d/user.txt", "mine too\n"),
+            ("keep", "<dir>"),
+            ("keep/empty", "<dir>"),
+            ("link-to-a", "-> a.yaml"),
+            ("n", "<dir>"),
+            ("n/new.yaml", "n\n"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain([(
+            INDEX_PATH.to_string(),
+            String::from_utf8(fs::read(out.join(INDEX_PATH)).expect("i")).expect("utf8"),
+        )])
+        .collect();
+        assert_eq!(snap, want);
+        for (p, inode) in kept_inodes {
+            assert_eq!(
+                ino(&out.join(p)),
+                inode,
+                "{p} kept its inode (bytes and mtime)"
+            );
+        }
+        let index = read_index(&out).expect("read").expect("some");
+        assert_eq!(
+            index.files.keys().collect::<Vec<_>>(),
+            ["a.yaml", "d/b.yaml", "n/new.yaml"]
+        );
+        assert_eq!(siblings(tmp.path()), ["out"]);
+    }
+
+    #[test]
+    fn refuses_to_overwrite_unowned_files_but_adopts_identical_ones() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        fs::create_dir_all(out.join("sub")).expect("mkdir");
+        fs::write(out.join("a.yaml"), "user's\n").expect("write");
+        fs::write(out.join("same.yaml"), "same\n").expect("write");
+        fs::write(out.join("blocker"), "file\n").expect("write");
+        let t = tree(&[
+            ("a.yaml", "platc's\n"),
+            ("same.yaml", "same\n"),
+            ("blocker/x.yaml", "x\n"),
+            ("sub", "s\n"),
+        ]);
+        let err = emit(&out, &t, &meta()).expect_err("must refuse");
+        let EmitError::Rejected(problems) = &err else {
+            panic!("unexpected error {err}")
+        };
+        let paths: Vec<_> = problems.iter().map(|p| (p.path.as_str(), p.kind)).collect();
+        assert_eq!(
+            paths,
+            [
+                ("a.yaml", ProblemKind::NotOwned),
+                ("blocker/x.yaml", ProblemKind::NotOwned),
+                ("sub", ProblemKind::NotOwned)
+            ]
+        );
+        assert_eq!(
+            problems[0].message,
+            "refusing to overwrite `a.yaml` in the output directory: a different file that platc did not write is already there"
+        );
+        assert_eq!(
+            problems[1].message,
+            "refusing to overwrite `blocker/x.yaml` in the output directory: `blocker` is a file platc did not write"
+        );
+        assert_eq!(err.to_diagnostics().0[0].code, Code::OutputConflict);
+        assert_eq!(
+            fs::read_to_string(out.join("a.yaml")).expect("read"),
+            "user's\n"
+        );
+        assert!(!out.join(".platc").exists());
+
+        let ok = tree(&[("same.yaml", "same\n"), ("new.yaml", "n\n")]);
+        let report = emit(&out, &ok, &meta()).expect("adopt");
+        assert_eq!(report.unchanged, ["same.yaml"]);
+        assert_eq!(report.written, ["new.yaml"]);
+        assert_eq!(
+            fs::read_to_string(out.join("a.yaml")).expect("read"),
+            "user's\n"
+        );
+        assert!(
+            read_index(&out)
+                .expect("read")
+                .expect("some")
+                .files
+                .contains_key("same.yaml")
+        );
+    }
+
+    #[test]
+    fn owned_files_edited_by_hand_are_overwritten() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let t = tree(&[("a.yaml", "a\n")]);
+        emit(&out, &t, &meta()).expect("first");
+        fs::write(out.join("a.yaml"), "edited\n").expect("write");
+        let report = emit(&out, &t, &meta()).expect("second");
+        assert_eq!(report.written, ["a.yaml"]);
+        assert_eq!(fs::read_to_string(out.join("a.yaml")).expect("read"), "a\n");
+    }
+
+    #[test]
+    fn a_directory_of_owned_files_can_become_a_file_and_back() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        emit(&out, &tree(&[("x/a.yaml", "a\n")]), &meta()).expect("v1");
+        let report = emit(&out, &tree(&[("x", "file\n")]), &meta()).expect("v2");
+        assert_eq!(
+            (report.written, report.removed),
+            (vec!["x".to_string()], vec!["x/a.yaml".to_string()])
+        );
+        emit(&out, &tree(&[("x/a.yaml", "a\n")]), &meta()).expect("v3");
+        assert_eq!(
+            fs::read_to_string(out.join("x/a.yaml")).expect("read"),
+            "a\n"
+        );
+    }
+
+    #[test]
+    fn invalid_paths_are_all_reported() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let t = tree(&[
+            ("", "x"),
+            ("/abs.yaml", "x"),
+            ("../up.yaml", "x"),
+            ("a/../b.yaml", "x"),
+            ("a//b.yaml", "x"),
+            ("a/./b.yaml", "x"),
+            ("dir/", "x"),
+            ("win\\path.yaml", "x"),
+            (".platc/index.json", "x"),
+            ("f", "x"),
+            ("f/g.yaml", "x"),
+            ("ok.yaml", "x"),
+        ]);
+        let err = emit(&out, &t, &meta()).expect_err("invalid");
+        let EmitError::Rejected(problems) = &err else {
+            panic!("unexpected error {err}")
+        };
+        let got: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "output path `` is empty",
+                "output path `../up.yaml` contains `..`",
+                "output path `.platc/index.json` is inside `.platc/`, which is reserved for platc's ownership index",
+                "output path `/abs.yaml` is absolute (output paths are relative to the output directory)",
+                "output path `a/../b.yaml` contains `..`",
+                "output path `a/./b.yaml` contains a `.` component",
+                "output path `a//b.yaml` has an empty component (`//` or a trailing `/`)",
+                "output path `dir/` has an empty component (`//` or a trailing `/`)",
+                "output path `f/g.yaml` is below `f`, which is also a file of the output",
+                "output path `win\\\\path.yaml` contains `\\` (output paths use `/` separators)",
+            ]
+        );
+        assert!(!out.exists(), "nothing written");
+    }
+
+    #[test]
+    fn crash_before_swap_leaves_old_tree_and_next_emit_recovers() {
+        for no_exchange in [false, true] {
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let out = tmp.path().join("out");
+            emit(
+                &out,
+                &tree(&[("a.yaml", "v1\n"), ("gone.yaml", "g\n")]),
+                &meta(),
+            )
+            .expect("v1");
+            fs::write(out.join("user.txt"), "u\n").expect("write");
+            let before = snapshot(&out);
+            let v2 = tree(&[("a.yaml", "v2\n")]);
+            let err = emit_with(
+                &out,
+                &v2,
+                &meta(),
+                &with(Some(Fault::AfterStaging), no_exchange),
+            )
+            .expect_err("crash");
+            assert!(matches!(err, EmitError::Interrupted(Fault::AfterStaging)));
+            assert_eq!(snapshot(&out), before, "old tree intact");
+            assert_eq!(
+                siblings(tmp.path()),
+                [
+                    format!(".out.platc-new-{}", std::process::id()),
+                    "out".into()
+                ]
+            );
+            let report = emit_with(&out, &v2, &meta(), &with(None, no_exchange)).expect("recover");
+            assert_eq!(
+                (report.written, report.removed),
+                (vec!["a.yaml".to_string()], vec!["gone.yaml".to_string()])
+            );
+            assert_eq!(
+                fs::read_to_string(out.join("a.yaml")).expect("read"),
+                "v2\n"
+            );
+            assert_eq!(
+                fs::read_to_string(out.join("user.txt")).expect("read"),
+                "u\n"
+            );
+            assert_eq!(siblings(tmp.path()), ["out"]);
+        }
+    }
+
+    #[test]
+    fn crash_of_a_first_build_leaves_nothing_visible() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let t = tree(&[("a.yaml", "a\n")]);
+        emit_with(&out, &t, &meta(), &with(Some(Fault::AfterStaging), false)).expect_err("crash");
+        assert!(!out.exists());
+        assert_eq!(emit(&out, &t, &meta()).expect("retry").written, ["a.yaml"]);
+        assert_eq!(siblings(tmp.path()), ["out"]);
+    }
+
+    #[test]
+    fn crash_after_swap_leaves_new_tree_and_next_emit_cleans_up() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        emit(&out, &tree(&[("a.yaml", "v1\n")]), &meta()).expect("v1");
+        let v2 = tree(&[("a.yaml", "v2\n")]);
+        emit_with(&out, &v2, &meta(), &with(Some(Fault::AfterSwap), false)).expect_err("crash");
+        assert_eq!(
+            fs::read_to_string(out.join("a.yaml")).expect("read"),
+            "v2\n"
+        );
+        let report = emit(&out, &v2, &meta()).expect("next");
+        assert_eq!(report.unchanged, ["a.yaml"]);
+        assert_eq!(siblings(tmp.path()), ["out"]);
+    }
+
+    #[test]
+    fn crash_between_the_fallback_renames_is_rolled_back() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        emit(&out, &tree(&[("a.yaml", "v1\n")]), &meta()).expect("v1");
+        fs::write(out.join("user.txt"), "u\n").expect("write");
+        let before = snapshot(&out);
+        let v2 = tree(&[("a.yaml", "v2\n")]);
+        emit_with(&out, &v2, &meta(), &with(Some(Fault::AfterMoveAway), true)).expect_err("crash");
+        assert!(!out.exists(), "the window this test is about");
+        // A read-only look does not repair, the next emit does.
+        assert_eq!(read_index(&out).expect("read"), None);
+        let report = emit_with(&out, &v2, &meta(), &with(None, true)).expect("recover");
+        assert_eq!(report.written, ["a.yaml"]);
+        let mut want = before;
+        want.insert("a.yaml".into(), "v2\n".into());
+        want.insert(
+            INDEX_PATH.into(),
+            String::from_utf8(fs::read(out.join(INDEX_PATH)).expect("i")).expect("utf8"),
+        );
+        assert_eq!(snapshot(&out), want);
+        assert_eq!(siblings(tmp.path()), ["out"]);
+    }
+
+    #[test]
+    fn same_tree_gives_byte_identical_index() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let files = [("z.yaml", "z\n"), ("a/b.yaml", "b\n"), ("m.yaml", "m\n")];
+        let mut reversed = files;
+        reversed.reverse();
+        emit(&tmp.path().join("one"), &tree(&files), &meta()).expect("one");
+        emit(&tmp.path().join("two"), &tree(&reversed), &meta()).expect("two");
+        let one = fs::read(tmp.path().join("one").join(INDEX_PATH)).expect("read");
+        let two = fs::read(tmp.path().join("two").join(INDEX_PATH)).expect("read");
+        assert_eq!(one, two);
+        assert_eq!(
+            snapshot(&tmp.path().join("one")),
+            snapshot(&tmp.path().join("two"))
+        );
+    }
+
+    #[test]
+    fn a_symlinked_output_directory_stays_a_symlink() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let real = tmp.path().join("real");
+        fs::create_dir(&real).expect("mkdir");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        emit(&link, &tree(&[("a.yaml", "1\n")]), &meta()).expect("v1");
+        emit(&link, &tree(&[("a.yaml", "2\n")]), &meta()).expect("v2");
+        assert!(
+            fs::symlink_metadata(&link)
+                .expect("stat")
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            fs::read_to_string(real.join("a.yaml")).expect("read"),
+            "2\n"
+        );
+        assert_eq!(siblings(tmp.path()), ["link", "real"]);
+    }
+
+    #[test]
+    fn staging_of_a_live_process_means_busy_and_of_a_dead_one_is_removed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let t = tree(&[("a.yaml", "a\n")]);
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let live = tmp.path().join(format!(".out.platc-new-{}", child.id()));
+        fs::create_dir(&live).expect("mkdir");
+        let err = emit(&out, &t, &meta()).expect_err("busy");
+        assert!(
+            matches!(&err, EmitError::Busy { pid, .. } if *pid == child.id()),
+            "{err}"
+        );
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+        // The child is gone: its staging directory is a leftover.
+        emit(&out, &t, &meta()).expect("after");
+        assert_eq!(siblings(tmp.path()), ["out"]);
+    }
+
+    #[test]
+    fn corrupt_or_hostile_index_is_an_error() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        fs::create_dir_all(out.join(".platc")).expect("mkdir");
+        fs::write(out.join(INDEX_PATH), "{ not json").expect("write");
+        let err = emit(&out, &tree(&[]), &meta()).expect_err("corrupt");
+        assert!(matches!(err, EmitError::CorruptIndex { .. }), "{err}");
+        let hostile = format!(
+            "{{\"files\": {{\"../victim\": \"{}\"}}, \"platc_version\": \"0\", \"source_commit\": null}}",
+            content_hash(b"")
+        );
+        fs::write(out.join(INDEX_PATH), hostile).expect("write");
+        let err = emit(&out, &tree(&[]), &meta()).expect_err("hostile");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the ownership index `{}` is unreadable: it lists the path `../victim`, which contains `..`",
+                out.canonicalize()
+                    .expect("canon")
+                    .join(INDEX_PATH)
+                    .display()
+            )
+        );
+    }
+
+    #[test]
+    fn output_directory_that_is_a_file_is_an_error() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        fs::write(&out, "x").expect("write");
+        let err = emit(&out, &tree(&[]), &meta()).expect_err("file");
+        assert!(
+            err.to_string()
+                .ends_with("out` exists and is not a directory"),
+            "{err}"
+        );
+    }
+}

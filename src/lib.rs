@@ -1,0 +1,15 @@
+//! platc: compiles a platform (Nickel) and workloads (Score YAML) into a deterministic GitOps tree.
+//! See ARCHITECTURE.md for the pipeline and the invariants.
+
+pub mod diag;
+pub mod discover;
+pub mod emit;
+pub mod graph;
+pub mod load;
+pub mod model;
+pub mod pipeline;
+pub mod render;
+pub mod resolve;
+pub mod stdlib;
+pub mod template;
+pub mod yaml;

@@ -1,0 +1,164 @@
+//! The pipeline of DESIGN.md, end to end, as library calls: discover → load → resolve → graph
+//! → render → (check) → tree. Nothing here prints or touches the terminal.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::emit::Tree;
+use crate::graph::{self, EnvGraph};
+use crate::model::{Platform, Workload};
+use crate::render::{self, EnvCx, Object};
+use crate::resolve::{self, EnvResolution};
+use crate::template::Templates;
+use crate::{discover, load};
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Environments to compile; empty means all of them.
+    pub envs: Vec<String>,
+    /// Worker threads for per-environment work; 0 or 1 means sequential.
+    pub threads: usize,
+    /// Output directory, skipped when discovering workloads.
+    pub out_dir: Option<PathBuf>,
+}
+
+pub struct Compilation {
+    pub platform: Platform,
+    pub workloads: Vec<Workload>,
+    /// In promotion order.
+    pub envs: Vec<EnvResult>,
+    pub global: Vec<Object>,
+}
+
+pub struct EnvResult {
+    pub resolution: EnvResolution,
+    pub graph: EnvGraph,
+    pub objects: Vec<Object>,
+}
+
+/// Loads the workspace: the platform (evaluated once) and every workload file.
+pub fn load(root: &Path, opts: &Options) -> Result<(Platform, Vec<Workload>), Diagnostics> {
+    let platform = load::platform_of(root)?;
+    let files = discover::find_workloads(root, &platform.workloads, opts.out_dir.as_deref())?;
+    let workloads = load::workloads(root, &files)?;
+    Ok((platform, workloads))
+}
+
+/// Environment names in promotion order (`order`, then name), filtered by `wanted`.
+pub fn env_order(platform: &Platform, wanted: &[String]) -> Result<Vec<String>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    for w in wanted {
+        if !platform.environments.contains_key(w) {
+            let d = Diagnostic::error(Code::UnknownEnvironment, None, format!("unknown environment `{w}`"));
+            let names: Vec<&str> = platform.environments.keys().map(String::as_str).collect();
+            diags.push(match crate::diag::did_you_mean(w, names.iter().copied()) {
+                Some(c) => d.with_help(format!("did you mean `{c}`?")),
+                None => d.with_help(format!("environments: {}", names.join(", "))),
+            });
+        }
+    }
+    let mut envs: Vec<(&u32, &String)> = platform
+        .environments
+        .iter()
+        .filter(|(n, _)| wanted.is_empty() || wanted.contains(n))
+        .map(|(n, e)| (&e.order, n))
+        .collect();
+    envs.sort();
+    diags.into_result(envs.into_iter().map(|(_, n)| n.clone()).collect())
+}
+
+fn compile_env(platform: &Platform, templates: &Templates, workloads: &[Workload], env: &str) -> Result<EnvResult, Diagnostics> {
+    let resolution = resolve::resolve_env(platform, templates, env, workloads)?;
+    let graph = graph::build(platform, &resolution)?;
+    let cx = EnvCx { platform, templates, res: &resolution, graph: &graph };
+    let objects = render::render_env(&cx)?;
+    Ok(EnvResult { resolution, graph, objects })
+}
+
+/// Compiles an already loaded workspace.
+pub fn compile_loaded(platform: Platform, workloads: Vec<Workload>, opts: &Options) -> Result<Compilation, Diagnostics> {
+    let templates = Templates::new(&platform).map_err(Diagnostics)?;
+    let envs = env_order(&platform, &opts.envs)?;
+    let results: Vec<Result<EnvResult, Diagnostics>> = if opts.threads > 1 && envs.len() > 1 {
+        let chunk = envs.len().div_ceil(opts.threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = envs
+                .chunks(chunk)
+                .map(|names| {
+                    let (p, t, w) = (&platform, &templates, &workloads);
+                    s.spawn(move || names.iter().map(|e| compile_env(p, t, w, e)).collect::<Vec<_>>())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err(Diagnostics::from(Diagnostic::error(Code::Internal, None, "a compiler thread panicked")))]
+                    })
+                })
+                .collect()
+        })
+    } else {
+        envs.iter().map(|e| compile_env(&platform, &templates, &workloads, e)).collect()
+    };
+    let mut diags = Diagnostics::new();
+    let mut env_results = Vec::new();
+    for r in results {
+        match r {
+            Ok(e) => env_results.push(e),
+            Err(d) => diags.extend(d),
+        }
+    }
+    diags.sort();
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let resolutions: Vec<&EnvResolution> = env_results.iter().map(|e| &e.resolution).collect();
+    let global = render::render_global(&platform, &resolutions)?;
+    let all: Vec<Object> = env_results.iter().flat_map(|e| e.objects.iter().cloned()).chain(global.iter().cloned()).collect();
+    render::check_unique(&all)?;
+    Ok(Compilation { platform, workloads, envs: env_results, global })
+}
+
+pub fn compile(root: &Path, opts: &Options) -> Result<Compilation, Diagnostics> {
+    let (platform, workloads) = load(root, opts)?;
+    compile_loaded(platform, workloads, opts)
+}
+
+impl Compilation {
+    pub fn objects(&self) -> impl Iterator<Item = &Object> {
+        self.envs.iter().flat_map(|e| e.objects.iter()).chain(self.global.iter())
+    }
+
+    /// The files of the output tree: one canonical YAML file per object, plus a README.
+    pub fn tree(&self) -> Tree {
+        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for o in self.objects() {
+            files.insert(o.path.clone(), crate::yaml::write::to_yaml(&o.value).into_bytes());
+        }
+        files.insert("README.md".into(), self.readme().into_bytes());
+        Tree { files }
+    }
+
+    fn readme(&self) -> String {
+        let mut s = format!(
+            "# GitOps tree of platform `{}`\n\nGenerated by platc {}. Do not edit by hand: change the platform or the workload specs and run `platc build`.\n\n",
+            self.platform.name,
+            env!("CARGO_PKG_VERSION")
+        );
+        s.push_str("| environment | cluster | workloads | resources | objects |\n|---|---|---|---|---|\n");
+        for e in &self.envs {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                e.resolution.env,
+                e.resolution.cluster,
+                e.resolution.workloads.len(),
+                e.resolution.instances.len(),
+                e.objects.len()
+            ));
+        }
+        s.push_str("\nLayout: `argocd/projects/` AppProjects, `argocd/<env>/root.yaml` app-of-apps roots, `argocd/<env>/apps/` one Application per workload, resource and namespace, `argocd/clusters/<cluster>/` platform components, `envs/<env>/<app>/` the manifests.\n");
+        s
+    }
+}

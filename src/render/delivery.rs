@@ -1,0 +1,305 @@
+//! The integration & delivery plane: an AppProject per team, one Argo CD Application per graph
+//! node that has manifests (sync wave = the node's wave), an app-of-apps root per environment,
+//! and per cluster a root with the platform components.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use super::resource::{instance_dir, namespace_dir, workload_dir};
+use super::{EnvCx, Object, PlaneRenderer, Provenance};
+use crate::diag::Diagnostics;
+use crate::graph::{self, namespace_id, resource_id, workload_id};
+use crate::model::{Plane, Platform};
+use crate::resolve::EnvResolution;
+
+pub struct DeliveryPlane;
+
+/// The AppProject that owns cluster-wide things (namespaces, components, roots).
+pub const PLATFORM_PROJECT: &str = "platform";
+const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+
+fn repo_path(platform: &Platform, p: &str) -> String {
+    let prefix = platform.gitops.path.trim_matches('/');
+    if prefix.is_empty() { p.to_string() } else { format!("{prefix}/{p}") }
+}
+
+struct AppSpec<'a> {
+    name: String,
+    project: &'a str,
+    path: String,
+    server: &'a str,
+    namespace: &'a str,
+    wave: u32,
+    labels: Value,
+}
+
+fn application(platform: &Platform, a: AppSpec<'_>) -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": a.name,
+            "namespace": platform.gitops.argocd_namespace,
+            "labels": a.labels,
+            "annotations": {"argocd.argoproj.io/sync-wave": a.wave.to_string()},
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+        },
+        "spec": {
+            "project": a.project,
+            "source": {
+                "repoURL": platform.gitops.repo_url,
+                "targetRevision": platform.gitops.target_revision,
+                "path": repo_path(platform, &a.path),
+            },
+            "destination": {"server": a.server, "namespace": a.namespace},
+            "syncPolicy": sync_policy(&[]),
+        }
+    })
+}
+
+fn sync_policy(extra: &[&str]) -> Value {
+    let mut opts = vec!["ServerSideApply=true", "PruneLast=true"];
+    opts.extend_from_slice(extra);
+    json!({
+        "automated": {"prune": true, "selfHeal": true},
+        "syncOptions": opts,
+        "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
+    })
+}
+
+fn labels(env: Option<&str>, team: Option<&str>) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("app.kubernetes.io/managed-by".into(), json!("platc"));
+    if let Some(e) = env {
+        m.insert("platc.dev/environment".into(), json!(e));
+    }
+    if let Some(t) = team {
+        m.insert("platc.dev/team".into(), json!(t));
+    }
+    Value::Object(m)
+}
+
+fn delivery_obj(path: String, value: Value, source: &str, node: String) -> Object {
+    Object { path, plane: Plane::Delivery, value, provenance: Provenance { source: source.into(), node, via: "renderer:delivery".into() } }
+}
+
+/// The Application name of a workload / resource / namespace node in an environment.
+pub fn app_name_workload(env: &str, w: &str) -> String {
+    format!("{env}-{w}")
+}
+pub fn app_name_resource(env: &str, name: &str) -> String {
+    format!("{env}-res-{name}")
+}
+pub fn app_name_namespace(env: &str, ns: &str) -> String {
+    format!("{env}-ns-{ns}")
+}
+
+impl PlaneRenderer for DeliveryPlane {
+    fn plane(&self) -> Plane {
+        Plane::Delivery
+    }
+
+    fn render_env(&self, cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
+        let p = cx.platform;
+        let env = cx.res.env.as_str();
+        let Some(cluster) = p.clusters.get(&cx.res.cluster) else { return Ok(Vec::new()) };
+        let server = cluster.server.as_str();
+        let wave = |id: &str| cx.graph.waves.get(id).copied().unwrap_or(0);
+        let apps_dir = format!("argocd/{env}/apps");
+        let mut out = Vec::new();
+
+        let mut namespaces: BTreeMap<&str, &str> = BTreeMap::new();
+        for w in &cx.res.workloads {
+            namespaces.insert(&w.namespace, &w.team);
+        }
+        for i in &cx.res.instances {
+            namespaces.insert(&i.namespace, &i.team);
+        }
+        for (ns, team) in &namespaces {
+            let name = app_name_namespace(env, ns);
+            let app = application(
+                p,
+                AppSpec {
+                    name: name.clone(),
+                    project: PLATFORM_PROJECT,
+                    path: namespace_dir(env, ns),
+                    server,
+                    namespace: ns,
+                    wave: wave(&namespace_id(ns)),
+                    labels: labels(Some(env), Some(team)),
+                },
+            );
+            out.push(delivery_obj(format!("{apps_dir}/{name}.yaml"), app, "platform/main.ncl", namespace_id(ns)));
+        }
+        for w in &cx.res.workloads {
+            let team = &p.teams[&w.team];
+            let name = app_name_workload(env, &w.name);
+            let app = application(
+                p,
+                AppSpec {
+                    name: name.clone(),
+                    project: &team.project,
+                    path: workload_dir(env, &w.name),
+                    server,
+                    namespace: &w.namespace,
+                    wave: wave(&workload_id(&w.name)),
+                    labels: labels(Some(env), Some(&w.team)),
+                },
+            );
+            out.push(delivery_obj(format!("{apps_dir}/{name}.yaml"), app, &w.file, workload_id(&w.name)));
+        }
+        for i in cx.res.instances.iter().filter(|i| !i.manifests.is_empty()) {
+            let Some(team) = p.teams.get(&i.team) else { continue };
+            let name = app_name_resource(env, &i.name);
+            let app = application(
+                p,
+                AppSpec {
+                    name: name.clone(),
+                    project: &team.project,
+                    path: instance_dir(env, &i.name),
+                    server,
+                    namespace: &i.namespace,
+                    wave: wave(&resource_id(&i.key)),
+                    labels: labels(Some(env), Some(&i.team)),
+                },
+            );
+            out.push(delivery_obj(format!("{apps_dir}/{name}.yaml"), app, &i.span.file, resource_id(&i.key)));
+        }
+
+        let root_name = format!("{env}-root");
+        let root = application(
+            p,
+            AppSpec {
+                name: root_name,
+                project: PLATFORM_PROJECT,
+                path: apps_dir.clone(),
+                server: IN_CLUSTER,
+                namespace: &p.gitops.argocd_namespace,
+                wave: 0,
+                labels: labels(Some(env), None),
+            },
+        );
+        out.push(delivery_obj(format!("argocd/{env}/root.yaml"), root, "platform/main.ncl", String::new()));
+        Ok(out)
+    }
+}
+
+/// AppProjects, and per cluster the component Applications and their root.
+pub fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, Diagnostics> {
+    let mut out = Vec::new();
+    let mut chart_repos: BTreeSet<&str> = BTreeSet::new();
+    for c in p.components.values() {
+        if let Some(ch) = &c.chart {
+            chart_repos.insert(&ch.repo_url);
+        }
+    }
+    let mut source_repos: Vec<&str> = vec![p.gitops.repo_url.as_str()];
+    source_repos.extend(chart_repos.iter().copied().filter(|r| *r != p.gitops.repo_url));
+    let platform_project = json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": PLATFORM_PROJECT, "namespace": p.gitops.argocd_namespace, "labels": labels(None, None)},
+        "spec": {
+            "description": "Platform components, namespaces and the app-of-apps roots (managed by platc)",
+            "sourceRepos": source_repos,
+            "destinations": [{"server": "*", "namespace": "*"}],
+            "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
+        }
+    });
+    out.push(delivery_obj(format!("argocd/projects/{PLATFORM_PROJECT}.yaml"), platform_project, "platform/main.ncl", String::new()));
+
+    for (team_name, team) in &p.teams {
+        let mut destinations = Vec::new();
+        for (env_name, env) in &p.environments {
+            if let Some(c) = p.clusters.get(&env.cluster) {
+                destinations.push(json!({"server": c.server, "namespace": format!("{}-{env_name}", team.namespace)}));
+            }
+        }
+        destinations.sort_by_key(|d| d.to_string());
+        let mut spec = json!({
+            "description": team.description.clone().unwrap_or_else(|| format!("Workloads of team {team_name} (managed by platc)")),
+            "sourceRepos": [p.gitops.repo_url],
+            "destinations": destinations,
+            // Teams deploy namespaced objects only; namespaces come from the platform project.
+            "clusterResourceWhitelist": [],
+        });
+        if let Some(group) = &team.group {
+            spec["roles"] = json!([{
+                "name": "developers",
+                "description": format!("Members of {group} may sync and inspect the team's applications"),
+                "groups": [group],
+                "policies": [
+                    format!("p, proj:{}:developers, applications, get, {}/*, allow", team.project, team.project),
+                    format!("p, proj:{}:developers, applications, sync, {}/*, allow", team.project, team.project),
+                ],
+            }]);
+        }
+        let proj = json!({
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AppProject",
+            "metadata": {"name": team.project, "namespace": p.gitops.argocd_namespace, "labels": labels(None, Some(team_name))},
+            "spec": spec,
+        });
+        out.push(delivery_obj(format!("argocd/projects/{}.yaml", team.project), proj, "platform/main.ncl", String::new()));
+    }
+
+    let used_clusters: BTreeSet<&str> = envs.iter().map(|e| e.cluster.as_str()).collect();
+    for cluster_name in used_clusters {
+        let Some(cluster) = p.clusters.get(cluster_name) else { continue };
+        let waves = graph::component_waves(p, cluster_name)?;
+        let dir = format!("argocd/clusters/{cluster_name}/apps");
+        for comp_name in graph::components_on(p, cluster_name) {
+            let c = &p.components[comp_name];
+            let name = format!("{cluster_name}-{comp_name}");
+            let source = match &c.chart {
+                Some(ch) => {
+                    let mut s = json!({"repoURL": ch.repo_url, "chart": ch.name, "targetRevision": ch.version});
+                    if ch.values.as_object().is_some_and(|m| !m.is_empty()) {
+                        s["helm"] = json!({"releaseName": comp_name, "valuesObject": ch.values});
+                    } else {
+                        s["helm"] = json!({"releaseName": comp_name});
+                    }
+                    s
+                }
+                None => json!({
+                    "repoURL": p.gitops.repo_url,
+                    "targetRevision": p.gitops.target_revision,
+                    "path": repo_path(p, &format!("components/{comp_name}")),
+                }),
+            };
+            let app = json!({
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Application",
+                "metadata": {
+                    "name": name,
+                    "namespace": p.gitops.argocd_namespace,
+                    "labels": {"app.kubernetes.io/managed-by": "platc", "platc.dev/cluster": cluster_name, "platc.dev/plane": c.plane.as_str()},
+                    "annotations": {"argocd.argoproj.io/sync-wave": waves.get(comp_name).copied().unwrap_or(0).to_string()},
+                    "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+                },
+                "spec": {
+                    "project": PLATFORM_PROJECT,
+                    "source": source,
+                    "destination": {"server": cluster.server, "namespace": c.namespace},
+                    "syncPolicy": sync_policy(&["CreateNamespace=true"]),
+                }
+            });
+            out.push(delivery_obj(format!("{dir}/{comp_name}.yaml"), app, "platform/main.ncl", graph::component_id(comp_name)));
+        }
+        let root = application(
+            p,
+            AppSpec {
+                name: format!("{cluster_name}-platform"),
+                project: PLATFORM_PROJECT,
+                path: dir.clone(),
+                server: IN_CLUSTER,
+                namespace: &p.gitops.argocd_namespace,
+                wave: 0,
+                labels: json!({"app.kubernetes.io/managed-by": "platc", "platc.dev/cluster": cluster_name}),
+            },
+        );
+        out.push(delivery_obj(format!("argocd/clusters/{cluster_name}/root.yaml"), root, "platform/main.ncl", String::new()));
+    }
+    Ok(out)
+}

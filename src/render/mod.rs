@@ -1,0 +1,115 @@
+//! Render: resolved environments + graphs → Kubernetes and Argo CD objects, one renderer per
+//! plane. Every object carries its provenance (source file, graph node, provisioner/template).
+
+pub mod delivery;
+pub mod resource;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::graph::EnvGraph;
+use crate::model::{Plane, Platform};
+use crate::resolve::EnvResolution;
+use crate::template::Templates;
+
+/// Where an object came from, for `platc explain` and error messages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Provenance {
+    /// Workspace-relative file that caused the object.
+    pub source: String,
+    /// Graph node id (empty for objects not tied to one node, like AppProjects).
+    pub node: String,
+    /// `renderer:<plane>` or `template:<name>` via `provisioner:<name>`.
+    pub via: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    /// Output path, relative to the output root, `/`-separated.
+    pub path: String,
+    pub plane: Plane,
+    pub value: Value,
+    pub provenance: Provenance,
+}
+
+/// Everything a plane renderer may read for one environment.
+pub struct EnvCx<'a> {
+    pub platform: &'a Platform,
+    pub templates: &'a Templates,
+    pub res: &'a EnvResolution,
+    pub graph: &'a EnvGraph,
+}
+
+/// The seam for plane renderers: each turns one environment's resolved nodes into objects.
+/// The monitoring, security and developer-control planes plug in here.
+pub trait PlaneRenderer: Sync {
+    fn plane(&self) -> Plane;
+    fn render_env(&self, cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics>;
+}
+
+/// The renderers that run, in plane order.
+pub fn renderers() -> Vec<Box<dyn PlaneRenderer>> {
+    vec![Box::new(resource::ResourcePlane), Box::new(delivery::DeliveryPlane)]
+}
+
+/// Renders one environment with every plane renderer.
+pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut out = Vec::new();
+    for r in renderers() {
+        match r.render_env(cx) {
+            Ok(objs) => out.extend(objs),
+            Err(d) => diags.extend(d),
+        }
+    }
+    diags.into_result(out)
+}
+
+/// Objects that belong to no single environment: AppProjects, cluster roots and components.
+pub fn render_global(platform: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, Diagnostics> {
+    delivery::render_global(platform, envs)
+}
+
+/// Labels every object platc renders for a workload carries.
+pub fn workload_labels(platform: &Platform, env: &str, team: &str, workload: &str) -> Map<String, Value> {
+    let v = json!({
+        "app.kubernetes.io/name": workload,
+        "app.kubernetes.io/instance": format!("{workload}-{env}"),
+        "app.kubernetes.io/managed-by": "platc",
+        "app.kubernetes.io/part-of": platform.name,
+        "platc.dev/team": team,
+        "platc.dev/environment": env,
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// `<kind>-<name>.yaml`, lower-cased: the file name of one object.
+pub fn file_name(obj: &Value) -> String {
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("object").to_ascii_lowercase();
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("unnamed");
+    format!("{kind}-{name}.yaml")
+}
+
+/// Rejects two objects written to one path (two templates rendering the same kind and name).
+pub fn check_unique(objects: &[Object]) -> Result<(), Diagnostics> {
+    let mut seen: BTreeMap<&str, &Object> = BTreeMap::new();
+    let mut diags = Diagnostics::new();
+    for o in objects {
+        if let Some(prev) = seen.insert(&o.path, o) {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    Some(crate::diag::Span::file(o.provenance.source.clone())),
+                    format!("two objects render to `{}` (from {} and {})", o.path, prev.provenance.via, o.provenance.via),
+                )
+                .with_help("give the objects distinct names in their templates"),
+            );
+        }
+    }
+    diags.into_result(())
+}

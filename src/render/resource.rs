@@ -1,0 +1,497 @@
+//! The resource plane: namespaces, workloads (Deployment or CronJob, Service, HPA, PDB, files)
+//! and provisioned resources from the provisioners' templates.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{EnvCx, Object, PlaneRenderer, Provenance, file_name, workload_labels};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::graph::{namespace_id, resource_id, workload_id};
+use crate::model::{Plane, WorkloadKind};
+use crate::resolve::{EnvValue, Instance, Output, RContainer, RFileContent, RProbe, RWorkload};
+
+pub struct ResourcePlane;
+
+/// Directory of a workload's objects.
+pub fn workload_dir(env: &str, w: &str) -> String {
+    format!("envs/{env}/{w}")
+}
+pub fn instance_dir(env: &str, name: &str) -> String {
+    format!("envs/{env}/_resources/{name}")
+}
+pub fn namespace_dir(env: &str, ns: &str) -> String {
+    format!("envs/{env}/_namespaces/{ns}")
+}
+
+impl PlaneRenderer for ResourcePlane {
+    fn plane(&self) -> Plane {
+        Plane::Resource
+    }
+
+    fn render_env(&self, cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let mut out = Vec::new();
+        let env = &cx.res.env;
+        let environment = &cx.platform.environments[env];
+
+        let namespaces: BTreeMap<&str, &str> = cx
+            .res
+            .workloads
+            .iter()
+            .map(|w| (w.namespace.as_str(), w.team.as_str()))
+            .chain(cx.res.instances.iter().map(|i| (i.namespace.as_str(), i.team.as_str())))
+            .collect();
+        for (ns, team) in namespaces {
+            let mut labels = Map::new();
+            labels.insert("app.kubernetes.io/managed-by".into(), json!("platc"));
+            labels.insert("platc.dev/team".into(), json!(team));
+            labels.insert("platc.dev/environment".into(), json!(env));
+            for (k, v) in &environment.labels {
+                labels.insert(k.clone(), json!(v));
+            }
+            for mode in ["enforce", "audit", "warn"] {
+                labels.insert(format!("pod-security.kubernetes.io/{mode}"), json!(environment.pod_security));
+            }
+            let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}});
+            out.push(Object {
+                path: format!("{}/{}", namespace_dir(env, ns), file_name(&obj)),
+                plane: Plane::Resource,
+                value: obj,
+                provenance: Provenance { source: "platform/main.ncl".into(), node: namespace_id(ns), via: format!("team {team}") },
+            });
+        }
+
+        let by_key: BTreeMap<&str, &Instance> = cx.res.instances.iter().map(|i| (i.key.as_str(), i)).collect();
+        for w in &cx.res.workloads {
+            match render_workload(cx, w, &by_key) {
+                Ok(objs) => out.extend(objs),
+                Err(d) => diags.extend(d),
+            }
+        }
+        for i in &cx.res.instances {
+            match render_instance(cx, i) {
+                Ok(objs) => out.extend(objs),
+                Err(d) => diags.extend(d),
+            }
+        }
+        diags.into_result(out)
+    }
+}
+
+fn obj(path_dir: &str, value: Value, w: &RWorkload) -> Object {
+    Object {
+        path: format!("{path_dir}/{}", file_name(&value)),
+        plane: Plane::Resource,
+        value,
+        provenance: Provenance { source: w.file.to_string(), node: workload_id(&w.name), via: "renderer:resource".into() },
+    }
+}
+
+fn render_workload(cx: &EnvCx<'_>, w: &RWorkload, instances: &BTreeMap<&str, &Instance>) -> Result<Vec<Object>, Diagnostics> {
+    let env = &cx.res.env;
+    let dir = workload_dir(env, &w.name);
+    let labels = workload_labels(cx.platform, env, &w.team, &w.name);
+    let mut labels_v = labels.clone();
+    for (k, v) in &w.profile.labels {
+        labels_v.insert(k.clone(), json!(v));
+    }
+    let selector = json!({
+        "app.kubernetes.io/name": w.name,
+        "app.kubernetes.io/instance": format!("{}-{env}", w.name),
+    });
+    let meta = |name: &str| {
+        json!({"name": name, "namespace": w.namespace, "labels": labels_v, "annotations": {"platc.dev/source": w.file.to_string()}})
+    };
+    let mut out = Vec::new();
+
+    // Files become one ConfigMap, mounted file by file.
+    let mut cm_data = Map::new();
+    let mut cm_binary = Map::new();
+    let mut file_keys: BTreeMap<(String, String), (String, Option<u32>)> = BTreeMap::new();
+    for c in &w.containers {
+        for f in &c.files {
+            let key = config_key(&c.name, &f.target);
+            match &f.content {
+                RFileContent::Text(t) => cm_data.insert(key.clone(), json!(t)),
+                RFileContent::Base64(b) => cm_binary.insert(key.clone(), json!(b)),
+            };
+            file_keys.insert((c.name.clone(), f.target.clone()), (key, f.mode));
+        }
+    }
+    let files_cm = format!("{}-files", w.name);
+    let mut pod_annotations: Map<String, Value> = w.profile.annotations.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    if !file_keys.is_empty() {
+        let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(&files_cm)});
+        if !cm_data.is_empty() {
+            cm["data"] = Value::Object(cm_data.clone());
+        }
+        if !cm_binary.is_empty() {
+            cm["binaryData"] = Value::Object(cm_binary.clone());
+        }
+        // A change of file contents must roll the pods: subPath mounts are never refreshed.
+        let digest = Sha256::digest(serde_json::to_string(&cm).unwrap_or_default().as_bytes());
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        pod_annotations.insert("platc.dev/files-hash".into(), json!(hex));
+        out.push(obj(&dir, cm, w));
+    }
+
+    // External secrets consumers need in their own namespace.
+    let mut external: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for ikey in w.uses.values() {
+        if let Some(i) = instances.get(ikey.as_str()) {
+            if let Some((store, remote)) = &i.external_secret {
+                for o in i.outputs.values() {
+                    if let Output::Secret { secret, .. } = o {
+                        external.insert((secret.clone(), store.clone(), remote.clone()));
+                    }
+                }
+            }
+        }
+    }
+    for (secret, store, remote) in &external {
+        let mut data = Vec::new();
+        for ikey in w.uses.values() {
+            if let Some(i) = instances.get(ikey.as_str()) {
+                for o in i.outputs.values() {
+                    if let Output::Secret { secret: s, key } = o {
+                        if s == secret {
+                            data.push(json!({"secretKey": key, "remoteRef": {"key": remote, "property": key}}));
+                        }
+                    }
+                }
+            }
+        }
+        data.sort_by_key(|v| v.to_string());
+        data.dedup();
+        let es = json!({
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "ExternalSecret",
+            "metadata": meta(secret),
+            "spec": {
+                "refreshInterval": "1h",
+                "secretStoreRef": {"kind": "ClusterSecretStore", "name": store},
+                "target": {"name": secret, "creationPolicy": "Owner"},
+                "data": data,
+            }
+        });
+        out.push(obj(&dir, es, w));
+    }
+
+    let security = &w.profile.security;
+    let mut pod_sc = json!({"runAsNonRoot": security.run_as_non_root, "seccompProfile": {"type": "RuntimeDefault"}});
+    if let Some(uid) = security.run_as_user {
+        pod_sc["runAsUser"] = json!(uid);
+    }
+    let mut volumes: Vec<Value> = Vec::new();
+    if !file_keys.is_empty() {
+        let items: Vec<Value> = file_keys
+            .values()
+            .map(|(k, mode)| {
+                let mut it = json!({"key": k, "path": k});
+                if let Some(m) = mode {
+                    it["mode"] = json!(m);
+                }
+                it
+            })
+            .collect();
+        volumes.push(json!({"name": "platc-files", "configMap": {"name": files_cm, "items": items}}));
+    }
+    let mut claims = BTreeSet::new();
+    for c in &w.containers {
+        for v in &c.volumes {
+            claims.insert(v.claim.clone());
+        }
+    }
+    for claim in &claims {
+        volumes.push(json!({"name": volume_name(claim), "persistentVolumeClaim": {"claimName": claim}}));
+    }
+    let needs_tmp = security.read_only_root_filesystem
+        && !w.containers.iter().any(|c| c.files.iter().any(|f| f.target.starts_with("/tmp/")) || c.volumes.iter().any(|v| v.target == "/tmp"));
+    if needs_tmp {
+        volumes.push(json!({"name": "tmp", "emptyDir": {}}));
+    }
+
+    let containers: Vec<Value> = w
+        .containers
+        .iter()
+        .enumerate()
+        .map(|(idx, c)| container(w, c, idx == 0, &file_keys, needs_tmp))
+        .collect();
+    let mut pod_spec = json!({
+        "securityContext": pod_sc,
+        "containers": containers,
+    });
+    if !volumes.is_empty() {
+        pod_spec["volumes"] = Value::Array(volumes);
+    }
+    let mut template_meta = json!({"labels": labels_v});
+    if !pod_annotations.is_empty() {
+        template_meta["annotations"] = Value::Object(pod_annotations);
+    }
+
+    match w.profile.kind {
+        WorkloadKind::Deployment => {
+            let mut spec = json!({
+                "selector": {"matchLabels": selector},
+                "template": {"metadata": template_meta, "spec": pod_spec},
+            });
+            // With an HPA the replica count is the autoscaler's: setting it here would fight it.
+            if w.profile.hpa.is_none() {
+                spec["replicas"] = json!(w.profile.replicas);
+            }
+            out.push(obj(&dir, json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(&w.name), "spec": spec}), w));
+            if let Some(h) = &w.profile.hpa {
+                out.push(obj(
+                    &dir,
+                    json!({
+                        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(&w.name),
+                        "spec": {
+                            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": w.name},
+                            "minReplicas": h.min_replicas, "maxReplicas": h.max_replicas,
+                            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": h.target_cpu_utilization}}}],
+                        }
+                    }),
+                    w,
+                ));
+            }
+            if let Some(p) = &w.profile.pdb {
+                out.push(obj(
+                    &dir,
+                    json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(&w.name),
+                           "spec": {"minAvailable": p.min_available, "selector": {"matchLabels": selector}}}),
+                    w,
+                ));
+            }
+        }
+        WorkloadKind::Cronjob => {
+            let schedule = w
+                .annotations
+                .get("platc.dev/schedule")
+                .cloned()
+                .or_else(|| w.profile.schedule.clone())
+                .unwrap_or_else(|| "0 * * * *".into());
+            pod_spec["restartPolicy"] = json!("OnFailure");
+            out.push(obj(
+                &dir,
+                json!({
+                    "apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta(&w.name),
+                    "spec": {
+                        "schedule": schedule,
+                        "concurrencyPolicy": "Forbid",
+                        "jobTemplate": {"spec": {"template": {"metadata": template_meta, "spec": pod_spec}}},
+                    }
+                }),
+                w,
+            ));
+        }
+    }
+
+    if !w.ports.is_empty() {
+        let ports: Vec<Value> = w
+            .ports
+            .iter()
+            .map(|p| json!({"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol}))
+            .collect();
+        out.push(obj(
+            &dir,
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(&w.name),
+                   "spec": {"type": "ClusterIP", "selector": selector, "ports": ports}}),
+            w,
+        ));
+    }
+    Ok(out)
+}
+
+fn config_key(container: &str, target: &str) -> String {
+    let mut k = format!("{container}-");
+    for ch in target.trim_start_matches('/').chars() {
+        k.push(if ch.is_ascii_alphanumeric() || ch == '.' || ch == '_' || ch == '-' { ch } else { '-' });
+    }
+    k
+}
+
+fn volume_name(claim: &str) -> String {
+    let n = format!("pvc-{claim}");
+    if n.len() <= 63 { n } else { format!("pvc-{}", crate::resolve::short_hash(claim)) }
+}
+
+fn container(
+    w: &RWorkload,
+    c: &RContainer,
+    first: bool,
+    files: &BTreeMap<(String, String), (String, Option<u32>)>,
+    tmp: bool,
+) -> Value {
+    let mut v = json!({"name": c.name, "image": c.image});
+    if !c.command.is_empty() {
+        v["command"] = json!(c.command);
+    }
+    if !c.args.is_empty() {
+        v["args"] = json!(c.args);
+    }
+    if !c.env.is_empty() {
+        let env: Vec<Value> = c
+            .env
+            .iter()
+            .map(|e| match &e.value {
+                EnvValue::Value(s) => json!({"name": e.name, "value": s}),
+                EnvValue::SecretKeyRef { secret, key } => {
+                    json!({"name": e.name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}})
+                }
+            })
+            .collect();
+        v["env"] = Value::Array(env);
+    }
+    if first && !w.ports.is_empty() {
+        let mut seen = BTreeSet::new();
+        let ports: Vec<Value> = w
+            .ports
+            .iter()
+            .filter(|p| seen.insert((p.target_port, p.protocol.clone())))
+            .map(|p| json!({"name": port_name(&p.name), "containerPort": p.target_port, "protocol": p.protocol}))
+            .collect();
+        v["ports"] = Value::Array(ports);
+    }
+    let mut res = Map::new();
+    for (field, q) in [("requests", &c.requests), ("limits", &c.limits)] {
+        let mut m = Map::new();
+        if let Some(cpu) = &q.cpu {
+            m.insert("cpu".into(), json!(cpu));
+        }
+        if let Some(mem) = &q.memory {
+            m.insert("memory".into(), json!(mem));
+        }
+        if !m.is_empty() {
+            res.insert(field.into(), Value::Object(m));
+        }
+    }
+    if !res.is_empty() {
+        v["resources"] = Value::Object(res);
+    }
+    let default_probe = match (&w.profile.probe_path, w.ports.first()) {
+        (Some(path), Some(p)) if first && w.profile.kind == WorkloadKind::Deployment => {
+            Some(RProbe::Http { path: path.clone(), port: p.target_port, scheme: None, host: None, headers: Vec::new() })
+        }
+        _ => None,
+    };
+    if let Some(p) = c.liveness.as_ref().or(default_probe.as_ref()) {
+        v["livenessProbe"] = probe(p);
+    }
+    if let Some(p) = c.readiness.as_ref().or(default_probe.as_ref()) {
+        v["readinessProbe"] = probe(p);
+    }
+    let mut mounts = Vec::new();
+    for ((cname, target), (key, _)) in files {
+        if cname == &c.name {
+            mounts.push(json!({"name": "platc-files", "mountPath": target, "subPath": key, "readOnly": true}));
+        }
+    }
+    for vol in &c.volumes {
+        let mut m = json!({"name": volume_name(&vol.claim), "mountPath": vol.target});
+        if let Some(sp) = &vol.sub_path {
+            m["subPath"] = json!(sp);
+        }
+        if vol.read_only {
+            m["readOnly"] = json!(true);
+        }
+        mounts.push(m);
+    }
+    if tmp {
+        mounts.push(json!({"name": "tmp", "mountPath": "/tmp"}));
+    }
+    if !mounts.is_empty() {
+        v["volumeMounts"] = Value::Array(mounts);
+    }
+    v["securityContext"] = json!({
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": w.profile.security.read_only_root_filesystem,
+        "capabilities": {"drop": ["ALL"]},
+    });
+    v
+}
+
+/// Container port names are IANA_SVC_NAMEs: at most 15 characters.
+fn port_name(name: &str) -> String {
+    let n: String = name.chars().take(15).collect();
+    n.trim_end_matches('-').to_string()
+}
+
+fn probe(p: &RProbe) -> Value {
+    match p {
+        RProbe::Http { path, port, scheme, host, headers } => {
+            let mut h = json!({"path": path, "port": port});
+            if let Some(s) = scheme {
+                h["scheme"] = json!(s);
+            }
+            if let Some(host) = host {
+                h["host"] = json!(host);
+            }
+            if !headers.is_empty() {
+                h["httpHeaders"] = Value::Array(headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect());
+            }
+            json!({"httpGet": h})
+        }
+        RProbe::Exec { command } => json!({"exec": {"command": command}}),
+    }
+}
+
+fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut out = Vec::new();
+    let dir = instance_dir(&cx.res.env, &i.name);
+    for tname in &i.manifests {
+        let text = match cx.templates.render(tname, &i.context) {
+            Ok(t) => t,
+            Err(d) => {
+                diags.push(d.with_note(format!("rendering resource `{}` for provisioner `{}` ({})", i.name, i.provisioner, i.span)));
+                continue;
+            }
+        };
+        let label = format!("<template {tname}>");
+        let docs = match crate::yaml::read::parse_stream(&label, &text) {
+            Ok(d) => d,
+            Err(d) => {
+                diags.extend(d);
+                continue;
+            }
+        };
+        for doc in docs {
+            let mut v = doc.to_json();
+            if v.is_null() {
+                continue;
+            }
+            let ok = v.get("apiVersion").is_some_and(Value::is_string)
+                && v.get("kind").is_some_and(Value::is_string)
+                && v.pointer("/metadata/name").is_some_and(Value::is_string);
+            if !ok {
+                diags.push(
+                    Diagnostic::error(Code::Template, Some(doc.span.clone()), format!("template `{tname}` rendered a document without apiVersion, kind and metadata.name"))
+                        .with_note(format!("for resource `{}` ({})", i.name, i.span)),
+                );
+                continue;
+            }
+            if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.entry("namespace").or_insert_with(|| json!(i.namespace));
+                let labels = meta.entry("labels").or_insert_with(|| json!({}));
+                if let (Some(l), Some(base)) = (labels.as_object_mut(), i.context.get("labels").and_then(Value::as_object)) {
+                    for (k, val) in base {
+                        l.entry(k.clone()).or_insert(val.clone());
+                    }
+                }
+            }
+            out.push(Object {
+                path: format!("{dir}/{}", file_name(&v)),
+                plane: Plane::Resource,
+                value: v,
+                provenance: Provenance {
+                    source: i.span.file.to_string(),
+                    node: resource_id(&i.key),
+                    via: format!("template:{tname} via provisioner:{}", i.provisioner),
+                },
+            });
+        }
+    }
+    diags.into_result(out)
+}

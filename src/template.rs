@@ -1,0 +1,59 @@
+//! The one minijinja environment: the platform's and the stdlib's templates, compiled once per
+//! build and shared (read-only) by resolve (provisioner outputs) and render (manifests).
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::Value;
+
+use crate::diag::{Code, Diagnostic, Span};
+use crate::model::Platform;
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Compiles every template of the platform; a syntax error names the template and line.
+    pub fn new(platform: &Platform) -> Result<Self, Vec<Diagnostic>> {
+        let mut env = Environment::new();
+        // Undefined values are errors when printed, so a typo in a template cannot silently
+        // produce an empty field; `{% if x %}` on a missing key stays allowed.
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        let mut errors = Vec::new();
+        for (name, source) in &platform.templates {
+            if let Err(e) = env.add_template_owned(name.clone(), source.clone()) {
+                errors.push(template_error(name, &e));
+            }
+        }
+        if errors.is_empty() { Ok(Templates { env }) } else { Err(errors) }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.env.get_template(name).is_ok()
+    }
+
+    /// Renders a named template (a manifest).
+    pub fn render(&self, name: &str, ctx: &Value) -> Result<String, Diagnostic> {
+        let tmpl = self.env.get_template(name).map_err(|e| template_error(name, &e))?;
+        tmpl.render(minijinja::value::Serde(ctx)).map_err(|e| template_error(name, &e))
+    }
+
+    /// Renders an inline template string (an output expression); `what` names it in errors.
+    pub fn render_str(&self, what: &str, source: &str, ctx: &Value) -> Result<String, Diagnostic> {
+        self.env
+            .render_str(source, minijinja::value::Serde(ctx))
+            .map(|s| s.trim().to_string())
+            .map_err(|e| template_error(what, &e))
+    }
+}
+
+fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
+    let span = e.line().map(|l| Span::new(format!("<template {name}>"), l as u32, 1));
+    let mut msg = format!("template `{name}`: {}", e.kind());
+    if let Some(detail) = e.detail() {
+        msg.push_str(": ");
+        msg.push_str(detail);
+    }
+    Diagnostic::error(Code::Template, span, msg)
+        .with_help("check the template against the provisioner context described in ARCHITECTURE.md")
+}

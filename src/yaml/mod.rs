@@ -1,0 +1,6 @@
+//! YAML in (with spans) and canonical YAML out.
+
+pub mod node;
+pub mod read;
+pub mod write;
+pub use node::{Node, NodeKind};
