@@ -36,6 +36,17 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 /// Where the ownership index lives inside the output directory.
 pub const INDEX_PATH: &str = ".platc/index.json";
 const INDEX_DIR: &str = ".platc";
+/// Temporary name of a new index being written beside the old one.
+const INDEX_TMP_PREFIX: &str = ".index.json.tmp-";
+
+/// A temporary index left by an interrupted index replacement: platc's, dropped at next staging.
+fn is_index_leftover(path: &Path) -> bool {
+    path.parent() == Some(Path::new(INDEX_DIR))
+        && path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(INDEX_TMP_PREFIX))
+}
 
 /// The files to write: relative paths with `/` separators → exact bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -403,30 +414,41 @@ impl Target {
                 .map_err(io_err("resolve", out_dir))?
                 .join(out_dir)
         };
-        let dir = match fs::symlink_metadata(&abs) {
-            Ok(_) => fs::canonicalize(&abs).map_err(|e| {
-                if e.kind() == io::ErrorKind::NotFound {
-                    EmitError::OutDir {
-                        path: abs.clone(),
-                        problem: "is a symbolic link to a directory that does not exist".into(),
+        // A dangling symlink is followed by hand: its target may be missing only because an
+        // interrupted emit renamed it away, and recovery needs to know where it belongs.
+        let mut abs = abs;
+        let mut hops = 0;
+        let dir = loop {
+            match fs::symlink_metadata(&abs) {
+                Ok(m) if m.file_type().is_symlink() && !abs.exists() => {
+                    hops += 1;
+                    if hops > 40 {
+                        return Err(EmitError::OutDir {
+                            path: abs,
+                            problem: "is a chain of more than 40 symbolic links".into(),
+                        });
                     }
-                } else {
-                    io_err("resolve", &abs)(e)
+                    let to = fs::read_link(&abs).map_err(io_err("read link", &abs))?;
+                    abs = match abs.parent() {
+                        Some(parent) => parent.join(to),
+                        None => to,
+                    };
                 }
-            })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
-                    return Err(EmitError::OutDir {
-                        path: abs,
-                        problem: "has no parent directory".into(),
-                    });
-                };
-                fs::create_dir_all(parent).map_err(io_err("create directory", parent))?;
-                fs::canonicalize(parent)
-                    .map_err(io_err("resolve", parent))?
-                    .join(name)
+                Ok(_) => break fs::canonicalize(&abs).map_err(io_err("resolve", &abs))?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
+                        return Err(EmitError::OutDir {
+                            path: abs,
+                            problem: "has no parent directory".into(),
+                        });
+                    };
+                    fs::create_dir_all(parent).map_err(io_err("create directory", parent))?;
+                    break fs::canonicalize(parent)
+                        .map_err(io_err("resolve", parent))?
+                        .join(name);
+                }
+                Err(e) => return Err(io_err("inspect", &abs)(e)),
             }
-            Err(e) => return Err(io_err("inspect", &abs)(e)),
         };
         let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
             return Err(EmitError::OutDir {
@@ -548,11 +570,11 @@ fn first_build(
 ) -> Result<EmitReport, EmitError> {
     let staging = target.stage_path(Stage::New);
     let staged = (|| {
-        fs::create_dir(&staging).map_err(io_err("create directory", &staging))?;
+        let mut out = Staging::create(&staging)?;
         for (rel, bytes) in &tree.files {
-            write_new(&staging, rel, bytes)?;
+            out.write(rel, bytes)?;
         }
-        write_new(&staging, INDEX_PATH, &index.to_bytes())?;
+        out.write(INDEX_PATH, &index.to_bytes())?;
         sync_tree(&staging)
     })();
     if let Err(e) = staged {
@@ -664,7 +686,10 @@ fn plan(live: &Path, tree: &Tree, previous: Option<&Index>) -> Result<Plan, Emit
     let carried: Vec<(PathBuf, Kind)> = entries
         .iter()
         .filter(|(p, k)| {
-            !matches!(k, Kind::Dir { .. }) && !owned.contains(*p) && !tree_paths.contains(*p)
+            !matches!(k, Kind::Dir { .. })
+                && !owned.contains(*p)
+                && !tree_paths.contains(*p)
+                && !is_index_leftover(p)
         })
         .map(|(p, k)| (p.clone(), *k))
         .collect();
@@ -696,13 +721,14 @@ fn plan(live: &Path, tree: &Tree, previous: Option<&Index>) -> Result<Plan, Emit
         let path = rel_to_path(rel);
         for anc in ancestors(rel) {
             let anc_path = rel_to_path(anc);
-            if let Some(kind) = entries.get(&anc_path) {
-                if !matches!(kind, Kind::Dir { .. }) && !owned.contains(&anc_path) {
-                    problems.push(not_owned(
-                        rel,
-                        &format!("`{anc}` is {} platc did not write", kind.describe()),
-                    ));
-                }
+            if let Some(kind) = entries.get(&anc_path)
+                && !matches!(kind, Kind::Dir { .. })
+                && !owned.contains(&anc_path)
+            {
+                problems.push(not_owned(
+                    rel,
+                    &format!("`{anc}` is {} platc did not write", kind.describe()),
+                ));
             }
         }
         let Some(bytes) = bytes else {
@@ -816,10 +842,9 @@ fn stage_rebuild(
     index_bytes: &[u8],
     plan: &Plan,
 ) -> Result<(), EmitError> {
-    fs::create_dir(staging).map_err(io_err("create directory", staging))?;
+    let mut out = Staging::create(staging)?;
     for dir in &plan.kept_dirs {
-        let dst = staging.join(dir);
-        fs::create_dir(&dst).map_err(io_err("create directory", &dst))?;
+        out.dir(dir)?;
     }
     for (path, kind) in &plan.carried {
         carry(&live.join(path), &staging.join(path), *kind)?;
@@ -827,16 +852,19 @@ fn stage_rebuild(
     for (rel, bytes) in &tree.files {
         let path = rel_to_path(rel);
         if plan.unchanged.contains(&path) {
-            let dst = staging.join(&path);
-            if let Some(parent) = dst.parent() {
-                fs::create_dir_all(parent).map_err(io_err("create directory", parent))?;
+            if let Some(parent) = path.parent() {
+                out.dir(parent)?;
             }
-            carry(&live.join(&path), &dst, Kind::File { len: 0 })?;
+            carry(
+                &live.join(&path),
+                &staging.join(&path),
+                Kind::File { len: 0 },
+            )?;
         } else {
-            write_new(staging, rel, bytes)?;
+            out.write(rel, bytes)?;
         }
     }
-    write_new(staging, INDEX_PATH, index_bytes)?;
+    out.write(INDEX_PATH, index_bytes)?;
     // Modes last and deepest first: a directory without write or search permission must be
     // filled before it is closed.
     for dir in plan.kept_dirs.iter().rev() {
@@ -884,20 +912,55 @@ fn copy_mode(src: &Path, dst: &Path) -> Result<(), EmitError> {
     fs::set_permissions(dst, perms).map_err(io_err("set permissions of", dst))
 }
 
-/// Creates `root/rel` (and its directories) with `bytes`; never writes through an existing file.
-fn write_new(root: &Path, rel: &str, bytes: &[u8]) -> Result<(), EmitError> {
-    let path = root.join(rel_to_path(rel));
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(io_err("create directory", parent))?;
+/// A directory being filled, remembering which subdirectories exist (one `mkdir` each, not one
+/// per file).
+struct Staging<'a> {
+    root: &'a Path,
+    made: BTreeSet<PathBuf>,
+}
+
+impl<'a> Staging<'a> {
+    fn create(root: &'a Path) -> Result<Self, EmitError> {
+        fs::create_dir(root).map_err(io_err("create directory", root))?;
+        Ok(Staging {
+            root,
+            made: BTreeSet::new(),
+        })
     }
+
+    /// Creates `root/rel` and its missing parents.
+    fn dir(&mut self, rel: &Path) -> Result<(), EmitError> {
+        if rel.as_os_str().is_empty() || self.made.contains(rel) {
+            return Ok(());
+        }
+        if let Some(parent) = rel.parent() {
+            self.dir(parent)?;
+        }
+        let path = self.root.join(rel);
+        fs::create_dir(&path).map_err(io_err("create directory", &path))?;
+        self.made.insert(rel.to_path_buf());
+        Ok(())
+    }
+
+    /// Creates `root/rel` with `bytes`; never writes through an existing file.
+    fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<(), EmitError> {
+        let rel = rel_to_path(rel);
+        if let Some(parent) = rel.parent() {
+            self.dir(parent)?;
+        }
+        write_new(&self.root.join(rel), bytes)
+    }
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), EmitError> {
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&path)
-        .map_err(io_err("create", &path))?;
-    file.write_all(bytes).map_err(io_err("write", &path))?;
+        .open(path)
+        .map_err(io_err("create", path))?;
+    file.write_all(bytes).map_err(io_err("write", path))?;
     #[cfg(not(target_os = "linux"))]
-    file.sync_all().map_err(io_err("flush", &path))?;
+    file.sync_all().map_err(io_err("flush", path))?;
     Ok(())
 }
 
@@ -909,7 +972,7 @@ fn replace_index(live: &Path, bytes: &[u8]) -> Result<(), EmitError> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(io_err("create directory", &dir)(e)),
     }
-    let tmp = dir.join(format!(".index.json.tmp-{}", std::process::id()));
+    let tmp = dir.join(format!("{INDEX_TMP_PREFIX}{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
     let written = (|| {
         let mut file = fs::OpenOptions::new()
@@ -1185,6 +1248,16 @@ mod tests {
                 .as_deref(),
             Some("def456")
         );
+        assert_eq!(siblings(&out.join(".platc")), ["index.json"]);
+    }
+
+    #[test]
+    fn a_leftover_temporary_index_is_dropped_not_kept_as_a_user_file() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        emit(&out, &tree(&[("a.yaml", "1\n")]), &meta()).expect("v1");
+        fs::write(out.join(".platc/.index.json.tmp-999999"), "{").expect("write");
+        emit(&out, &tree(&[("a.yaml", "2\n")]), &meta()).expect("v2");
         assert_eq!(siblings(&out.join(".platc")), ["index.json"]);
     }
 
@@ -1537,6 +1610,30 @@ mod tests {
     }
 
     #[test]
+    fn fallback_crash_behind_a_symlinked_output_directory_is_recovered() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let real = tmp.path().join("real");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink("real", &link).expect("symlink");
+        emit(&link, &tree(&[("a.yaml", "1\n")]), &meta()).expect("v1 creates the target");
+        let v2 = tree(&[("a.yaml", "2\n")]);
+        emit_with(&link, &v2, &meta(), &with(Some(Fault::AfterMoveAway), true)).expect_err("crash");
+        assert!(!real.exists(), "link dangles until recovery");
+        emit(&link, &v2, &meta()).expect("recover");
+        assert_eq!(
+            fs::read_to_string(real.join("a.yaml")).expect("read"),
+            "2\n"
+        );
+        assert!(
+            fs::symlink_metadata(&link)
+                .expect("stat")
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(siblings(tmp.path()), ["link", "real"]);
+    }
+
+    #[test]
     fn staging_of_a_live_process_means_busy_and_of_a_dead_one_is_removed() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("out");
@@ -1583,6 +1680,23 @@ mod tests {
                     .display()
             )
         );
+    }
+
+    #[test]
+    fn exchange_swaps_two_directories() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        fs::create_dir(&a).expect("mkdir");
+        fs::create_dir(&b).expect("mkdir");
+        fs::write(a.join("from-a"), "").expect("write");
+        match exchange(&a, &b) {
+            Ok(true) => {
+                assert!(b.join("from-a").exists() && !a.join("from-a").exists());
+            }
+            // The file system cannot: emit uses the rename fallback, tested separately.
+            Ok(false) => eprintln!("note: RENAME_EXCHANGE unsupported here"),
+            Err(e) => panic!("exchange failed: {e}"),
+        }
     }
 
     #[test]

@@ -358,4 +358,37 @@ mod tests {
             assert!(err.contains(&n.to_string()));
         }
     }
+
+    proptest::proptest! {
+        /// For random DAGs plus random communication edges (which may form cycles), every
+        /// ordering edge a→b has wave(b) > wave(a), and a node with no ordering predecessor is
+        /// in wave 0.
+        #[test]
+        fn waves_respect_every_ordering_edge(
+            n in 1usize..30,
+            raw in proptest::collection::vec((0usize..30, 0usize..30, proptest::bool::ANY), 0..80),
+        ) {
+            let mut g = DiGraph::new();
+            let idx: Vec<NodeIndex> = (0..n).map(|i| g.add_node(node(&format!("n{i:02}")))).collect();
+            for (a, b, ordering) in raw {
+                let (a, b) = (a % n, b % n);
+                if ordering {
+                    // Only forward edges keep the ordering subgraph acyclic.
+                    if a < b { g.add_edge(idx[a], idx[b], EdgeKind::Ordering); }
+                } else {
+                    g.add_edge(idx[a], idx[b], EdgeKind::Communication);
+                }
+            }
+            let w = waves(&g).unwrap();
+            for e in g.edge_references() {
+                if *e.weight() == EdgeKind::Ordering {
+                    proptest::prop_assert!(w[&g[e.target()].id] > w[&g[e.source()].id]);
+                }
+            }
+            for i in &idx {
+                let has_pred = g.edges_directed(*i, Direction::Incoming).any(|e| *e.weight() == EdgeKind::Ordering);
+                if !has_pred { proptest::prop_assert_eq!(w[&g[*i].id], 0); }
+            }
+        }
+    }
 }

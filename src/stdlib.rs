@@ -14,14 +14,38 @@ pub const ENTRY: &str = "platc.ncl";
 /// Built-in manifest templates: (name as a provisioner's `manifests` entry names it, source).
 /// Names are `platc/<resource type>/<file>`; the sources live in `stdlib/templates/<type>/<file>`.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("platc/amqp/rabbitmq-cluster.yaml.j2", include_str!("../stdlib/templates/amqp/rabbitmq-cluster.yaml.j2")),
-    ("platc/dns/dns-endpoint.yaml.j2", include_str!("../stdlib/templates/dns/dns-endpoint.yaml.j2")),
-    ("platc/kafka-topic/kafka-topic.yaml.j2", include_str!("../stdlib/templates/kafka-topic/kafka-topic.yaml.j2")),
-    ("platc/mongodb/mongodb-community.yaml.j2", include_str!("../stdlib/templates/mongodb/mongodb-community.yaml.j2")),
-    ("platc/postgres/cnpg-cluster.yaml.j2", include_str!("../stdlib/templates/postgres/cnpg-cluster.yaml.j2")),
-    ("platc/redis/redis.yaml.j2", include_str!("../stdlib/templates/redis/redis.yaml.j2")),
-    ("platc/route/route.yaml.j2", include_str!("../stdlib/templates/route/route.yaml.j2")),
-    ("platc/volume/pvc.yaml.j2", include_str!("../stdlib/templates/volume/pvc.yaml.j2")),
+    (
+        "platc/amqp/rabbitmq-cluster.yaml.j2",
+        include_str!("../stdlib/templates/amqp/rabbitmq-cluster.yaml.j2"),
+    ),
+    (
+        "platc/dns/dns-endpoint.yaml.j2",
+        include_str!("../stdlib/templates/dns/dns-endpoint.yaml.j2"),
+    ),
+    (
+        "platc/kafka-topic/kafka-topic.yaml.j2",
+        include_str!("../stdlib/templates/kafka-topic/kafka-topic.yaml.j2"),
+    ),
+    (
+        "platc/mongodb/mongodb-community.yaml.j2",
+        include_str!("../stdlib/templates/mongodb/mongodb-community.yaml.j2"),
+    ),
+    (
+        "platc/postgres/cnpg-cluster.yaml.j2",
+        include_str!("../stdlib/templates/postgres/cnpg-cluster.yaml.j2"),
+    ),
+    (
+        "platc/redis/redis.yaml.j2",
+        include_str!("../stdlib/templates/redis/redis.yaml.j2"),
+    ),
+    (
+        "platc/route/route.yaml.j2",
+        include_str!("../stdlib/templates/route/route.yaml.j2"),
+    ),
+    (
+        "platc/volume/pvc.yaml.j2",
+        include_str!("../stdlib/templates/volume/pvc.yaml.j2"),
+    ),
 ];
 
 #[cfg(test)]
@@ -35,11 +59,19 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(names, sorted);
-        assert!(names.iter().all(|n| n.starts_with("platc/") && n.ends_with(".j2")));
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("platc/") && n.ends_with(".j2"))
+        );
     }
 
     #[test]
     fn entry_is_embedded() {
-        assert!(NICKEL_FILES.iter().any(|(n, src)| *n == ENTRY && src.contains("Platform")));
+        assert!(
+            NICKEL_FILES
+                .iter()
+                .any(|(n, src)| *n == ENTRY && src.contains("Platform"))
+        );
     }
 }

@@ -16,7 +16,9 @@
 //! `{ platc_entry_ = (import "main.ncl") | (import "platc.ncl").Platform }` living (virtually) in
 //! `platform/`, plus the stdlib files (records whose fields are disjoint from `platc_entry_`),
 //! and the field path `platc_entry_` selects the platform. Merging is lazy, so the other inputs'
-//! fields are never evaluated.
+//! fields are never evaluated. The embedded reference platform's files are inputs too (that is
+//! the only way to register them in memory), so each of them must evaluate to a record; the
+//! `reference_platform_loads_embedded_*` test fails if one does not.
 //!
 //! # Sandbox
 //!
@@ -30,11 +32,15 @@ use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
 
 use nickel_lang_core::error::report::{ColorOpt, report_as_str};
-use nickel_lang_core::error::{Diagnostic as NickelDiagnostic, Error as NickelError, IntoDiagnostics, LabelStyle};
+use nickel_lang_core::error::{
+    Diagnostic as NickelDiagnostic, Error as NickelError, IntoDiagnostics, LabelStyle,
+};
 use nickel_lang_core::eval::cache::CacheImpl;
 use nickel_lang_core::files::Files;
 use nickel_lang_core::program::{FieldPath, Program, ProgramBuilder};
 use nickel_lang_core::serialize::{ExportFormat, validate};
+
+use serde::Deserialize;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::model::Platform;
@@ -53,32 +59,75 @@ const STDLIB_DISPLAY: &str = "<stdlib>";
 
 /// The reference platform (the repository's `platform/` directory), compiled in.
 const EMBEDDED_NICKEL: &[(&str, &str)] = &[
-    ("platform/components.ncl", include_str!("../../platform/components.ncl")),
-    ("platform/environments.ncl", include_str!("../../platform/environments.ncl")),
+    (
+        "platform/components.ncl",
+        include_str!("../../platform/components.ncl"),
+    ),
+    (
+        "platform/environments.ncl",
+        include_str!("../../platform/environments.ncl"),
+    ),
     ("platform/main.ncl", include_str!("../../platform/main.ncl")),
-    ("platform/profiles.ncl", include_str!("../../platform/profiles.ncl")),
-    ("platform/provisioners/data.ncl", include_str!("../../platform/provisioners/data.ncl")),
-    ("platform/provisioners/messaging.ncl", include_str!("../../platform/provisioners/messaging.ncl")),
-    ("platform/provisioners/network.ncl", include_str!("../../platform/provisioners/network.ncl")),
-    ("platform/provisioners/storage.ncl", include_str!("../../platform/provisioners/storage.ncl")),
-    ("platform/teams.ncl", include_str!("../../platform/teams.ncl")),
+    (
+        "platform/profiles.ncl",
+        include_str!("../../platform/profiles.ncl"),
+    ),
+    (
+        "platform/provisioners/data.ncl",
+        include_str!("../../platform/provisioners/data.ncl"),
+    ),
+    (
+        "platform/provisioners/messaging.ncl",
+        include_str!("../../platform/provisioners/messaging.ncl"),
+    ),
+    (
+        "platform/provisioners/network.ncl",
+        include_str!("../../platform/provisioners/network.ncl"),
+    ),
+    (
+        "platform/provisioners/storage.ncl",
+        include_str!("../../platform/provisioners/storage.ncl"),
+    ),
+    (
+        "platform/teams.ncl",
+        include_str!("../../platform/teams.ncl"),
+    ),
 ];
 
 /// The reference platform's own templates (paths relative to the workspace root).
-const EMBEDDED_TEMPLATES: &[(&str, &str)] =
-    &[("platform/templates/object-storage.yaml.j2", include_str!("../../platform/templates/object-storage.yaml.j2"))];
+const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "platform/templates/object-storage.yaml.j2",
+        include_str!("../../platform/templates/object-storage.yaml.j2"),
+    ),
+    (
+        "platform/templates/sql-database.yaml.j2",
+        include_str!("../../platform/templates/sql-database.yaml.j2"),
+    ),
+];
 
 /// Evaluate `<root>/platform/main.ncl`, read its templates, return the typed platform.
 pub fn load_platform(root: &Path) -> Result<Platform, Diagnostics> {
     let root = root.canonicalize().map_err(|e| {
-        Diagnostic::error(Code::Io, None, format!("cannot open workspace `{}`: {e}", root.display()))
+        Diagnostic::error(
+            Code::Io,
+            None,
+            format!("cannot open workspace `{}`: {e}", root.display()),
+        )
     })?;
     let platform_dir = root.join("platform");
     let main = platform_dir.join("main.ncl");
     if !main.is_file() {
-        return Err(Diagnostic::error(Code::Io, None, format!("no platform entry `platform/main.ncl` in `{}`", root.display()))
-            .with_help("create `platform/main.ncl`, or run in a workspace that has one")
-            .into());
+        return Err(Diagnostic::error(
+            Code::Io,
+            None,
+            format!(
+                "no platform entry `platform/main.ncl` in `{}`",
+                root.display()
+            ),
+        )
+        .with_help("create `platform/main.ncl`, or run in a workspace that has one")
+        .into());
     }
     let ws = Workspace::Disk(root.clone());
     let mut platform = evaluate(&ws, &[])?;
@@ -123,7 +172,10 @@ impl Workspace {
     fn source(&self, rel: &str) -> Option<String> {
         match self {
             Workspace::Disk(root) => std::fs::read_to_string(root.join(rel)).ok(),
-            Workspace::Embedded => EMBEDDED_NICKEL.iter().find(|(n, _)| *n == rel).map(|(_, s)| (*s).to_string()),
+            Workspace::Embedded => EMBEDDED_NICKEL
+                .iter()
+                .find(|(n, _)| *n == rel)
+                .map(|(_, s)| (*s).to_string()),
         }
     }
 
@@ -174,13 +226,15 @@ fn classify(ws: &Workspace, name: &OsStr) -> LoadedFile {
             // Resolve symlinks so a link pointing out of the workspace counts as outside. A file
             // that no longer exists is judged by its normalised name.
             let real = path.canonicalize().unwrap_or_else(|_| normalize(path));
-            match real.strip_prefix(root) {
-                Ok(_) => match path.strip_prefix(root) {
-                    Ok(rel) => LoadedFile::Workspace(slash_path(rel)),
-                    Err(_) => LoadedFile::Workspace(slash_path(real.strip_prefix(root).unwrap_or(&real))),
-                },
-                Err(_) => LoadedFile::Outside(path.to_path_buf()),
+            if !real.starts_with(root) {
+                return LoadedFile::Outside(path.to_path_buf());
             }
+            // Report the name the platform used (a symlink inside the workspace keeps its name).
+            let rel = path
+                .strip_prefix(root)
+                .or_else(|_| real.strip_prefix(root))
+                .unwrap_or(&real);
+            LoadedFile::Workspace(slash_path(rel))
         }
     }
 }
@@ -200,13 +254,18 @@ fn evaluate(ws: &Workspace, embedded: &[(&str, &str)]) -> Result<Platform, Diagn
         .add_import_paths([PathBuf::from(STDLIB_DIR)])
         .with_field_path(FieldPath(vec![ENTRY_FIELD.into()]));
     for (name, src) in stdlib::NICKEL_FILES {
-        builder = builder.add_source_string(*src, Path::new(STDLIB_DIR).join(name).into_os_string());
+        builder =
+            builder.add_source_string(*src, Path::new(STDLIB_DIR).join(name).into_os_string());
     }
     for (rel, src) in embedded {
         builder = builder.add_source_string(*src, root.join(rel).into_os_string());
     }
     let mut program: Program<CacheImpl> = builder.build().map_err(|e| {
-        Diagnostics::from(Diagnostic::error(Code::Internal, None, format!("cannot set up the Nickel evaluator: {e}")))
+        Diagnostics::from(Diagnostic::error(
+            Code::Internal,
+            None,
+            format!("cannot set up the Nickel evaluator: {e}"),
+        ))
     })?;
 
     let result = program.eval_full_for_export().and_then(|value| {
@@ -279,10 +338,14 @@ fn find_importer(ws: &Workspace, files: &Files, target: &Path) -> Option<Span> {
     let target_real = target.canonicalize().unwrap_or_else(|_| normalize(target));
     let mut found = None;
     for name in files.filenames() {
-        let LoadedFile::Workspace(display) = classify(ws, name) else { continue };
+        let LoadedFile::Workspace(display) = classify(ws, name) else {
+            continue;
+        };
         let importer = Path::new(name);
         let dir = importer.parent().unwrap_or(Path::new("/"));
-        let Some(src) = ws.source(&display) else { continue };
+        let Some(src) = ws.source(&display) else {
+            continue;
+        };
         for (offset, literal) in import_literals(&src) {
             let resolved = normalize(&dir.join(&literal));
             let real = resolved.canonicalize().unwrap_or_else(|_| resolved.clone());
@@ -313,7 +376,9 @@ fn import_literals(src: &str) -> Vec<(usize, String)> {
         }
         let rest = &src[i..];
         let trimmed = rest.trim_start();
-        let Some(lit) = trimmed.strip_prefix('"') else { continue };
+        let Some(lit) = trimmed.strip_prefix('"') else {
+            continue;
+        };
         if let Some(end) = lit.find('"') {
             out.push((start, lit[..end].to_string()));
         }
@@ -338,7 +403,9 @@ fn nickel_error(ws: &Workspace, files: &Files, err: NickelError) -> Diagnostics 
 
     // The first diagnostic is the error itself; later ones are call-stack context.
     let Some(first) = nickel_diags.first() else {
-        return Diagnostic::error(code, None, "Nickel evaluation failed").with_note(report).into();
+        return Diagnostic::error(code, None, "Nickel evaluation failed")
+            .with_note(report)
+            .into();
     };
     let span = first
         .labels
@@ -352,141 +419,206 @@ fn nickel_error(ws: &Workspace, files: &Files, err: NickelError) -> Diagnostics 
             let (line, col) = line_col(src, l.range.start);
             Some(Span::new(display, line, col))
         });
-    let mut message = first.message.clone();
-    // Contract messages carry the useful part in the label ("unknown cluster `prd`").
-    let label_msgs: Vec<&str> = first
-        .labels
-        .iter()
-        .filter(|l| l.style == LabelStyle::Primary && !l.message.is_empty())
-        .map(|l| l.message.as_str())
-        .collect();
-    if let Some(extra) = first.notes.first() {
-        let _ = extra;
-    }
-    if !label_msgs.is_empty() && !message.contains(label_msgs[0]) {
-        message = format!("{message}: {}", label_msgs.join("; "));
+    // Nickel puts the contract's own message on the second line of the diagnostic message
+    // ("contract broken by the value of `cluster`\n unknown cluster `prd`").
+    let message = first
+        .message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
+    let mut span = span;
+    let mut help = None;
+    if let Some(field) = extra_field(&message) {
+        // Point at the misspelled field itself rather than at the whole record.
+        if let Some(s) = span.as_ref().and_then(|s| field_span(ws, s, field)) {
+            span = Some(s);
+        }
+        if let Some(best) = did_you_mean(field, stdlib_field_names().iter().map(String::as_str)) {
+            help = Some(format!("unknown field `{field}`, did you mean `{best}`?"));
+        }
     }
     let mut d = Diagnostic::error(code, span, message);
+    d.help = help;
     for note in &first.notes {
+        // Advice addressed to contract authors, not to the platform engineer reading this.
+        if note.starts_with("The record contract might also be too strict")
+            || (d.help.is_some() && note.starts_with("Have you misspelled"))
+        {
+            continue;
+        }
         d = d.with_note(note.clone());
     }
-    d = d.with_note(strip_report(&report));
+    d = d.with_note(clean_report(ws, &report));
     d.into()
 }
 
-fn is_blame(e: &nickel_lang_core::error::EvalError) -> bool {
-    matches!(e.error, nickel_lang_core::error::EvalErrorKind::BlameError { .. })
+/// `extra field `x`` in a Nickel record-contract message.
+fn extra_field(message: &str) -> Option<&str> {
+    let rest = &message[message.find("extra field `")? + "extra field `".len()..];
+    Some(&rest[..rest.find('`')?])
 }
 
-/// The rendered report without trailing blank lines.
-fn strip_report(report: &str) -> String {
-    report.trim_end().to_string()
+/// The position of `field =` (or `field |`) at or after `from` in a workspace file.
+fn field_span(ws: &Workspace, from: &Span, field: &str) -> Option<Span> {
+    let src = ws.source(&from.file)?;
+    let line_start: usize = src
+        .split_inclusive('\n')
+        .take(from.line.saturating_sub(1) as usize)
+        .map(str::len)
+        .sum();
+    let start = line_start
+        + src[line_start..]
+            .chars()
+            .take(from.col.saturating_sub(1) as usize)
+            .map(char::len_utf8)
+            .sum::<usize>();
+    let bytes = src.as_bytes();
+    let mut i = start;
+    while let Some(pos) = src.get(i..)?.find(field) {
+        let at = i + pos;
+        let end = at + field.len();
+        let before_ok = at == 0 || !is_ident_byte(bytes[at - 1]);
+        let after = src[end..].trim_start();
+        let after_ok =
+            (after.starts_with('=') && !after.starts_with("==")) || after.starts_with('|');
+        if before_ok
+            && after_ok
+            && src
+                .get(end..)
+                .is_some_and(|r| r.starts_with(|c: char| !is_ident_byte(c as u8)))
+        {
+            let (line, col) = line_col(&src, at);
+            return Some(Span::new(from.file.clone(), line, col));
+        }
+        i = end;
+    }
+    None
+}
+
+/// Every field name the stdlib contracts declare (`name | Contract`), for typo suggestions.
+fn stdlib_field_names() -> Vec<String> {
+    let mut names: Vec<String> = stdlib::NICKEL_FILES
+        .iter()
+        .flat_map(|(_, src)| src.lines())
+        .filter_map(|line| {
+            let t = line.trim_start();
+            let (name, rest) = t.split_once(' ')?;
+            (rest.starts_with("| ") && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                .then(|| name.to_string())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The rendered Nickel report with machine-specific paths made workspace-relative, so messages
+/// are identical on every machine.
+fn clean_report(ws: &Workspace, report: &str) -> String {
+    let root = format!("{}/", ws.root().display());
+    report
+        .replace(
+            &format!("{}", ws.root().join("platform").join(ENTRY_FILE).display()),
+            "platform/main.ncl",
+        )
+        .replace(&root, "")
+        .replace(&format!("{STDLIB_DIR}/"), &format!("{STDLIB_DISPLAY}/"))
+        .trim_end()
+        .to_string()
+}
+
+fn is_blame(e: &nickel_lang_core::error::EvalError) -> bool {
+    matches!(
+        e.error,
+        nickel_lang_core::error::EvalErrorKind::BlameError { .. }
+    )
 }
 
 /// Convert the exported JSON into the model, naming the field path of any mismatch.
 fn to_platform(json: serde_json::Value) -> Result<Platform, Diagnostics> {
-    let de = json;
-    let mut track = serde_path::Track::default();
-    serde_path::deserialize(de, &mut track).map_err(|e| {
+    Platform::deserialize(&json).map_err(|e| {
         Diagnostics::from(
             Diagnostic::error(
                 Code::WrongType,
                 Some(Span::file("platform/main.ncl")),
-                format!("the platform does not have the shape platc expects at `{}`: {e}", track.path()),
+                format!("the platform does not have the shape platc expects at `{}`: {e}", locate_mismatch(&json)),
             )
             .with_help("the stdlib `Platform` contract should have caught this; check the field named above"),
         )
     })
 }
 
-/// A small path tracker for serde errors (which field of the platform failed to convert).
-mod serde_path {
-    use serde::Deserialize;
-    use serde::de::IntoDeserializer;
-
-    use crate::model::Platform;
-
-    #[derive(Default)]
-    pub struct Track {
-        path: String,
+/// The first section entry that fails to convert on its own (`environments.prod`,
+/// `provisioners[3]`), so a conversion error names where to look.
+fn locate_mismatch(json: &serde_json::Value) -> String {
+    use crate::model::{Cluster, Component, Environment, GitOps, Policy, Provisioner, Team};
+    fn fails<T: for<'de> Deserialize<'de>>(v: &serde_json::Value) -> bool {
+        T::deserialize(v).is_err()
     }
-
-    impl Track {
-        pub fn path(&self) -> &str {
-            if self.path.is_empty() { "." } else { &self.path }
-        }
+    fn in_map(
+        json: &serde_json::Value,
+        section: &str,
+        fails: fn(&serde_json::Value) -> bool,
+    ) -> Option<String> {
+        let map = json.get(section)?.as_object()?;
+        map.iter()
+            .find(|(_, item)| fails(item))
+            .map(|(k, _)| format!("{section}.{k}"))
     }
-
-    /// Deserialize, and on failure find the deepest field path whose value fails on its own.
-    pub fn deserialize(json: serde_json::Value, track: &mut Track) -> Result<Platform, serde_json::Error> {
-        match Platform::deserialize(json.clone().into_deserializer()) {
-            Ok(p) => Ok(p),
-            Err(e) => {
-                track.path = locate(&json);
-                Err(e)
-            }
-        }
+    fn in_array(
+        json: &serde_json::Value,
+        section: &str,
+        fails: fn(&serde_json::Value) -> bool,
+    ) -> Option<String> {
+        let items = json.get(section)?.as_array()?;
+        items
+            .iter()
+            .position(fails)
+            .map(|i| format!("{section}[{i}]"))
     }
-
-    /// Find the first top-level field that fails to deserialize on its own by re-checking each
-    /// section against its model type.
-    fn locate(json: &serde_json::Value) -> String {
-        use crate::model::{Cluster, Component, Environment, GitOps, Policy, Provisioner, Team};
-        use std::collections::BTreeMap;
-        fn check<T: for<'de> Deserialize<'de>>(v: &serde_json::Value) -> bool {
-            T::deserialize(v.clone().into_deserializer()).is_ok()
-        }
-        fn in_map<T: for<'de> Deserialize<'de>>(section: &str, v: &serde_json::Value) -> Option<String> {
-            let map = v.as_object()?;
-            map.iter().find(|(_, item)| !check::<T>(item)).map(|(k, _)| format!("{section}.{k}"))
-        }
-        let Some(obj) = json.as_object() else { return String::new() };
-        if let Some(v) = obj.get("gitops").filter(|v| !check::<GitOps>(v)) {
-            let _ = v;
-            return "gitops".into();
-        }
-        for (section, found) in [
-            ("clusters", obj.get("clusters").and_then(|v| in_map::<Cluster>("clusters", v))),
-            ("environments", obj.get("environments").and_then(|v| in_map::<Environment>("environments", v))),
-            ("teams", obj.get("teams").and_then(|v| in_map::<Team>("teams", v))),
-            ("components", obj.get("components").and_then(|v| in_map::<Component>("components", v))),
-        ] {
-            let _ = section;
-            if let Some(path) = found {
-                return path;
-            }
-        }
-        if let Some(arr) = obj.get("provisioners").and_then(|v| v.as_array())
-            && let Some(i) = arr.iter().position(|p| !check::<Provisioner>(p))
-        {
-            return format!("provisioners[{i}]");
-        }
-        if let Some(arr) = obj.get("policies").and_then(|v| v.as_array())
-            && let Some(i) = arr.iter().position(|p| !check::<Policy>(p))
-        {
-            return format!("policies[{i}]");
-        }
-        let _ = check::<BTreeMap<String, serde_json::Value>>;
-        String::new()
+    if json.get("gitops").is_some_and(fails::<GitOps>) {
+        return "gitops".into();
     }
+    in_map(json, "clusters", fails::<Cluster>)
+        .or_else(|| in_map(json, "environments", fails::<Environment>))
+        .or_else(|| in_map(json, "teams", fails::<Team>))
+        .or_else(|| in_map(json, "components", fails::<Component>))
+        .or_else(|| in_array(json, "provisioners", fails::<Provisioner>))
+        .or_else(|| in_array(json, "policies", fails::<Policy>))
+        .unwrap_or_else(|| ".".into())
 }
 
 fn stdlib_templates() -> BTreeMap<String, String> {
-    stdlib::TEMPLATES.iter().map(|(n, s)| ((*n).to_string(), (*s).to_string())).collect()
+    stdlib::TEMPLATES
+        .iter()
+        .map(|(n, s)| ((*n).to_string(), (*s).to_string()))
+        .collect()
 }
 
 /// Every file under `<root>/platform/templates/`, named by its path relative to `platform/`.
-fn read_platform_templates(root: &Path, out: &mut BTreeMap<String, String>) -> Result<(), Diagnostics> {
+fn read_platform_templates(
+    root: &Path,
+    out: &mut BTreeMap<String, String>,
+) -> Result<(), Diagnostics> {
     let dir = root.join("platform").join("templates");
     if !dir.is_dir() {
         return Ok(());
     }
     let mut diags = Diagnostics::new();
-    for entry in walkdir::WalkDir::new(&dir).follow_links(false).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(&dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                diags.push(Diagnostic::error(Code::Io, None, format!("cannot read `platform/templates`: {e}")));
+                diags.push(Diagnostic::error(
+                    Code::Io,
+                    None,
+                    format!("cannot read `platform/templates`: {e}"),
+                ));
                 continue;
             }
         };
@@ -497,7 +629,11 @@ fn read_platform_templates(root: &Path, out: &mut BTreeMap<String, String>) -> R
             // A template symlink could read any file; the sandbox rule applies to templates too.
             let real = path.canonicalize().ok();
             if real.as_ref().is_none_or(|r| !r.starts_with(root)) {
-                diags.push(Diagnostic::at(Code::SandboxEscape, &span, "template symlink points outside the workspace"));
+                diags.push(Diagnostic::at(
+                    Code::SandboxEscape,
+                    &span,
+                    "template symlink points outside the workspace",
+                ));
                 continue;
             }
             if real.as_ref().is_some_and(|r| r.is_dir()) {
@@ -511,7 +647,11 @@ fn read_platform_templates(root: &Path, out: &mut BTreeMap<String, String>) -> R
             Ok(src) => {
                 out.insert(name, src);
             }
-            Err(e) => diags.push(Diagnostic::at(Code::Io, &span, format!("cannot read template: {e}"))),
+            Err(e) => diags.push(Diagnostic::at(
+                Code::Io,
+                &span,
+                format!("cannot read template: {e}"),
+            )),
         }
     }
     diags.into_result(())
@@ -519,28 +659,53 @@ fn read_platform_templates(root: &Path, out: &mut BTreeMap<String, String>) -> R
 
 /// Every template a provisioner names must exist.
 fn check_manifests(platform: &Platform, ws: &Workspace) -> Result<(), Diagnostics> {
-    let _ = ws;
     let mut diags = Diagnostics::new();
     for p in &platform.provisioners {
         for m in &p.manifests {
             if platform.templates.contains_key(m) {
                 continue;
             }
-            let mut d = Diagnostic::error(
+            let span = find_string_literal(ws, &platform.sources, m)
+                .unwrap_or_else(|| Span::file("platform/main.ncl"));
+            let mut d = Diagnostic::at(
                 Code::InvalidValue,
-                Some(Span::file("platform/main.ncl")),
-                format!("provisioner `{}` names template `{m}`, which does not exist", p.name),
+                &span,
+                format!(
+                    "provisioner `{}` names template `{m}`, which does not exist",
+                    p.name
+                ),
             );
             let close = close_names(m, platform.templates.keys().map(String::as_str));
             d = if close.is_empty() {
                 d.with_help("built-in templates are named `platc/<type>/<file>`; a platform's own live in `platform/templates/` and are named `templates/<file>`")
             } else {
-                d.with_help(format!("did you mean {}?", close.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" or ")))
+                d.with_help(format!(
+                    "did you mean {}?",
+                    close
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ))
             };
             diags.push(d);
         }
     }
     diags.into_result(())
+}
+
+/// Where the string literal `"value"` is first written in the platform's own files.
+fn find_string_literal(ws: &Workspace, sources: &[String], value: &str) -> Option<Span> {
+    let needle = format!("\"{value}\"");
+    sources
+        .iter()
+        .filter(|s| !s.starts_with(STDLIB_DISPLAY))
+        .find_map(|file| {
+            let src = ws.source(file)?;
+            let at = src.find(&needle)?;
+            let (line, col) = line_col(&src, at);
+            Some(Span::new(file.as_str(), line, col))
+        })
 }
 
 /// Template names close to `name`: the typo candidate, then names sharing its file name or type.
@@ -567,12 +732,18 @@ fn line_col(src: &str, offset: usize) -> (u32, u32) {
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let col = before[line_start..].chars().count() + 1;
-    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
 }
 
 /// `a/b/c` whatever the platform's separator.
 fn slash_path(p: &Path) -> String {
-    p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Remove `.` and resolve `..` lexically (no file-system access).
@@ -593,13 +764,682 @@ fn normalize(p: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+
+    fn repo_root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// A workspace with `platform/main.ncl` and any extra files.
+    fn workspace(main: &str, extra: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |rel: &str, text: &str| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        };
+        write("platform/main.ncl", main);
+        for (rel, text) in extra {
+            write(rel, text);
+        }
+        dir
+    }
+
+    /// A small valid platform; `{PROFILE}`, `{ENV}` and `{EXTRA}` are replaced by the test.
+    const MINIMAL: &str = r#"let platc = import "platc.ncl" in
+{
+  name = "acme",
+  gitops = { repo_url = "https://git.example.com/gitops.git" },
+  clusters = { main = { server = "https://k8s", domain = "example.com" } },
+  environments = {
+    dev = { type = "development", cluster = "{ENV}" },
+  },
+  teams = { t = { owners = ["a@example.com"], namespace = "t", project = "t" } },
+  profiles = {
+    web = { kind = 'deployment, {PROFILE} },
+  },
+  default_profile = "web",
+  provisioners = [],{EXTRA}
+} | platc.Platform
+"#;
+
+    fn minimal(profile: &str, env_cluster: &str, extra: &str) -> String {
+        MINIMAL
+            .replace("{PROFILE}", profile)
+            .replace("{ENV}", env_cluster)
+            .replace("{EXTRA}", extra)
+    }
+
+    fn only(diags: &Diagnostics) -> &Diagnostic {
+        assert_eq!(diags.0.len(), 1, "expected one diagnostic, got: {diags}");
+        &diags.0[0]
+    }
+
+    fn check_reference(p: &Platform) {
+        assert_eq!(p.name, "acme");
+        assert_eq!(
+            p.environments.keys().collect::<Vec<_>>(),
+            ["dev", "prod", "staging"]
+        );
+        assert_eq!(p.environments["prod"].env_type, "production");
+        assert_eq!(p.environments["prod"].cluster, "prod");
+        assert_eq!(p.environments["prod"].pod_security, "restricted");
+        assert_eq!(p.environments["staging"].order, 1);
+        assert_eq!(p.environments["dev"].pod_security, "baseline");
+        assert_eq!(
+            p.clusters["prod"].routes,
+            crate::model::RouteKind::Httproute
+        );
+        assert_eq!(
+            p.clusters["nonprod"].ingress_class.as_deref(),
+            Some("nginx")
+        );
+        assert_eq!(
+            p.teams.keys().collect::<Vec<_>>(),
+            ["data", "payments", "storefront"]
+        );
+        assert_eq!(p.default_profile, "web");
+        assert_eq!(p.profiles["web"]["probe_path"], json!("/healthz"));
+        assert_eq!(p.profiles["cron"]["kind"], json!("cronjob"));
+        assert_eq!(
+            p.gitops.repo_url,
+            "https://git.example.com/platform/gitops.git"
+        );
+        assert_eq!(p.gitops.argocd_namespace, "argocd");
+        let mut types: Vec<&str> = p
+            .provisioners
+            .iter()
+            .map(|p| p.resource_type.as_str())
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        assert_eq!(
+            types,
+            [
+                "amqp",
+                "dns",
+                "endpoint",
+                "kafka-topic",
+                "mongodb",
+                "mssql",
+                "mysql",
+                "postgres",
+                "redis",
+                "route",
+                "s3",
+                "volume"
+            ]
+        );
+        let pg: Vec<_> = p
+            .provisioners
+            .iter()
+            .filter(|p| p.resource_type == "postgres")
+            .collect();
+        assert_eq!(pg[0].env_types, ["development", "staging"]);
+        assert_eq!(pg[0].defaults["instances"], json!(1));
+        assert_eq!(pg[1].env_types, ["production"]);
+        assert_eq!(pg[1].defaults["instances"], json!(3));
+        assert_eq!(pg[1].requires, ["cloudnative-pg"]);
+        assert_eq!(
+            pg[1].secret_outputs["password"].secret,
+            "{{ resource.name }}-app"
+        );
+        for c in [
+            "cloudnative-pg",
+            "external-secrets",
+            "prometheus-operator",
+            "strimzi",
+            "rabbitmq-operator",
+            "ingress-nginx",
+            "envoy-gateway",
+            "crossplane",
+            "argocd",
+            "backstage",
+            "cert-manager",
+        ] {
+            assert!(p.components.contains_key(c), "component {c} missing");
+        }
+        assert_eq!(p.components["ingress-nginx"].clusters, ["nonprod"]);
+        assert_eq!(p.components["argocd"].plane, crate::model::Plane::Delivery);
+        assert!(
+            p.templates
+                .contains_key("platc/postgres/cnpg-cluster.yaml.j2")
+        );
+        assert!(p.templates.contains_key("templates/object-storage.yaml.j2"));
+    }
 
     #[test]
-    fn scratch() {
-        let Ok(dir) = std::env::var("PLATC_SCRATCH") else { return };
-        match load_platform(Path::new(&dir)) {
-            Ok(p) => println!("OK {:#?}", p),
-            Err(d) => println!("ERR {d}\n{:#?}", d),
+    fn reference_platform_loads_from_the_repo() {
+        let p = load_platform(&repo_root()).unwrap_or_else(|d| panic!("{d}"));
+        check_reference(&p);
+        assert!(p.sources.contains(&"platform/main.ncl".to_string()));
+        assert!(
+            p.sources
+                .contains(&"platform/provisioners/data.ncl".to_string())
+        );
+        assert!(p.sources.contains(&"<stdlib>/platc.ncl".to_string()));
+        let mut sorted = p.sources.clone();
+        sorted.sort();
+        assert_eq!(p.sources, sorted);
+    }
+
+    #[test]
+    fn reference_platform_loads_embedded_and_equals_the_repo_one() {
+        let embedded = load_embedded_platform().unwrap_or_else(|d| panic!("{d}"));
+        check_reference(&embedded);
+        let disk = load_platform(&repo_root()).unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(embedded, disk);
+        // Every Nickel file in platform/ is compiled in (a new file must be added to the list).
+        let mut on_disk: Vec<String> = walkdir::WalkDir::new(repo_root().join("platform"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.path()
+                    .extension()
+                    .is_some_and(|x| x == "ncl" || x == "j2")
+            })
+            .map(|e| slash_path(e.path().strip_prefix(repo_root()).expect("in repo")))
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = EMBEDDED_NICKEL
+            .iter()
+            .chain(EMBEDDED_TEMPLATES)
+            .map(|(n, _)| (*n).to_string())
+            .collect();
+        listed.sort();
+        assert_eq!(on_disk, listed);
+    }
+
+    #[test]
+    fn minimal_platform_gets_contract_defaults() {
+        let ws = workspace(&minimal("replicas = 2", "main", ""), &[]);
+        let p = load_platform(ws.path()).unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(p.workloads, crate::model::default_globs());
+        assert_eq!(p.gitops.target_revision, "main");
+        assert_eq!(p.environments["dev"].pod_security, "baseline");
+        assert_eq!(p.environments["dev"].overrides, json!({}));
+        assert_eq!(p.clusters["main"].routes, crate::model::RouteKind::Ingress);
+        // Profiles stay partial: no defaults are filled in that would win over a profile later.
+        assert_eq!(
+            p.profiles["web"],
+            json!({"kind": "deployment", "replicas": 2})
+        );
+        assert_eq!(p.sources, ["<stdlib>/platc.ncl", "platform/main.ncl"]);
+    }
+
+    #[test]
+    fn misspelled_profile_field_points_at_it() {
+        let ws = workspace(&minimal("replica = 2", "main", ""), &[]);
+        let err = load_platform(ws.path()).expect_err("must fail");
+        let d = only(&err);
+        assert_eq!(d.code, Code::ContractViolation);
+        // Line 11 is `    web = { kind = 'deployment, replica = 2 },`.
+        assert_eq!(d.span, Some(Span::new("platform/main.ncl", 11, 33)));
+        assert!(d.message.contains("extra field `replica`"), "{}", d.message);
+        assert_eq!(
+            d.help.as_deref(),
+            Some("unknown field `replica`, did you mean `replicas`?")
+        );
+        let report = d.notes.last().expect("report");
+        assert!(report.contains("platform/main.ncl:11"), "{report}");
+        assert!(
+            !report.contains(&ws.path().display().to_string()),
+            "report has machine paths: {report}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_in_profile_is_a_contract_violation() {
+        let ws = workspace(&minimal("replicas = \"two\"", "main", ""), &[]);
+        let err = load_platform(ws.path()).expect_err("must fail");
+        let d = only(&err);
+        assert_eq!(d.code, Code::ContractViolation);
+        assert_eq!(d.span, Some(Span::new("platform/main.ncl", 11, 44)));
+    }
+
+    #[test]
+    fn environment_with_unknown_cluster_names_the_known_ones() {
+        let ws = workspace(&minimal("replicas = 2", "mian", ""), &[]);
+        let err = load_platform(ws.path()).expect_err("must fail");
+        let d = only(&err);
+        assert_eq!(d.code, Code::ContractViolation);
+        assert_eq!(d.span, Some(Span::new("platform/main.ncl", 7, 45)));
+        assert!(
+            d.message.contains("unknown cluster `mian`"),
+            "{}",
+            d.message
+        );
+        assert!(
+            d.notes.iter().any(|n| n == "known clusters: `main`"),
+            "{:?}",
+            d.notes
+        );
+    }
+
+    #[test]
+    fn provisioner_requiring_unknown_component_is_refused() {
+        let extra = r#"
+  components = { cnpg = { plane = "resource", namespace = "cnpg-system" } },
+  policies = [{ id = "p", envs = ["dev"] }],"#;
+        let main = minimal("replicas = 2", "main", extra)
+            .replace("provisioners = [],", "provisioners = [{ name = \"pg\", type = \"postgres\", requires = [\"cnpg\", \"cloudnative-pg\"] }],");
+        let ws = workspace(&main, &[]);
+        let err = load_platform(ws.path()).expect_err("must fail");
+        let d = only(&err);
+        assert_eq!(d.code, Code::ContractViolation);
+        assert!(
+            d.message.contains("unknown component `cloudnative-pg`"),
+            "{}",
+            d.message
+        );
+        assert_eq!(d.span.as_ref().map(|s| s.line), Some(14));
+    }
+
+    #[test]
+    fn unknown_default_profile_and_bad_env_type() {
+        let main = minimal("replicas = 2", "main", "")
+            .replace("default_profile = \"web\"", "default_profile = \"wbe\"");
+        let ws = workspace(&main, &[]);
+        let d = load_platform(ws.path()).expect_err("must fail");
+        assert!(only(&d).message.contains("unknown profile `wbe`"), "{d}");
+
+        let main = minimal("replicas = 2", "main", "").replace("\"development\"", "\"dev\"");
+        let ws = workspace(&main, &[]);
+        let d = load_platform(ws.path()).expect_err("must fail");
+        let d = only(&d);
+        assert!(
+            d.message.contains("`dev` is not a valid environment type"),
+            "{}",
+            d.message
+        );
+        assert_eq!(d.span, Some(Span::new("platform/main.ncl", 7, 20)));
+    }
+
+    #[test]
+    fn missing_template_suggests_close_names() {
+        let main = minimal("replicas = 2", "main", "")
+            .replace("provisioners = [],", "provisioners = [{ name = \"pg\", type = \"postgres\", manifests = [\"platc/postgres/cnpg-clustr.yaml.j2\"] }],");
+        let ws = workspace(&main, &[("platform/templates/route.yaml.j2", "kind: x\n")]);
+        let err = load_platform(ws.path()).expect_err("must fail");
+        let d = only(&err);
+        assert_eq!(d.code, Code::InvalidValue);
+        assert_eq!(d.span, Some(Span::new("platform/main.ncl", 14, 66)));
+        assert!(
+            d.message.contains("`platc/postgres/cnpg-clustr.yaml.j2`"),
+            "{}",
+            d.message
+        );
+        assert_eq!(
+            d.help.as_deref(),
+            Some("did you mean `platc/postgres/cnpg-cluster.yaml.j2`?")
+        );
+    }
+
+    #[test]
+    fn platform_templates_are_named_relative_to_platform_dir() {
+        let main = minimal("replicas = 2", "main", "")
+            .replace("provisioners = [],", "provisioners = [{ name = \"r\", type = \"route\", manifests = [\"templates/net/route.yaml.j2\"] }],");
+        let ws = workspace(
+            &main,
+            &[("platform/templates/net/route.yaml.j2", "kind: x\n")],
+        );
+        let p = load_platform(ws.path()).unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(
+            p.templates
+                .get("templates/net/route.yaml.j2")
+                .map(String::as_str),
+            Some("kind: x\n")
+        );
+    }
+
+    #[test]
+    fn relative_import_escaping_the_workspace_is_refused() {
+        let main = minimal(
+            "replicas = 2",
+            "main",
+            "\n  policies = import \"../../../../../../../../etc/passwd\",",
+        );
+        let ws = workspace(&main, &[]);
+        let err = load_platform(ws.path()).expect_err("must fail");
+        let d = only(&err);
+        assert_eq!(d.code, Code::SandboxEscape);
+        assert_eq!(d.span, Some(Span::new("platform/main.ncl", 15, 14)));
+        assert!(d.message.contains("/etc/passwd"), "{}", d.message);
+        // Nothing read from the file may leak into the diagnostic.
+        assert!(!d.to_string().contains("root:"), "{d}");
+    }
+
+    #[test]
+    fn absolute_import_outside_the_workspace_is_refused() {
+        let outside = tempfile::tempdir().expect("tempdir");
+        let secret = outside.path().join("secret.ncl");
+        std::fs::write(&secret, "[{ id = \"leaked-secret-value\" }]").expect("write");
+        let extra = format!("\n  policies = import \"{}\",", secret.display());
+        let ws = workspace(&minimal("replicas = 2", "main", &extra), &[]);
+        let err = load_platform(ws.path()).expect_err("must fail");
+        let d = only(&err);
+        assert_eq!(d.code, Code::SandboxEscape);
+        assert_eq!(
+            d.span.as_ref().map(|s| (s.file.as_ref(), s.line)),
+            Some(("platform/main.ncl", 15))
+        );
+        assert!(!d.to_string().contains("leaked-secret-value"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_out_of_the_workspace_is_refused() {
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::fs::write(outside.path().join("policies.ncl"), "[]").expect("write");
+        let ws = workspace(
+            &minimal(
+                "replicas = 2",
+                "main",
+                "\n  policies = import \"policies.ncl\",",
+            ),
+            &[],
+        );
+        std::os::unix::fs::symlink(
+            outside.path().join("policies.ncl"),
+            ws.path().join("platform/policies.ncl"),
+        )
+        .expect("symlink");
+        let err = load_platform(ws.path()).expect_err("must fail");
+        assert_eq!(only(&err).code, Code::SandboxEscape);
+    }
+
+    #[test]
+    fn nested_imports_inside_the_workspace_are_fine() {
+        let ws = workspace(
+            &minimal(
+                "replicas = 2",
+                "main",
+                "\n  policies = import \"lib/policies.ncl\",",
+            ),
+            &[
+                ("platform/lib/policies.ncl", "import \"../../shared/p.ncl\""),
+                ("shared/p.ncl", "[{ id = \"x\" }]"),
+            ],
+        );
+        let p = load_platform(ws.path()).unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(p.policies[0].id, "x");
+        assert_eq!(
+            p.sources,
+            [
+                "<stdlib>/platc.ncl",
+                "platform/lib/policies.ncl",
+                "platform/main.ncl",
+                "shared/p.ncl"
+            ]
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_a_located_nickel_error() {
+        let ws = workspace("let platc = import \"platc.ncl\" in\n{ name = }\n", &[]);
+        let err = load_platform(ws.path()).expect_err("must fail");
+        let d = &err.0[0];
+        assert_eq!(d.code, Code::NickelError);
+        assert_eq!(
+            d.span.as_ref().map(|s| (s.file.as_ref(), s.line)),
+            Some(("platform/main.ncl", 2))
+        );
+    }
+
+    #[test]
+    fn missing_main_is_an_io_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = load_platform(dir.path()).expect_err("must fail");
+        assert_eq!(only(&err).code, Code::Io);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Templates
+    // -----------------------------------------------------------------------------------------
+
+    /// A sample context shaped as the renderer builds it (see notes/ctx.md).
+    fn sample_context(p: &Platform, env: &str, rtype: &str, params: &Value) -> Value {
+        let e = &p.environments[env];
+        let c = &p.clusters[&e.cluster];
+        json!({
+            "resource": {
+                "type": rtype, "class": "default", "id": "orders-db", "key": "db",
+                "name": "orders-db", "uid": "3f9a1c2b", "shared": true,
+                "params": params, "annotations": {},
+            },
+            "namespace": format!("payments-{env}"),
+            "workload": {
+                "name": "checkout", "namespace": format!("payments-{env}"), "team": "payments",
+                "service": { "name": "checkout", "ports": [{"name": "http", "port": 80, "target_port": 8080, "protocol": "TCP"}] },
+            },
+            "consumers": ["checkout", "orders"],
+            "env": { "name": env, "type": e.env_type, "pod_security": e.pod_security, "labels": e.labels },
+            "cluster": {
+                "name": e.cluster, "server": c.server, "domain": c.domain,
+                "routes": match c.routes { crate::model::RouteKind::Ingress => "ingress", crate::model::RouteKind::Httproute => "httproute" },
+                "ingress_class": c.ingress_class, "gateway": c.gateway,
+            },
+            "team": { "name": "payments", "namespace": "payments", "project": "payments", "owners": ["alice@example.com"], "group": "team-payments" },
+            "platform": { "name": p.name },
+            "labels": { "app.kubernetes.io/managed-by": "platc", "app.kubernetes.io/part-of": "checkout" },
+        })
+    }
+
+    /// Params as the resolver passes them: the provisioner's defaults under the request's params.
+    fn params_for(prov: &crate::model::Provisioner) -> Value {
+        let mut params = match &prov.defaults {
+            Value::Object(m) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        match prov.resource_type.as_str() {
+            "endpoint" => {
+                params.insert("host".into(), json!("api.stripe.com"));
+            }
+            "route" => {
+                params.insert("host".into(), json!("shop.example.com"));
+                params.insert("port".into(), json!(8080));
+            }
+            _ => {}
         }
+        Value::Object(params)
+    }
+
+    /// Parse one YAML stream into JSON values (mappings, sequences, scalars as strings).
+    fn parse_yaml_stream(text: &str) -> Result<Vec<Value>, String> {
+        use saphyr_parser::{Event, Parser};
+        let mut docs = Vec::new();
+        let mut stack: Vec<(Value, Option<String>)> = Vec::new();
+        let finish =
+            |stack: &mut Vec<(Value, Option<String>)>, docs: &mut Vec<Value>, v: Value| match stack
+                .last_mut()
+            {
+                None => docs.push(v),
+                Some((Value::Array(a), _)) => a.push(v),
+                Some((Value::Object(m), key)) => match key.take() {
+                    None => {
+                        *key = Some(match v {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        })
+                    }
+                    Some(k) => {
+                        m.insert(k, v);
+                    }
+                },
+                Some(_) => {}
+            };
+        for ev in Parser::new_from_str(text) {
+            let (ev, _) = ev.map_err(|e| e.to_string())?;
+            match ev {
+                Event::Scalar(s, ..) => {
+                    finish(&mut stack, &mut docs, Value::String(s.into_owned()))
+                }
+                Event::SequenceStart(..) => stack.push((Value::Array(Vec::new()), None)),
+                Event::MappingStart(..) => {
+                    stack.push((Value::Object(serde_json::Map::new()), None))
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let (v, _) = stack.pop().ok_or("unbalanced")?;
+                    finish(&mut stack, &mut docs, v);
+                }
+                Event::Alias(_) => return Err("alias".into()),
+                _ => {}
+            }
+        }
+        Ok(docs)
+    }
+
+    fn render_all(p: &Platform, env: &str) -> usize {
+        let mut jinja = minijinja::Environment::new();
+        jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, src) in &p.templates {
+            jinja
+                .add_template(name, src)
+                .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
+        }
+        let mut rendered = 0;
+        for prov in &p.provisioners {
+            let ctx = sample_context(p, env, &prov.resource_type, &params_for(prov));
+            let exprs = prov
+                .outputs
+                .iter()
+                .chain(
+                    prov.secret_outputs
+                        .iter()
+                        .flat_map(|(k, s)| [(k, &s.secret), (k, &s.key)]),
+                )
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .chain(
+                    prov.external_secret
+                        .iter()
+                        .map(|e| ("remote_key".to_string(), e.remote_key.clone())),
+                );
+            for (key, expr) in exprs {
+                let out = jinja
+                    .render_str(&expr, minijinja::Value::from(minijinja::value::Serde(&ctx)))
+                    .unwrap_or_else(|e| {
+                        panic!("{}: output {key} fails in {env}: {e:#}", prov.name)
+                    });
+                assert!(
+                    !out.trim().is_empty(),
+                    "{}: output {key} is empty",
+                    prov.name
+                );
+            }
+            for m in &prov.manifests {
+                let text = jinja
+                    .get_template(m)
+                    .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&ctx))))
+                    .unwrap_or_else(|e| {
+                        panic!("{m} fails to render for {} in {env}: {e:#}", prov.name)
+                    });
+                let docs = parse_yaml_stream(&text)
+                    .unwrap_or_else(|e| panic!("{m} in {env} is not YAML: {e}\n{text}"));
+                assert!(!docs.is_empty(), "{m} rendered nothing");
+                for doc in docs {
+                    for field in ["apiVersion", "kind"] {
+                        assert!(
+                            doc[field].as_str().is_some_and(|s| !s.is_empty()),
+                            "{m}: no {field}\n{text}"
+                        );
+                    }
+                    assert!(
+                        doc["metadata"]["name"]
+                            .as_str()
+                            .is_some_and(|s| !s.is_empty()),
+                        "{m}: no metadata.name\n{text}"
+                    );
+                    rendered += 1;
+                }
+            }
+        }
+        rendered
+    }
+
+    #[test]
+    fn every_reference_template_renders_to_kubernetes_objects_in_every_environment() {
+        let p = load_embedded_platform().unwrap_or_else(|d| panic!("{d}"));
+        for env in ["dev", "staging", "prod"] {
+            assert!(render_all(&p, env) >= 10, "too few objects in {env}");
+        }
+    }
+
+    #[test]
+    fn route_template_follows_the_cluster_route_kind() {
+        let p = load_embedded_platform().unwrap_or_else(|d| panic!("{d}"));
+        let mut jinja = minijinja::Environment::new();
+        jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let src = &p.templates["platc/route/route.yaml.j2"];
+        let route = p
+            .provisioners
+            .iter()
+            .find(|p| p.resource_type == "route")
+            .expect("route");
+        for (env, kind, host_path) in [
+            ("dev", "Ingress", "/spec/rules/0/host"),
+            ("prod", "HTTPRoute", "/spec/hostnames/0"),
+        ] {
+            let out = jinja
+                .render_str(
+                    src,
+                    minijinja::Value::from(minijinja::value::Serde(sample_context(
+                        &p,
+                        env,
+                        "route",
+                        &params_for(route),
+                    ))),
+                )
+                .expect("render");
+            let doc = &parse_yaml_stream(&out).expect("yaml")[0];
+            assert_eq!(doc["kind"], json!(kind));
+            assert_eq!(doc.pointer(host_path), Some(&json!("shop.example.com")));
+        }
+        // Without a host param the route gets `<workload>-<env>.<domain>`.
+        let out = jinja
+            .render_str(
+                src,
+                minijinja::Value::from(minijinja::value::Serde(sample_context(
+                    &p,
+                    "prod",
+                    "route",
+                    &json!({"path": "/", "port": 80}),
+                ))),
+            )
+            .expect("render");
+        assert!(out.contains("\"checkout-prod.example.com\""), "{out}");
+    }
+
+    #[test]
+    fn postgres_size_follows_the_environment_type() {
+        let p = load_embedded_platform().unwrap_or_else(|d| panic!("{d}"));
+        let mut jinja = minijinja::Environment::new();
+        jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let src = &p.templates["platc/postgres/cnpg-cluster.yaml.j2"];
+        let instances = |env: &str, name: &str| {
+            let prov = p
+                .provisioners
+                .iter()
+                .find(|p| p.name == name)
+                .expect("provisioner");
+            let out = jinja
+                .render_str(
+                    src,
+                    minijinja::Value::from(minijinja::value::Serde(sample_context(
+                        &p,
+                        env,
+                        "postgres",
+                        &params_for(prov),
+                    ))),
+                )
+                .expect("render");
+            let doc = parse_yaml_stream(&out).expect("yaml").remove(0);
+            assert_eq!(
+                doc["spec"]["bootstrap"]["initdb"]["database"],
+                json!("orders_db")
+            );
+            doc["spec"]["instances"].clone()
+        };
+        assert_eq!(instances("dev", "postgres-small"), json!("1"));
+        assert_eq!(instances("prod", "postgres-ha"), json!("3"));
     }
 }

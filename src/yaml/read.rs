@@ -5,7 +5,6 @@
 //! `0755` or `on` mean), and the dangerous corners of YAML are closed: duplicate keys, unknown
 //! tags and alias bombs are errors, never silent last-wins or exhausted memory.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -29,7 +28,10 @@ pub fn parse(file: &str, text: &str) -> Result<Node, Diagnostics> {
     let mut reader = Reader::new(file, text);
     let result = reader.documents(Some(1));
     let docs = reader.finish(result)?;
-    Ok(docs.into_iter().next().unwrap_or(Node { kind: NodeKind::Null, span: Span::file(file) }))
+    Ok(docs.into_iter().next().unwrap_or(Node {
+        kind: NodeKind::Null,
+        span: Span::file(file),
+    }))
 }
 
 /// Parses a `---`-separated stream (rendered templates). Documents that are empty come back as
@@ -97,8 +99,12 @@ impl<'a> Reader<'a> {
     fn syntax_error(&mut self, e: &ScanError) -> Stop {
         let span = self.span(e.marker());
         self.diags.push(
-            Diagnostic::at(Code::YamlSyntax, &span, format!("invalid YAML: {}", e.info()))
-                .with_help("check the indentation and quoting around this position"),
+            Diagnostic::at(
+                Code::YamlSyntax,
+                &span,
+                format!("invalid YAML: {}", e.info()),
+            )
+            .with_help("check the indentation and quoting around this position"),
         );
         Stop
     }
@@ -109,7 +115,11 @@ impl<'a> Reader<'a> {
             Some(Err(e)) => Err(self.syntax_error(&e)),
             None => {
                 let span = Span::file(self.file.clone());
-                self.diags.push(Diagnostic::at(Code::YamlSyntax, &span, "invalid YAML: unexpected end of input"));
+                self.diags.push(Diagnostic::at(
+                    Code::YamlSyntax,
+                    &span,
+                    "invalid YAML: unexpected end of input",
+                ));
                 Err(Stop)
             }
         }
@@ -131,7 +141,9 @@ impl<'a> Reader<'a> {
                                 &span,
                                 "expected a single YAML document, found a second one",
                             )
-                            .with_help("put each workload in its own file, or remove the `---` separator"),
+                            .with_help(
+                                "put each workload in its own file, or remove the `---` separator",
+                            ),
                         );
                         return Err(Stop);
                     }
@@ -151,7 +163,11 @@ impl<'a> Reader<'a> {
                 }
                 _ => {
                     let span = self.span(&sp.start);
-                    self.diags.push(Diagnostic::at(Code::YamlSyntax, &span, "invalid YAML: expected a document"));
+                    self.diags.push(Diagnostic::at(
+                        Code::YamlSyntax,
+                        &span,
+                        "invalid YAML: expected a document",
+                    ));
                     return Err(Stop);
                 }
             }
@@ -200,7 +216,10 @@ impl<'a> Reader<'a> {
                 let kind = if implicit_null {
                     NodeKind::Null
                 } else {
-                    NodeKind::Scalar { text: text.into_owned(), plain }
+                    NodeKind::Scalar {
+                        text: text.into_owned(),
+                        plain,
+                    }
                 };
                 let node = Node { kind, span };
                 self.anchor(anchor, &node, 1);
@@ -220,7 +239,10 @@ impl<'a> Reader<'a> {
                     }
                     items.push(self.node(ev, sp, depth + 1)?);
                 }
-                let node = Node { kind: NodeKind::Seq(items), span };
+                let node = Node {
+                    kind: NodeKind::Seq(items),
+                    span,
+                };
                 self.anchor(anchor, &node, self.nodes - start + 1);
                 Ok(node)
             }
@@ -263,7 +285,11 @@ impl<'a> Reader<'a> {
                 Ok(copy)
             }
             _ => {
-                self.diags.push(Diagnostic::at(Code::YamlSyntax, &span, "invalid YAML: expected a value"));
+                self.diags.push(Diagnostic::at(
+                    Code::YamlSyntax,
+                    &span,
+                    "invalid YAML: expected a value",
+                ));
                 Err(Stop)
             }
         }
@@ -314,9 +340,16 @@ impl<'a> Reader<'a> {
             };
             if let Some(first) = seen.get(&key_text) {
                 self.diags.push(
-                    Diagnostic::at(Code::DuplicateKey, &key.span, format!("duplicate key `{key_text}`"))
-                        .with_note(format!("`{key_text}` is first defined at line {}", first.line))
-                        .with_help("remove one of the two entries"),
+                    Diagnostic::at(
+                        Code::DuplicateKey,
+                        &key.span,
+                        format!("duplicate key `{key_text}`"),
+                    )
+                    .with_note(format!(
+                        "`{key_text}` is first defined at line {}",
+                        first.line
+                    ))
+                    .with_help("remove one of the two entries"),
                 );
                 continue;
             }
@@ -331,13 +364,18 @@ impl<'a> Reader<'a> {
                 entries.push((k, v));
             }
         }
-        Ok(Node { kind: NodeKind::Map(entries), span })
+        Ok(Node {
+            kind: NodeKind::Map(entries),
+            span,
+        })
     }
 
     fn merge(&mut self, value: &Node, into: &mut Vec<(Spanned<String>, Node)>) {
         let sources: Vec<&Node> = match &value.kind {
             NodeKind::Map(_) => vec![value],
-            NodeKind::Seq(items) if items.iter().all(|i| matches!(i.kind, NodeKind::Map(_))) => items.iter().collect(),
+            NodeKind::Seq(items) if items.iter().all(|i| matches!(i.kind, NodeKind::Map(_))) => {
+                items.iter().collect()
+            }
             _ => {
                 self.diags.push(Diagnostic::at(
                     Code::WrongType,
@@ -358,7 +396,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn check_tag(&mut self, tag: &Cow<'_, Tag>, shape: Shape, span: &Span) -> TagMeaning {
+    fn check_tag(&mut self, tag: &Tag, shape: Shape, span: &Span) -> TagMeaning {
         // `!!x` arrives as the core handle plus `x`; the verbatim `!<tag:yaml.org,2002:x>` as an
         // empty handle and the whole URI; the non-specific `!` as an empty handle and `!`.
         let core = if tag.handle == CORE_TAG_HANDLE {
@@ -371,14 +409,20 @@ impl<'a> Reader<'a> {
         if let Some(suffix) = core {
             match (suffix, shape) {
                 ("str", Shape::Scalar) => return TagMeaning::String,
-                ("int" | "float" | "bool" | "null", Shape::Scalar) | ("seq", Shape::Seq) | ("map", Shape::Map) => {
+                ("int" | "float" | "bool" | "null", Shape::Scalar)
+                | ("seq", Shape::Seq)
+                | ("map", Shape::Map) => {
                     return TagMeaning::Keep;
                 }
                 _ => {}
             }
         } else if tag.handle.is_empty() && tag.suffix == "!" {
             // The non-specific tag asks for a string; on collections it means nothing.
-            return if shape == Shape::Scalar { TagMeaning::String } else { TagMeaning::Keep };
+            return if shape == Shape::Scalar {
+                TagMeaning::String
+            } else {
+                TagMeaning::Keep
+            };
         }
         let shown = match core {
             Some(suffix) => format!("!!{suffix}"),
@@ -437,14 +481,41 @@ mod tests {
         let m = n.as_map().unwrap();
         assert_eq!(m[0].0.value, "a");
         assert_eq!(m[0].0.span, Span::new("t.yaml", 1, 1));
-        assert_eq!(m[0].1.kind, NodeKind::Scalar { text: "0755".into(), plain: true });
+        assert_eq!(
+            m[0].1.kind,
+            NodeKind::Scalar {
+                text: "0755".into(),
+                plain: true
+            }
+        );
         assert_eq!(m[0].1.span, Span::new("t.yaml", 1, 4));
-        assert_eq!(m[1].1.kind, NodeKind::Scalar { text: "on".into(), plain: false });
+        assert_eq!(
+            m[1].1.kind,
+            NodeKind::Scalar {
+                text: "on".into(),
+                plain: false
+            }
+        );
         assert_eq!(m[1].1.span, Span::new("t.yaml", 2, 4));
-        assert_eq!(m[2].1.kind, NodeKind::Scalar { text: "text\n".into(), plain: false });
+        assert_eq!(
+            m[2].1.kind,
+            NodeKind::Scalar {
+                text: "text\n".into(),
+                plain: false
+            }
+        );
         assert_eq!(m[3].1.kind, NodeKind::Null);
-        assert_eq!(m[4].1.kind, NodeKind::Scalar { text: "~".into(), plain: true });
-        assert_eq!(n.to_json(), json!({"a": "0755", "b": "on", "c": "text\n", "d": null, "e": null}));
+        assert_eq!(
+            m[4].1.kind,
+            NodeKind::Scalar {
+                text: "~".into(),
+                plain: true
+            }
+        );
+        assert_eq!(
+            n.to_json(),
+            json!({"a": "0755", "b": "on", "c": "text\n", "d": null, "e": null})
+        );
     }
 
     #[test]
@@ -508,19 +579,27 @@ mod tests {
     #[test]
     fn tags() {
         let n = ok("a: !!str 5\nb: !!int 6\nc: ! 7\nd: !!map {x: 1}\n");
-        assert_eq!(n.to_json(), json!({"a": "5", "b": 6, "c": "7", "d": {"x": 1}}));
+        assert_eq!(
+            n.to_json(),
+            json!({"a": "5", "b": 6, "c": "7", "d": {"x": 1}})
+        );
         assert_eq!(
             err("a: !vault secret\n"),
             "t.yaml:1:11: error: unsupported YAML tag `!vault` on a scalar\n  help: remove the tag: platc reads plain YAML (only `!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!seq` and `!!map` are accepted)"
         );
-        assert!(err("a: !!binary aGVsbG8=\n").contains("unsupported YAML tag `!!binary` on a scalar"));
+        assert!(
+            err("a: !!binary aGVsbG8=\n").contains("unsupported YAML tag `!!binary` on a scalar")
+        );
         assert!(err("a: !!str [1]\n").contains("on a sequence"));
     }
 
     #[test]
     fn aliases_are_copies_pointing_at_the_alias() {
         let n = ok("base: &b {x: 1, y: [2]}\nother: *b\n");
-        assert_eq!(n.to_json(), json!({"base": {"x": 1, "y": [2]}, "other": {"x": 1, "y": [2]}}));
+        assert_eq!(
+            n.to_json(),
+            json!({"base": {"x": 1, "y": [2]}, "other": {"x": 1, "y": [2]}})
+        );
         let other = n.get("other").unwrap();
         assert_eq!(other.span, Span::new("t.yaml", 2, 8));
         assert_eq!(other.get("x").unwrap().span, Span::new("t.yaml", 1, 14));
@@ -529,10 +608,15 @@ mod tests {
     #[test]
     fn merge_keys() {
         let n = ok("d: &d {a: 1, b: 2}\nx:\n  <<: *d\n  b: 3\n  c: 4\n");
-        assert_eq!(n.get("x").unwrap().to_json(), json!({"a": 1, "b": 3, "c": 4}));
+        assert_eq!(
+            n.get("x").unwrap().to_json(),
+            json!({"a": 1, "b": 3, "c": 4})
+        );
         let n = ok("x:\n  \"<<\": literal\n");
         assert_eq!(n.to_json(), json!({"x": {"<<": "literal"}}));
-        assert!(err("x:\n  <<: 5\n").contains("expected a mapping or a list of mappings after the merge key `<<`, found a scalar"));
+        assert!(err("x:\n  <<: 5\n").contains(
+            "expected a mapping or a list of mappings after the merge key `<<`, found a scalar"
+        ));
     }
 
     #[test]
@@ -546,7 +630,10 @@ mod tests {
         }
         let e = err(&text);
         assert!(e.starts_with("t.yaml:"), "{e}");
-        assert!(e.contains("YAML document too large: more than 100000 nodes"), "{e}");
+        assert!(
+            e.contains("YAML document too large: more than 100000 nodes"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -556,7 +643,10 @@ mod tests {
             text.push_str("- *a\n");
         }
         let e = err(&text);
-        assert!(e.contains("t.yaml:1003:3: error: too many YAML aliases: more than 1000 expansions"), "{e}");
+        assert!(
+            e.contains("t.yaml:1003:3: error: too many YAML aliases: more than 1000 expansions"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -574,7 +664,10 @@ mod tests {
         assert!(err("a:\n  b: 1\n c: 2\n").starts_with(
             "t.yaml:3:2: error: invalid YAML: while parsing a block mapping, did not find expected key"
         ));
-        assert!(err("a: \"open\n").starts_with("t.yaml:1:4: error: invalid YAML: while scanning a quoted scalar"));
+        assert!(
+            err("a: \"open\n")
+                .starts_with("t.yaml:1:4: error: invalid YAML: while scanning a quoted scalar")
+        );
     }
 
     #[test]
@@ -597,8 +690,10 @@ mod tests {
                 .prop_filter("finite", |f| f.is_finite())
                 .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
             "\\PC{0,12}".prop_map(Value::String),
-            prop::sample::select(vec!["on", "yes", "0755", "1.10", "~", "null", "- x", "a: b", "#c", "", " "])
-                .prop_map(|s| Value::String(s.to_string())),
+            prop::sample::select(vec![
+                "on", "yes", "0755", "1.10", "~", "null", "- x", "a: b", "#c", "", " "
+            ])
+            .prop_map(|s| Value::String(s.to_string())),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
             prop_oneof![

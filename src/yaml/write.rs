@@ -152,7 +152,7 @@ fn format_number(n: &serde_json::Number) -> String {
 
 /// Whether `s` must be quoted to be read back as this very string by a YAML 1.1 or 1.2 reader
 /// (and to keep invisible characters visible).
-pub fn needs_quotes(s: &str) -> bool {
+fn needs_quotes(s: &str) -> bool {
     let (Some(first), Some(last)) = (s.chars().next(), s.chars().next_back()) else {
         return true; // the empty string is null when plain
     };

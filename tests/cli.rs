@@ -1,0 +1,171 @@
+//! The real binary, end to end.
+
+mod common;
+
+use common::*;
+
+fn s(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_string()
+}
+
+/// The reference workspace (platform + examples) copied into a scratch dir.
+fn scratch_workspace(reverse: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("platform"), &dir.path().join("platform"), reverse);
+    copy_dir(&repo().join("examples"), &dir.path().join("examples"), reverse);
+    dir
+}
+
+#[test]
+fn build_writes_the_tree_and_a_rebuild_changes_nothing() {
+    let ws = scratch_workspace(false);
+    let dir = ws.path().to_str().unwrap();
+    let first = platc(&["build", "-C", dir]);
+    assert!(first.status.success(), "{}", s(&first.stderr));
+    let out = ws.path().join("out");
+    let tree = read_tree(&out);
+    assert!(tree.contains_key(".platc/index.json"));
+    assert!(tree.contains_key("argocd/prod/root.yaml"));
+    assert!(tree.keys().any(|k| k.starts_with("envs/dev/")));
+    let second = platc(&["build", "-C", dir]);
+    assert!(second.status.success());
+    assert!(s(&second.stdout).contains(" 0 written"), "rebuild wrote files: {}", s(&second.stdout));
+    assert_eq!(read_tree(&out), tree);
+}
+
+#[test]
+fn output_does_not_depend_on_thread_count_or_directory_order() {
+    let a = scratch_workspace(false);
+    let b = scratch_workspace(true);
+    let oa = platc(&["build", "-C", a.path().to_str().unwrap(), "--threads", "1"]);
+    let ob = platc(&["build", "-C", b.path().to_str().unwrap(), "--threads", "4"]);
+    assert!(oa.status.success() && ob.status.success(), "{}{}", s(&oa.stderr), s(&ob.stderr));
+    let ta = read_tree(&a.path().join("out"));
+    let tb = read_tree(&b.path().join("out"));
+    assert!(!ta.is_empty());
+    assert!(ta == tb, "{}", tree_diff(&ta, &tb));
+}
+
+#[test]
+fn files_platc_did_not_write_survive_and_stale_files_are_pruned() {
+    let ws = scratch_workspace(false);
+    let dir = ws.path().to_str().unwrap();
+    assert!(platc(&["build", "-C", dir]).status.success());
+    let out = ws.path().join("out");
+    std::fs::write(out.join("NOTES.md"), "mine\n").unwrap();
+    // Drop the dev environment: its files must go, the user's file must stay.
+    let o = platc(&["build", "-C", dir, "--env", "prod"]);
+    assert!(o.status.success(), "{}", s(&o.stderr));
+    let tree = read_tree(&out);
+    assert_eq!(tree.get("NOTES.md").map(Vec::as_slice), Some(&b"mine\n"[..]));
+    assert!(!tree.keys().any(|k| k.starts_with("envs/dev/")), "dev files were not pruned");
+    assert!(tree.keys().any(|k| k.starts_with("envs/prod/")));
+}
+
+#[test]
+fn check_succeeds_on_the_examples_and_writes_nothing() {
+    let ws = scratch_workspace(false);
+    let o = platc(&["check", "-C", ws.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", s(&o.stderr));
+    assert!(s(&o.stdout).starts_with("ok: "));
+    assert!(!ws.path().join("out").exists());
+}
+
+#[test]
+fn check_reports_errors_with_exit_code_1_and_json() {
+    let ws = workspace_with(&[(
+        "examples/a/score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\n  annotations:\n    platc.dev/team: payments\ncontainers:\n  main:\n    imgae: nginx:1.27\n",
+    )]);
+    let o = platc(&["check", "-C", ws.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = s(&o.stderr);
+    assert!(err.contains("examples/a/score.yaml:8:5: error:"), "{err}");
+    assert!(err.contains("did you mean `image`?"), "{err}");
+    let j = platc(&["check", "-C", ws.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(j.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["diagnostics"][0]["span"]["line"], 8);
+}
+
+#[test]
+fn unknown_environment_is_an_input_error_with_a_suggestion() {
+    let ws = scratch_workspace(false);
+    let o = platc(&["build", "-C", ws.path().to_str().unwrap(), "--env", "prd"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(s(&o.stderr).contains("unknown environment `prd`"));
+    assert!(s(&o.stderr).contains("did you mean `prod`?"));
+    assert!(!ws.path().join("out").exists());
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_has_examples() {
+    assert_eq!(platc(&["build", "--no-such-flag"]).status.code(), Some(2));
+    let h = platc(&["--help"]);
+    assert!(h.status.success());
+    assert!(s(&h.stdout).contains("Examples:"));
+}
+
+#[test]
+fn graph_prints_both_edge_kinds_in_every_format() {
+    let ws = scratch_workspace(false);
+    let dir = ws.path().to_str().unwrap();
+    let dot = platc(&["graph", "-C", dir, "--format", "dot", "--env", "dev"]);
+    assert!(dot.status.success(), "{}", s(&dot.stderr));
+    let dot = s(&dot.stdout);
+    assert!(dot.starts_with("digraph \"dev\""));
+    assert!(dot.contains("style=solid") && dot.contains("style=dashed"));
+    let mm = s(&platc(&["graph", "-C", dir, "--format", "mermaid", "--env", "dev"]).stdout);
+    assert!(mm.contains("flowchart LR") && mm.contains("-->") && mm.contains("-.->"));
+    let js = platc(&["graph", "-C", dir, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&js.stdout).unwrap();
+    let envs = v["environments"].as_array().unwrap();
+    assert_eq!(envs.len(), 3);
+    for g in envs {
+        let waves: std::collections::BTreeMap<&str, u64> =
+            g["nodes"].as_array().unwrap().iter().map(|n| (n["id"].as_str().unwrap(), n["wave"].as_u64().unwrap())).collect();
+        let edges = g["edges"].as_array().unwrap();
+        assert!(edges.iter().any(|e| e["kind"] == "communication"));
+        for e in edges.iter().filter(|e| e["kind"] == "ordering") {
+            let (a, b) = (e["from"].as_str().unwrap(), e["to"].as_str().unwrap());
+            assert!(waves[b] > waves[a], "ordering edge {a} -> {b} but waves {} -> {}", waves[a], waves[b]);
+        }
+    }
+}
+
+#[test]
+fn applications_sync_in_graph_order() {
+    // For every ordering edge between two nodes that have Applications, the later node's
+    // Application has a strictly larger sync wave.
+    let ws = scratch_workspace(false);
+    let dir = ws.path().to_str().unwrap();
+    assert!(platc(&["build", "-C", dir]).status.success());
+    let js = platc(&["graph", "-C", dir, "--format", "json", "--env", "prod"]);
+    let v: serde_json::Value = serde_json::from_slice(&js.stdout).unwrap();
+    let g = &v["environments"][0];
+    let tree = read_tree(&ws.path().join("out"));
+    let wave_of_app = |node: &serde_json::Value| -> Option<u64> {
+        let name = match node["kind"].as_str()? {
+            "workload" => format!("prod-{}", node["name"].as_str()?),
+            "resource" => format!("prod-res-{}", node["name"].as_str()?),
+            "namespace" => format!("prod-ns-{}", node["name"].as_str()?),
+            _ => return None,
+        };
+        let text = tree.get(&format!("argocd/prod/apps/{name}.yaml"))?;
+        let text = String::from_utf8_lossy(text);
+        let line = text.lines().find(|l| l.contains("argocd.argoproj.io/sync-wave"))?;
+        line.split(':').nth(1)?.trim().trim_matches(|c| c == '"' || c == '\'').parse().ok()
+    };
+    let nodes: std::collections::BTreeMap<&str, &serde_json::Value> =
+        g["nodes"].as_array().unwrap().iter().map(|n| (n["id"].as_str().unwrap(), n)).collect();
+    let mut checked = 0;
+    for e in g["edges"].as_array().unwrap().iter().filter(|e| e["kind"] == "ordering") {
+        let (a, b) = (nodes[e["from"].as_str().unwrap()], nodes[e["to"].as_str().unwrap()]);
+        if let (Some(wa), Some(wb)) = (wave_of_app(a), wave_of_app(b)) {
+            assert!(wb > wa, "{} (wave {wa}) must sync before {} (wave {wb})", a["id"], b["id"]);
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} edges had Applications on both ends");
+}

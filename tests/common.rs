@@ -1,0 +1,96 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn platc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_platc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the platc binary runs")
+}
+
+/// Every file under `dir` (relative path → bytes), including hidden ones.
+pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    if !dir.exists() {
+        return out;
+    }
+    for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let e = e.expect("walk");
+        if e.file_type().is_file() {
+            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+            out.insert(rel, std::fs::read(e.path()).unwrap());
+        }
+    }
+    out
+}
+
+/// Copies a directory tree; `reverse` creates entries in reverse name order so that tests can
+/// check that directory order does not leak into output.
+pub fn copy_dir(from: &Path, to: &Path, reverse: bool) {
+    std::fs::create_dir_all(to).unwrap();
+    let mut entries: Vec<_> = std::fs::read_dir(from).unwrap().map(|e| e.unwrap()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    if reverse {
+        entries.reverse();
+    }
+    for e in entries {
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target, reverse);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A human-readable difference between two trees (missing, extra, and a unified diff of the
+/// first changed files).
+pub fn tree_diff(expected: &BTreeMap<String, Vec<u8>>, actual: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut s = String::new();
+    let mut shown = 0;
+    for (path, exp) in expected {
+        match actual.get(path) {
+            None => s.push_str(&format!("missing: {path}\n")),
+            Some(act) if act != exp => {
+                if shown < 5 {
+                    let e = String::from_utf8_lossy(exp);
+                    let a = String::from_utf8_lossy(act);
+                    let diff = similar::TextDiff::from_lines(e.as_ref(), a.as_ref());
+                    s.push_str(&format!(
+                        "{}",
+                        diff.unified_diff().context_radius(3).header(&format!("expected/{path}"), &format!("actual/{path}"))
+                    ));
+                } else {
+                    s.push_str(&format!("changed: {path}\n"));
+                }
+                shown += 1;
+            }
+            _ => {}
+        }
+    }
+    for path in actual.keys().filter(|p| !expected.contains_key(*p)) {
+        s.push_str(&format!("unexpected: {path}\n"));
+    }
+    s
+}
+
+/// A scratch workspace: the repository's reference platform plus the given workload files.
+pub fn workspace_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("platform"), &dir.path().join("platform"), false);
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
