@@ -19,11 +19,19 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: impl Into<Arc<str>>, line: u32, col: u32) -> Self {
-        Span { file: file.into(), line, col }
+        Span {
+            file: file.into(),
+            line,
+            col,
+        }
     }
     /// A span for a whole file when nothing more precise is known.
     pub fn file(file: impl Into<Arc<str>>) -> Self {
-        Span { file: file.into(), line: 1, col: 1 }
+        Span {
+            file: file.into(),
+            line: 1,
+            col: 1,
+        }
     }
 }
 
@@ -170,7 +178,8 @@ impl Diagnostics {
         }
     }
     pub fn sort(&mut self) {
-        self.0.sort_by(|a, b| (&a.span, &a.message).cmp(&(&b.span, &b.message)));
+        self.0
+            .sort_by(|a, b| (&a.span, &a.message).cmp(&(&b.span, &b.message)));
         self.0.dedup();
     }
 }
@@ -196,11 +205,25 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 /// The closest candidate to `name` by edit distance, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        let d = levenshtein(&name.to_ascii_lowercase(), &c.to_ascii_lowercase());
-        let limit = (name.len().max(c.len()) / 3).max(1);
+        let (ln, lc) = (name.to_ascii_lowercase(), c.to_ascii_lowercase());
+        // `hostname` for `host`, `db_name` for `name`: one contains the other.
+        let contained = ln.len().min(lc.len()) >= 3 && (ln.contains(&lc) || lc.contains(&ln));
+        let d = if contained {
+            ln.len().abs_diff(lc.len())
+        } else {
+            levenshtein(&ln, &lc)
+        };
+        let limit = if contained {
+            usize::MAX
+        } else {
+            (name.len().max(c.len()) / 3).max(1)
+        };
         if d <= limit && best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
             best = Some((d, c));
         }
@@ -235,15 +258,29 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("replica", ["replicas", "profile"]), Some("replicas"));
+        assert_eq!(
+            did_you_mean("replica", ["replicas", "profile"]),
+            Some("replicas")
+        );
         assert_eq!(did_you_mean("imgae", ["image", "command"]), Some("image"));
         assert_eq!(did_you_mean("zzzzzz", ["image", "command"]), None);
+        assert_eq!(
+            did_you_mean("hostname", ["host", "port", "uri"]),
+            Some("host")
+        );
     }
 
     #[test]
     fn renders_location_first() {
-        let d = Diagnostic::at(Code::UnknownField, &Span::new("a.yaml", 3, 5), "unknown field `replica`")
-            .with_help("did you mean `replicas`?");
-        assert_eq!(d.to_string(), "a.yaml:3:5: error: unknown field `replica`\n  help: did you mean `replicas`?");
+        let d = Diagnostic::at(
+            Code::UnknownField,
+            &Span::new("a.yaml", 3, 5),
+            "unknown field `replica`",
+        )
+        .with_help("did you mean `replicas`?");
+        assert_eq!(
+            d.to_string(),
+            "a.yaml:3:5: error: unknown field `replica`\n  help: did you mean `replicas`?"
+        );
     }
 }

@@ -11,42 +11,68 @@ use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 const SKIPPED_ROOTS: [&str; 4] = ["platform", "golden", "target", "out"];
 
 /// Workspace-relative paths (`/`-separated, sorted) of the files matching any glob.
-pub fn find_workloads(root: &Path, globs: &[String], out_dir: Option<&Path>) -> Result<Vec<String>, Diagnostics> {
+pub fn find_workloads(
+    root: &Path,
+    globs: &[String],
+    out_dir: Option<&Path>,
+) -> Result<Vec<String>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let canon_root = root.canonicalize().map_err(|e| {
-        Diagnostics::from(Diagnostic::error(Code::Io, None, format!("cannot open workspace `{}`: {e}", root.display())))
+        Diagnostics::from(Diagnostic::error(
+            Code::Io,
+            None,
+            format!("cannot open workspace `{}`: {e}", root.display()),
+        ))
     })?;
     let out_canon: Option<PathBuf> = out_dir.and_then(|o| o.canonicalize().ok());
-    let patterns: Vec<Vec<&str>> = globs.iter().map(|g| g.split('/').filter(|s| !s.is_empty()).collect()).collect();
+    let patterns: Vec<Vec<&str>> = globs
+        .iter()
+        .map(|g| g.split('/').filter(|s| !s.is_empty()).collect())
+        .collect();
     let mut found = Vec::new();
-    let walker = WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_entry(|e| {
-        if e.depth() == 0 {
-            return true;
-        }
-        let name = e.file_name().to_string_lossy();
-        if name.starts_with('.') {
-            return false;
-        }
-        if e.depth() == 1 && e.file_type().is_dir() && SKIPPED_ROOTS.contains(&name.as_ref()) {
-            return false;
-        }
-        if let Some(out) = &out_canon {
-            if e.file_type().is_dir() && e.path().canonicalize().is_ok_and(|p| &p == out) {
+    let walker = WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            if e.depth() == 0 {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            if name.starts_with('.') {
                 return false;
             }
-        }
-        true
-    });
+            if e.depth() == 1 && e.file_type().is_dir() && SKIPPED_ROOTS.contains(&name.as_ref()) {
+                return false;
+            }
+            if let Some(out) = &out_canon
+                && e.file_type().is_dir()
+                && e.path().canonicalize().is_ok_and(|p| &p == out)
+            {
+                return false;
+            }
+            true
+        });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                diags.push(Diagnostic::error(Code::Io, None, format!("cannot read the workspace: {e}")));
+                diags.push(Diagnostic::error(
+                    Code::Io,
+                    None,
+                    format!("cannot read the workspace: {e}"),
+                ));
                 continue;
             }
         };
-        let Ok(rel) = entry.path().strip_prefix(root) else { continue };
-        let rel_str = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let rel_str = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
         let segs: Vec<&str> = rel_str.split('/').collect();
         if !patterns.iter().any(|p| glob_match(p, &segs)) {
             continue;
@@ -56,8 +82,12 @@ pub fn find_workloads(root: &Path, globs: &[String], out_dir: Option<&Path>) -> 
                 Ok(target) if target.starts_with(&canon_root) && target.is_file() => {}
                 _ => {
                     diags.push(
-                        Diagnostic::at(Code::SandboxEscape, &Span::file(rel_str.clone()), "this workload file is a symlink that leads outside the workspace")
-                            .with_help("copy the file into the workspace instead of linking to it"),
+                        Diagnostic::at(
+                            Code::SandboxEscape,
+                            &Span::file(rel_str.clone()),
+                            "this workload file is a symlink that leads outside the workspace",
+                        )
+                        .with_help("copy the file into the workspace instead of linking to it"),
                     );
                     continue;
                 }
@@ -77,7 +107,9 @@ pub fn glob_match(pattern: &[&str], path: &[&str]) -> bool {
         None => path.is_empty(),
         Some((&"**", rest)) => (0..=path.len()).any(|i| glob_match(rest, &path[i..])),
         Some((seg, rest)) => match path.split_first() {
-            Some((p, prest)) => segment_match(seg.as_bytes(), p.as_bytes()) && glob_match(rest, prest),
+            Some((p, prest)) => {
+                segment_match(seg.as_bytes(), p.as_bytes()) && glob_match(rest, prest)
+            }
             None => false,
         },
     }
@@ -94,14 +126,26 @@ fn segment_match(pat: &[u8], s: &[u8]) -> bool {
 
 /// Resolves a path written in a workload file (relative to that file) to a file inside the
 /// workspace, refusing anything that leads out of it.
-pub fn resolve_inside(root: &Path, relative_to_file: &str, written: &str) -> Result<PathBuf, String> {
-    let base = Path::new(relative_to_file).parent().unwrap_or(Path::new(""));
+pub fn resolve_inside(
+    root: &Path,
+    relative_to_file: &str,
+    written: &str,
+) -> Result<PathBuf, String> {
+    let base = Path::new(relative_to_file)
+        .parent()
+        .unwrap_or(Path::new(""));
     if Path::new(written).is_absolute() {
-        return Err(format!("`{written}` is an absolute path; files must be inside the workspace"));
+        return Err(format!(
+            "`{written}` is an absolute path; files must be inside the workspace"
+        ));
     }
     let joined = root.join(base).join(written);
-    let canon = joined.canonicalize().map_err(|e| format!("cannot read `{written}`: {e}"))?;
-    let canon_root = root.canonicalize().map_err(|e| format!("cannot open the workspace: {e}"))?;
+    let canon = joined
+        .canonicalize()
+        .map_err(|e| format!("cannot read `{written}`: {e}"))?;
+    let canon_root = root
+        .canonicalize()
+        .map_err(|e| format!("cannot open the workspace: {e}"))?;
     if !canon.starts_with(&canon_root) {
         return Err(format!("`{written}` leads outside the workspace"));
     }

@@ -80,7 +80,15 @@ pub fn build(platform: &Platform, res: &EnvResolution) -> Result<EnvGraph, Diagn
     let installed: BTreeSet<&str> = components_on(platform, &res.cluster).into_iter().collect();
     for name in &installed {
         let c = &platform.components[*name];
-        nodes.insert(component_id(name), GNode { id: component_id(name), kind: NodeKind::Component, plane: c.plane, name: name.to_string() });
+        nodes.insert(
+            component_id(name),
+            GNode {
+                id: component_id(name),
+                kind: NodeKind::Component,
+                plane: c.plane,
+                name: name.to_string(),
+            },
+        );
         for r in &c.requires {
             edges.insert((component_id(r), component_id(name), EdgeKind::Ordering));
         }
@@ -88,16 +96,40 @@ pub fn build(platform: &Platform, res: &EnvResolution) -> Result<EnvGraph, Diagn
     let mut namespaces = BTreeSet::new();
     for w in &res.workloads {
         namespaces.insert(w.namespace.clone());
-        nodes.insert(workload_id(&w.name), GNode { id: workload_id(&w.name), kind: NodeKind::Workload, plane: Plane::Resource, name: w.name.clone() });
-        edges.insert((namespace_id(&w.namespace), workload_id(&w.name), EdgeKind::Ordering));
+        nodes.insert(
+            workload_id(&w.name),
+            GNode {
+                id: workload_id(&w.name),
+                kind: NodeKind::Workload,
+                plane: Plane::Resource,
+                name: w.name.clone(),
+            },
+        );
+        edges.insert((
+            namespace_id(&w.namespace),
+            workload_id(&w.name),
+            EdgeKind::Ordering,
+        ));
         for callee in &w.calls {
-            edges.insert((workload_id(&w.name), workload_id(callee), EdgeKind::Communication));
+            edges.insert((
+                workload_id(&w.name),
+                workload_id(callee),
+                EdgeKind::Communication,
+            ));
         }
     }
     for i in &res.instances {
         namespaces.insert(i.namespace.clone());
         let id = resource_id(&i.key);
-        nodes.insert(id.clone(), GNode { id: id.clone(), kind: NodeKind::Resource, plane: Plane::Resource, name: i.name.clone() });
+        nodes.insert(
+            id.clone(),
+            GNode {
+                id: id.clone(),
+                kind: NodeKind::Resource,
+                plane: Plane::Resource,
+                name: i.name.clone(),
+            },
+        );
         edges.insert((namespace_id(&i.namespace), id.clone(), EdgeKind::Ordering));
         for c in &i.consumers {
             edges.insert((id.clone(), workload_id(c), EdgeKind::Ordering));
@@ -124,7 +156,15 @@ pub fn build(platform: &Platform, res: &EnvResolution) -> Result<EnvGraph, Diagn
         }
     }
     for ns in &namespaces {
-        nodes.insert(namespace_id(ns), GNode { id: namespace_id(ns), kind: NodeKind::Namespace, plane: Plane::Security, name: ns.clone() });
+        nodes.insert(
+            namespace_id(ns),
+            GNode {
+                id: namespace_id(ns),
+                kind: NodeKind::Namespace,
+                plane: Plane::Security,
+                name: ns.clone(),
+            },
+        );
     }
 
     let mut graph = DiGraph::new();
@@ -146,13 +186,22 @@ pub fn build(platform: &Platform, res: &EnvResolution) -> Result<EnvGraph, Diagn
             return Err(Diagnostic::error(
                 Code::OrderingCycle,
                 None,
-                format!("ordering cycle in environment `{}`: {}", res.env, cycle.join(" → ")),
+                format!(
+                    "ordering cycle in environment `{}`: {}",
+                    res.env,
+                    cycle.join(" → ")
+                ),
             )
             .with_help("ordering edges say what must exist first; remove one of these dependencies")
             .into());
         }
     };
-    Ok(EnvGraph { env: res.env.clone(), graph, index, waves })
+    Ok(EnvGraph {
+        env: res.env.clone(),
+        graph,
+        index,
+        waves,
+    })
 }
 
 /// Longest-path layering of the ordering edges; on a cycle, the node ids along it.
@@ -170,7 +219,8 @@ pub fn waves(graph: &DiGraph<GNode, EdgeKind>) -> Result<BTreeMap<String, u32>, 
             Some(2) => return Ok(wave[&n]),
             Some(1) => {
                 let start = stack.iter().position(|s| *s == n).unwrap_or(0);
-                let mut cycle: Vec<String> = stack[start..].iter().map(|i| g[*i].id.clone()).collect();
+                let mut cycle: Vec<String> =
+                    stack[start..].iter().map(|i| g[*i].id.clone()).collect();
                 cycle.push(g[n].id.clone());
                 return Err(cycle);
             }
@@ -198,7 +248,10 @@ pub fn waves(graph: &DiGraph<GNode, EdgeKind>) -> Result<BTreeMap<String, u32>, 
     for n in ids {
         visit(graph, n, &mut state, &mut wave, &mut Vec::new())?;
     }
-    Ok(wave.into_iter().map(|(i, w)| (graph[i].id.clone(), w)).collect())
+    Ok(wave
+        .into_iter()
+        .map(|(i, w)| (graph[i].id.clone(), w))
+        .collect())
 }
 
 impl EnvGraph {
@@ -206,7 +259,13 @@ impl EnvGraph {
         let mut v: Vec<_> = self
             .graph
             .edge_references()
-            .map(|e| (&self.graph[e.source()], &self.graph[e.target()], *e.weight()))
+            .map(|e| {
+                (
+                    &self.graph[e.source()],
+                    &self.graph[e.target()],
+                    *e.weight(),
+                )
+            })
             .collect();
         v.sort_by(|a, b| (&a.0.id, &a.1.id, a.2).cmp(&(&b.0.id, &b.1.id, b.2)));
         v
@@ -218,12 +277,20 @@ impl EnvGraph {
 
     /// Ordering-edge predecessors and successors of a node.
     pub fn neighbours(&self, id: &str, kind: EdgeKind, dir: Direction) -> Vec<&GNode> {
-        let Some(&i) = self.index.get(id) else { return Vec::new() };
+        let Some(&i) = self.index.get(id) else {
+            return Vec::new();
+        };
         let mut v: Vec<&GNode> = self
             .graph
             .edges_directed(i, dir)
             .filter(|e| *e.weight() == kind)
-            .map(|e| &self.graph[if dir == Direction::Incoming { e.source() } else { e.target() }])
+            .map(|e| {
+                &self.graph[if dir == Direction::Incoming {
+                    e.source()
+                } else {
+                    e.target()
+                }]
+            })
             .collect();
         v.sort_by(|a, b| a.id.cmp(&b.id));
         v
@@ -262,14 +329,25 @@ impl EnvGraph {
                 EdgeKind::Ordering => "solid",
                 EdgeKind::Communication => "dashed",
             };
-            let _ = writeln!(s, "  \"{}\" -> \"{}\" [style={style}, label=\"{}\"];", a.id, b.id, edge_label(k));
+            let _ = writeln!(
+                s,
+                "  \"{}\" -> \"{}\" [style={style}, label=\"{}\"];",
+                a.id,
+                b.id,
+                edge_label(k)
+            );
         }
         s.push_str("}\n");
         s
     }
 
     pub fn to_mermaid(&self) -> String {
-        let ids: BTreeMap<&str, String> = self.sorted_nodes().iter().enumerate().map(|(i, n)| (n.id.as_str(), format!("n{i}"))).collect();
+        let ids: BTreeMap<&str, String> = self
+            .sorted_nodes()
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), format!("n{i}")))
+            .collect();
         let mut s = String::from("flowchart LR\n");
         for n in self.sorted_nodes() {
             let (open, close) = match n.kind {
@@ -278,14 +356,26 @@ impl EnvGraph {
                 NodeKind::Component => ("[[", "]]"),
                 NodeKind::Namespace => ("{{", "}}"),
             };
-            let _ = writeln!(s, "  {}{open}\"{}<br/>{}\"{close}", ids[n.id.as_str()], n.name, n.plane.as_str());
+            let _ = writeln!(
+                s,
+                "  {}{open}\"{}<br/>{}\"{close}",
+                ids[n.id.as_str()],
+                n.name,
+                n.plane.as_str()
+            );
         }
         for (a, b, k) in self.sorted_edges() {
             let arrow = match k {
                 EdgeKind::Ordering => "-->",
                 EdgeKind::Communication => "-.->",
             };
-            let _ = writeln!(s, "  {} {arrow}|{}| {}", ids[a.id.as_str()], edge_label(k), ids[b.id.as_str()]);
+            let _ = writeln!(
+                s,
+                "  {} {arrow}|{}| {}",
+                ids[a.id.as_str()],
+                edge_label(k),
+                ids[b.id.as_str()]
+            );
         }
         s
     }
@@ -299,12 +389,23 @@ fn edge_label(k: EdgeKind) -> &'static str {
 }
 
 /// Sync waves of the components of one cluster (their Applications live in the cluster's root).
-pub fn component_waves(platform: &Platform, cluster: &str) -> Result<BTreeMap<String, u32>, Diagnostics> {
+pub fn component_waves(
+    platform: &Platform,
+    cluster: &str,
+) -> Result<BTreeMap<String, u32>, Diagnostics> {
     let mut graph = DiGraph::new();
     let mut index = BTreeMap::new();
     for name in components_on(platform, cluster) {
         let c = &platform.components[name];
-        index.insert(name.to_string(), graph.add_node(GNode { id: component_id(name), kind: NodeKind::Component, plane: c.plane, name: name.to_string() }));
+        index.insert(
+            name.to_string(),
+            graph.add_node(GNode {
+                id: component_id(name),
+                kind: NodeKind::Component,
+                plane: c.plane,
+                name: name.to_string(),
+            }),
+        );
     }
     for (name, &i) in &index {
         for r in &platform.components[name].requires {
@@ -314,9 +415,21 @@ pub fn component_waves(platform: &Platform, cluster: &str) -> Result<BTreeMap<St
         }
     }
     waves(&graph)
-        .map(|w| w.into_iter().map(|(id, w)| (id.trim_start_matches("component:").to_string(), w)).collect())
+        .map(|w| {
+            w.into_iter()
+                .map(|(id, w)| (id.trim_start_matches("component:").to_string(), w))
+                .collect()
+        })
         .map_err(|cycle| {
-            Diagnostic::error(Code::OrderingCycle, None, format!("components require each other in a cycle: {}", cycle.join(" → "))).into()
+            Diagnostic::error(
+                Code::OrderingCycle,
+                None,
+                format!(
+                    "components require each other in a cycle: {}",
+                    cycle.join(" → ")
+                ),
+            )
+            .into()
         })
 }
 
@@ -325,7 +438,12 @@ mod tests {
     use super::*;
 
     fn node(id: &str) -> GNode {
-        GNode { id: id.into(), kind: NodeKind::Workload, plane: Plane::Resource, name: id.into() }
+        GNode {
+            id: id.into(),
+            kind: NodeKind::Workload,
+            plane: Plane::Resource,
+            name: id.into(),
+        }
     }
 
     #[test]

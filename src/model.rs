@@ -249,7 +249,11 @@ pub struct Security {
 
 impl Default for Security {
     fn default() -> Self {
-        Security { run_as_non_root: true, read_only_root_filesystem: true, run_as_user: None }
+        Security {
+            run_as_non_root: true,
+            read_only_root_filesystem: true,
+            run_as_user: None,
+        }
     }
 }
 

@@ -50,7 +50,11 @@ pub fn env_order(platform: &Platform, wanted: &[String]) -> Result<Vec<String>, 
     let mut diags = Diagnostics::new();
     for w in wanted {
         if !platform.environments.contains_key(w) {
-            let d = Diagnostic::error(Code::UnknownEnvironment, None, format!("unknown environment `{w}`"));
+            let d = Diagnostic::error(
+                Code::UnknownEnvironment,
+                None,
+                format!("unknown environment `{w}`"),
+            );
             let names: Vec<&str> = platform.environments.keys().map(String::as_str).collect();
             diags.push(match crate::diag::did_you_mean(w, names.iter().copied()) {
                 Some(c) => d.with_help(format!("did you mean `{c}`?")),
@@ -68,16 +72,34 @@ pub fn env_order(platform: &Platform, wanted: &[String]) -> Result<Vec<String>, 
     diags.into_result(envs.into_iter().map(|(_, n)| n.clone()).collect())
 }
 
-fn compile_env(platform: &Platform, templates: &Templates, workloads: &[Workload], env: &str) -> Result<EnvResult, Diagnostics> {
+fn compile_env(
+    platform: &Platform,
+    templates: &Templates,
+    workloads: &[Workload],
+    env: &str,
+) -> Result<EnvResult, Diagnostics> {
     let resolution = resolve::resolve_env(platform, templates, env, workloads)?;
     let graph = graph::build(platform, &resolution)?;
-    let cx = EnvCx { platform, templates, res: &resolution, graph: &graph };
+    let cx = EnvCx {
+        platform,
+        templates,
+        res: &resolution,
+        graph: &graph,
+    };
     let objects = render::render_env(&cx)?;
-    Ok(EnvResult { resolution, graph, objects })
+    Ok(EnvResult {
+        resolution,
+        graph,
+        objects,
+    })
 }
 
 /// Compiles an already loaded workspace.
-pub fn compile_loaded(platform: Platform, workloads: Vec<Workload>, opts: &Options) -> Result<Compilation, Diagnostics> {
+pub fn compile_loaded(
+    platform: Platform,
+    workloads: Vec<Workload>,
+    opts: &Options,
+) -> Result<Compilation, Diagnostics> {
     let templates = Templates::new(&platform).map_err(Diagnostics)?;
     let envs = env_order(&platform, &opts.envs)?;
     let results: Vec<Result<EnvResult, Diagnostics>> = if opts.threads > 1 && envs.len() > 1 {
@@ -87,20 +109,31 @@ pub fn compile_loaded(platform: Platform, workloads: Vec<Workload>, opts: &Optio
                 .chunks(chunk)
                 .map(|names| {
                     let (p, t, w) = (&platform, &templates, &workloads);
-                    s.spawn(move || names.iter().map(|e| compile_env(p, t, w, e)).collect::<Vec<_>>())
+                    s.spawn(move || {
+                        names
+                            .iter()
+                            .map(|e| compile_env(p, t, w, e))
+                            .collect::<Vec<_>>()
+                    })
                 })
                 .collect();
             handles
                 .into_iter()
                 .flat_map(|h| {
                     h.join().unwrap_or_else(|_| {
-                        vec![Err(Diagnostics::from(Diagnostic::error(Code::Internal, None, "a compiler thread panicked")))]
+                        vec![Err(Diagnostics::from(Diagnostic::error(
+                            Code::Internal,
+                            None,
+                            "a compiler thread panicked",
+                        )))]
                     })
                 })
                 .collect()
         })
     } else {
-        envs.iter().map(|e| compile_env(&platform, &templates, &workloads, e)).collect()
+        envs.iter()
+            .map(|e| compile_env(&platform, &templates, &workloads, e))
+            .collect()
     };
     let mut diags = Diagnostics::new();
     let mut env_results = Vec::new();
@@ -116,9 +149,18 @@ pub fn compile_loaded(platform: Platform, workloads: Vec<Workload>, opts: &Optio
     }
     let resolutions: Vec<&EnvResolution> = env_results.iter().map(|e| &e.resolution).collect();
     let global = render::render_global(&platform, &resolutions)?;
-    let all: Vec<Object> = env_results.iter().flat_map(|e| e.objects.iter().cloned()).chain(global.iter().cloned()).collect();
+    let all: Vec<Object> = env_results
+        .iter()
+        .flat_map(|e| e.objects.iter().cloned())
+        .chain(global.iter().cloned())
+        .collect();
     render::check_unique(&all)?;
-    Ok(Compilation { platform, workloads, envs: env_results, global })
+    Ok(Compilation {
+        platform,
+        workloads,
+        envs: env_results,
+        global,
+    })
 }
 
 pub fn compile(root: &Path, opts: &Options) -> Result<Compilation, Diagnostics> {
@@ -128,14 +170,20 @@ pub fn compile(root: &Path, opts: &Options) -> Result<Compilation, Diagnostics> 
 
 impl Compilation {
     pub fn objects(&self) -> impl Iterator<Item = &Object> {
-        self.envs.iter().flat_map(|e| e.objects.iter()).chain(self.global.iter())
+        self.envs
+            .iter()
+            .flat_map(|e| e.objects.iter())
+            .chain(self.global.iter())
     }
 
     /// The files of the output tree: one canonical YAML file per object, plus a README.
     pub fn tree(&self) -> Tree {
         let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         for o in self.objects() {
-            files.insert(o.path.clone(), crate::yaml::write::to_yaml(&o.value).into_bytes());
+            files.insert(
+                o.path.clone(),
+                crate::yaml::write::to_yaml(&o.value).into_bytes(),
+            );
         }
         files.insert("README.md".into(), self.readme().into_bytes());
         Tree { files }
@@ -147,7 +195,9 @@ impl Compilation {
             self.platform.name,
             env!("CARGO_PKG_VERSION")
         );
-        s.push_str("| environment | cluster | workloads | resources | objects |\n|---|---|---|---|---|\n");
+        s.push_str(
+            "| environment | cluster | workloads | resources | objects |\n|---|---|---|---|---|\n",
+        );
         for e in &self.envs {
             s.push_str(&format!(
                 "| {} | {} | {} | {} | {} |\n",

@@ -25,7 +25,11 @@ impl Templates {
                 errors.push(template_error(name, &e));
             }
         }
-        if errors.is_empty() { Ok(Templates { env }) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(Templates { env })
+        } else {
+            Err(errors)
+        }
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -34,8 +38,12 @@ impl Templates {
 
     /// Renders a named template (a manifest).
     pub fn render(&self, name: &str, ctx: &Value) -> Result<String, Diagnostic> {
-        let tmpl = self.env.get_template(name).map_err(|e| template_error(name, &e))?;
-        tmpl.render(minijinja::value::Serde(ctx)).map_err(|e| template_error(name, &e))
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(name, &e))?;
+        tmpl.render(minijinja::value::Serde(ctx))
+            .map_err(|e| template_error(name, &e))
     }
 
     /// Renders an inline template string (an output expression); `what` names it in errors.
@@ -48,12 +56,15 @@ impl Templates {
 }
 
 fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
-    let span = e.line().map(|l| Span::new(format!("<template {name}>"), l as u32, 1));
+    let span = e
+        .line()
+        .map(|l| Span::new(format!("<template {name}>"), l as u32, 1));
     let mut msg = format!("template `{name}`: {}", e.kind());
     if let Some(detail) = e.detail() {
         msg.push_str(": ");
         msg.push_str(detail);
     }
-    Diagnostic::error(Code::Template, span, msg)
-        .with_help("check the template against the provisioner context described in ARCHITECTURE.md")
+    Diagnostic::error(Code::Template, span, msg).with_help(
+        "check the template against the provisioner context described in ARCHITECTURE.md",
+    )
 }

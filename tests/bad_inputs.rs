@@ -9,9 +9,17 @@ use common::*;
 #[test]
 fn every_bad_input_fails_with_its_message_and_writes_nothing() {
     let corpus = repo().join("tests/bad");
-    let mut cases: Vec<_> = std::fs::read_dir(&corpus).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     cases.sort();
-    assert!(cases.len() >= 15, "the corpus has {} cases; it should have at least 15", cases.len());
+    assert!(
+        cases.len() >= 15,
+        "the corpus has {} cases; it should have at least 15",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
@@ -25,13 +33,23 @@ fn every_bad_input_fails_with_its_message_and_writes_nothing() {
             copy_dir(&repo().join("platform"), &ws.join("platform"), false);
         }
         let out = tmp.path().join("out");
-        let o = platc(&["build", "-C", ws.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let o = platc(&[
+            "build",
+            "-C",
+            ws.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         let stderr = String::from_utf8_lossy(&o.stderr).to_string();
         let mut problems = Vec::new();
         if o.status.code() != Some(2) {
             problems.push(format!("exit code {:?}, expected 2", o.status.code()));
         }
-        for line in expected.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in expected
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             if !stderr.contains(line) {
                 problems.push(format!("stderr lacks `{line}`"));
             }
@@ -43,7 +61,10 @@ fn every_bad_input_fails_with_its_message_and_writes_nothing() {
             problems.push("platc panicked".into());
         }
         if !problems.is_empty() {
-            failures.push(format!("case {name}:\n  {}\n  stderr was:\n{stderr}", problems.join("\n  ")));
+            failures.push(format!(
+                "case {name}:\n  {}\n  stderr was:\n{stderr}",
+                problems.join("\n  ")
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -11,8 +11,16 @@ fn s(b: &[u8]) -> String {
 /// The reference workspace (platform + examples) copied into a scratch dir.
 fn scratch_workspace(reverse: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("platform"), &dir.path().join("platform"), reverse);
-    copy_dir(&repo().join("examples"), &dir.path().join("examples"), reverse);
+    copy_dir(
+        &repo().join("platform"),
+        &dir.path().join("platform"),
+        reverse,
+    );
+    copy_dir(
+        &repo().join("examples"),
+        &dir.path().join("examples"),
+        reverse,
+    );
     dir
 }
 
@@ -29,7 +37,11 @@ fn build_writes_the_tree_and_a_rebuild_changes_nothing() {
     assert!(tree.keys().any(|k| k.starts_with("envs/dev/")));
     let second = platc(&["build", "-C", dir]);
     assert!(second.status.success());
-    assert!(s(&second.stdout).contains(" 0 written"), "rebuild wrote files: {}", s(&second.stdout));
+    assert!(
+        s(&second.stdout).contains(" 0 written"),
+        "rebuild wrote files: {}",
+        s(&second.stdout)
+    );
     assert_eq!(read_tree(&out), tree);
 }
 
@@ -39,7 +51,12 @@ fn output_does_not_depend_on_thread_count_or_directory_order() {
     let b = scratch_workspace(true);
     let oa = platc(&["build", "-C", a.path().to_str().unwrap(), "--threads", "1"]);
     let ob = platc(&["build", "-C", b.path().to_str().unwrap(), "--threads", "4"]);
-    assert!(oa.status.success() && ob.status.success(), "{}{}", s(&oa.stderr), s(&ob.stderr));
+    assert!(
+        oa.status.success() && ob.status.success(),
+        "{}{}",
+        s(&oa.stderr),
+        s(&ob.stderr)
+    );
     let ta = read_tree(&a.path().join("out"));
     let tb = read_tree(&b.path().join("out"));
     assert!(!ta.is_empty());
@@ -57,8 +74,14 @@ fn files_platc_did_not_write_survive_and_stale_files_are_pruned() {
     let o = platc(&["build", "-C", dir, "--env", "prod"]);
     assert!(o.status.success(), "{}", s(&o.stderr));
     let tree = read_tree(&out);
-    assert_eq!(tree.get("NOTES.md").map(Vec::as_slice), Some(&b"mine\n"[..]));
-    assert!(!tree.keys().any(|k| k.starts_with("envs/dev/")), "dev files were not pruned");
+    assert_eq!(
+        tree.get("NOTES.md").map(Vec::as_slice),
+        Some(&b"mine\n"[..])
+    );
+    assert!(
+        !tree.keys().any(|k| k.starts_with("envs/dev/")),
+        "dev files were not pruned"
+    );
     assert!(tree.keys().any(|k| k.starts_with("envs/prod/")));
 }
 
@@ -82,7 +105,13 @@ fn check_reports_errors_with_exit_code_1_and_json() {
     let err = s(&o.stderr);
     assert!(err.contains("examples/a/score.yaml:8:5: error:"), "{err}");
     assert!(err.contains("did you mean `image`?"), "{err}");
-    let j = platc(&["check", "-C", ws.path().to_str().unwrap(), "--format", "json"]);
+    let j = platc(&[
+        "check",
+        "-C",
+        ws.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(j.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
     assert_eq!(v["ok"], false);
@@ -123,13 +152,22 @@ fn graph_prints_both_edge_kinds_in_every_format() {
     let envs = v["environments"].as_array().unwrap();
     assert_eq!(envs.len(), 3);
     for g in envs {
-        let waves: std::collections::BTreeMap<&str, u64> =
-            g["nodes"].as_array().unwrap().iter().map(|n| (n["id"].as_str().unwrap(), n["wave"].as_u64().unwrap())).collect();
+        let waves: std::collections::BTreeMap<&str, u64> = g["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (n["id"].as_str().unwrap(), n["wave"].as_u64().unwrap()))
+            .collect();
         let edges = g["edges"].as_array().unwrap();
         assert!(edges.iter().any(|e| e["kind"] == "communication"));
         for e in edges.iter().filter(|e| e["kind"] == "ordering") {
             let (a, b) = (e["from"].as_str().unwrap(), e["to"].as_str().unwrap());
-            assert!(waves[b] > waves[a], "ordering edge {a} -> {b} but waves {} -> {}", waves[a], waves[b]);
+            assert!(
+                waves[b] > waves[a],
+                "ordering edge {a} -> {b} but waves {} -> {}",
+                waves[a],
+                waves[b]
+            );
         }
     }
 }
@@ -154,18 +192,45 @@ fn applications_sync_in_graph_order() {
         };
         let text = tree.get(&format!("argocd/prod/apps/{name}.yaml"))?;
         let text = String::from_utf8_lossy(text);
-        let line = text.lines().find(|l| l.contains("argocd.argoproj.io/sync-wave"))?;
-        line.split(':').nth(1)?.trim().trim_matches(|c| c == '"' || c == '\'').parse().ok()
+        let line = text
+            .lines()
+            .find(|l| l.contains("argocd.argoproj.io/sync-wave"))?;
+        line.split(':')
+            .nth(1)?
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'')
+            .parse()
+            .ok()
     };
-    let nodes: std::collections::BTreeMap<&str, &serde_json::Value> =
-        g["nodes"].as_array().unwrap().iter().map(|n| (n["id"].as_str().unwrap(), n)).collect();
+    let nodes: std::collections::BTreeMap<&str, &serde_json::Value> = g["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["id"].as_str().unwrap(), n))
+        .collect();
     let mut checked = 0;
-    for e in g["edges"].as_array().unwrap().iter().filter(|e| e["kind"] == "ordering") {
-        let (a, b) = (nodes[e["from"].as_str().unwrap()], nodes[e["to"].as_str().unwrap()]);
+    for e in g["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "ordering")
+    {
+        let (a, b) = (
+            nodes[e["from"].as_str().unwrap()],
+            nodes[e["to"].as_str().unwrap()],
+        );
         if let (Some(wa), Some(wb)) = (wave_of_app(a), wave_of_app(b)) {
-            assert!(wb > wa, "{} (wave {wa}) must sync before {} (wave {wb})", a["id"], b["id"]);
+            assert!(
+                wb > wa,
+                "{} (wave {wa}) must sync before {} (wave {wb})",
+                a["id"],
+                b["id"]
+            );
             checked += 1;
         }
     }
-    assert!(checked > 10, "only {checked} edges had Applications on both ends");
+    assert!(
+        checked > 10,
+        "only {checked} edges had Applications on both ends"
+    );
 }

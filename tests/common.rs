@@ -26,7 +26,12 @@ pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let e = e.expect("walk");
         if e.file_type().is_file() {
-            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             out.insert(rel, std::fs::read(e.path()).unwrap());
         }
     }
@@ -37,7 +42,10 @@ pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// check that directory order does not leak into output.
 pub fn copy_dir(from: &Path, to: &Path, reverse: bool) {
     std::fs::create_dir_all(to).unwrap();
-    let mut entries: Vec<_> = std::fs::read_dir(from).unwrap().map(|e| e.unwrap()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(from)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     if reverse {
         entries.reverse();
@@ -54,7 +62,10 @@ pub fn copy_dir(from: &Path, to: &Path, reverse: bool) {
 
 /// A human-readable difference between two trees (missing, extra, and a unified diff of the
 /// first changed files).
-pub fn tree_diff(expected: &BTreeMap<String, Vec<u8>>, actual: &BTreeMap<String, Vec<u8>>) -> String {
+pub fn tree_diff(
+    expected: &BTreeMap<String, Vec<u8>>,
+    actual: &BTreeMap<String, Vec<u8>>,
+) -> String {
     let mut s = String::new();
     let mut shown = 0;
     for (path, exp) in expected {
@@ -67,7 +78,9 @@ pub fn tree_diff(expected: &BTreeMap<String, Vec<u8>>, actual: &BTreeMap<String,
                     let diff = similar::TextDiff::from_lines(e.as_ref(), a.as_ref());
                     s.push_str(&format!(
                         "{}",
-                        diff.unified_diff().context_radius(3).header(&format!("expected/{path}"), &format!("actual/{path}"))
+                        diff.unified_diff()
+                            .context_radius(3)
+                            .header(&format!("expected/{path}"), &format!("actual/{path}"))
                     ));
                 } else {
                     s.push_str(&format!("changed: {path}\n"));
@@ -86,7 +99,11 @@ pub fn tree_diff(expected: &BTreeMap<String, Vec<u8>>, actual: &BTreeMap<String,
 /// A scratch workspace: the repository's reference platform plus the given workload files.
 pub fn workspace_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("platform"), &dir.path().join("platform"), false);
+    copy_dir(
+        &repo().join("platform"),
+        &dir.path().join("platform"),
+        false,
+    );
     for (path, text) in files {
         let p = dir.path().join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

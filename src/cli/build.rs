@@ -23,7 +23,10 @@ pub fn run(a: BuildArgs) -> i32 {
         }
     };
     let tree = comp.tree();
-    let meta = platc::emit::IndexMeta { platc_version: env!("CARGO_PKG_VERSION").to_string(), source_commit: None };
+    let meta = platc::emit::IndexMeta {
+        platc_version: env!("CARGO_PKG_VERSION").to_string(),
+        source_commit: None,
+    };
     match platc::emit::emit(&out, &tree, &meta) {
         Ok(report) => {
             println!(

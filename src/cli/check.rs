@@ -22,9 +22,17 @@ pub fn run(a: CheckArgs) -> i32 {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else if let Ok(c) = &result {
         let objects = c.objects().count();
-        println!("ok: {} workloads, {} environments, {objects} objects", c.workloads.len(), c.envs.len());
+        println!(
+            "ok: {} workloads, {} environments, {objects} objects",
+            c.workloads.len(),
+            c.envs.len()
+        );
     } else {
         output::print_diagnostics(&diags);
     }
-    if result.is_ok() { EXIT_OK } else { EXIT_FINDINGS }
+    if result.is_ok() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    }
 }

@@ -22,7 +22,11 @@ pub fn run(a: GraphArgs) -> i32 {
     match a.format.as_str() {
         "json" => {
             let v: Vec<serde_json::Value> = comp.envs.iter().map(|e| e.graph.to_json()).collect();
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"environments": v})).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({"environments": v}))
+                    .unwrap_or_default()
+            );
         }
         "mermaid" => {
             for e in &comp.envs {

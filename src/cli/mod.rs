@@ -29,7 +29,12 @@ struct Cli {
 #[derive(Args, Clone)]
 pub struct Workspace {
     /// Run in this workspace (a directory with platform/main.ncl) instead of the current one.
-    #[arg(short = 'C', long = "directory", value_name = "DIR", default_value = ".")]
+    #[arg(
+        short = 'C',
+        long = "directory",
+        value_name = "DIR",
+        default_value = "."
+    )]
     pub dir: PathBuf,
     /// Only these environments (repeatable); default: all.
     #[arg(long = "env", value_name = "ENV")]
@@ -42,12 +47,16 @@ pub struct Workspace {
 #[derive(Subcommand)]
 enum Command {
     /// Compile the workspace and write the GitOps tree.
-    #[command(after_help = "Example:\n  platc build --out ../gitops   write the tree into ../gitops (only files platc owns are replaced or pruned)")]
+    #[command(
+        after_help = "Example:\n  platc build --out ../gitops   write the tree into ../gitops (only files platc owns are replaced or pruned)"
+    )]
     Build(build::BuildArgs),
     /// Load, resolve, graph and render without writing; report every error.
     Check(check::CheckArgs),
     /// Print the dependency graph (ordering and communication edges).
-    #[command(after_help = "Examples:\n  platc graph --format dot --env prod | dot -Tsvg > prod.svg\n  platc graph --format json")]
+    #[command(
+        after_help = "Examples:\n  platc graph --format dot --env prod | dot -Tsvg > prod.svg\n  platc graph --format json"
+    )]
     Graph(graph::GraphArgs),
 }
 
@@ -69,7 +78,15 @@ pub fn run() -> i32 {
 
 impl Workspace {
     pub fn options(&self, out_dir: Option<PathBuf>) -> platc::pipeline::Options {
-        let threads = self.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-        platc::pipeline::Options { envs: self.envs.clone(), threads, out_dir }
+        let threads = self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        platc::pipeline::Options {
+            envs: self.envs.clone(),
+            threads,
+            out_dir,
+        }
     }
 }

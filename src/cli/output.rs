@@ -24,6 +24,9 @@ pub fn print_diagnostics(d: &Diagnostics) {
     }
     let errors = d.0.iter().filter(|x| x.severity == Severity::Error).count();
     if errors > 0 {
-        eprintln!("{errors} error{} found; nothing was written", if errors == 1 { "" } else { "s" });
+        eprintln!(
+            "{errors} error{} found; nothing was written",
+            if errors == 1 { "" } else { "s" }
+        );
     }
 }

@@ -27,7 +27,11 @@ pub fn workloads(root: &Path, files: &[String]) -> Result<Vec<Workload>, Diagnos
         let text = match std::fs::read_to_string(root.join(rel)) {
             Ok(t) => t,
             Err(e) => {
-                diags.push(Diagnostic::at(Code::Io, &Span::file(rel.as_str()), format!("cannot read workload file: {e}")));
+                diags.push(Diagnostic::at(
+                    Code::Io,
+                    &Span::file(rel.as_str()),
+                    format!("cannot read workload file: {e}"),
+                ));
                 continue;
             }
         };
@@ -45,9 +49,13 @@ pub fn workloads(root: &Path, files: &[String]) -> Result<Vec<Workload>, Diagnos
     for w in &out {
         if let Some(first) = seen.get(&w.name.value) {
             diags.push(
-                Diagnostic::at(Code::DuplicateWorkload, &w.name.span, format!("workload name `{}` is already used", w.name.value))
-                    .with_note(format!("first defined at {first}"))
-                    .with_help("workload names are unique across the workspace; rename one of them"),
+                Diagnostic::at(
+                    Code::DuplicateWorkload,
+                    &w.name.span,
+                    format!("workload name `{}` is already used", w.name.value),
+                )
+                .with_note(format!("first defined at {first}"))
+                .with_help("workload names are unique across the workspace; rename one of them"),
             );
         } else {
             seen.insert(w.name.value.clone(), w.name.span.clone());

@@ -21,7 +21,11 @@ const IN_CLUSTER: &str = "https://kubernetes.default.svc";
 
 fn repo_path(platform: &Platform, p: &str) -> String {
     let prefix = platform.gitops.path.trim_matches('/');
-    if prefix.is_empty() { p.to_string() } else { format!("{prefix}/{p}") }
+    if prefix.is_empty() {
+        p.to_string()
+    } else {
+        format!("{prefix}/{p}")
+    }
 }
 
 struct AppSpec<'a> {
@@ -81,7 +85,16 @@ fn labels(env: Option<&str>, team: Option<&str>) -> Value {
 }
 
 fn delivery_obj(path: String, value: Value, source: &str, node: String) -> Object {
-    Object { path, plane: Plane::Delivery, value, provenance: Provenance { source: source.into(), node, via: "renderer:delivery".into() } }
+    Object {
+        path,
+        plane: Plane::Delivery,
+        value,
+        provenance: Provenance {
+            source: source.into(),
+            node,
+            via: "renderer:delivery".into(),
+        },
+    }
 }
 
 /// The Application name of a workload / resource / namespace node in an environment.
@@ -103,7 +116,9 @@ impl PlaneRenderer for DeliveryPlane {
     fn render_env(&self, cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
         let p = cx.platform;
         let env = cx.res.env.as_str();
-        let Some(cluster) = p.clusters.get(&cx.res.cluster) else { return Ok(Vec::new()) };
+        let Some(cluster) = p.clusters.get(&cx.res.cluster) else {
+            return Ok(Vec::new());
+        };
         let server = cluster.server.as_str();
         let wave = |id: &str| cx.graph.waves.get(id).copied().unwrap_or(0);
         let apps_dir = format!("argocd/{env}/apps");
@@ -130,7 +145,12 @@ impl PlaneRenderer for DeliveryPlane {
                     labels: labels(Some(env), Some(team)),
                 },
             );
-            out.push(delivery_obj(format!("{apps_dir}/{name}.yaml"), app, "platform/main.ncl", namespace_id(ns)));
+            out.push(delivery_obj(
+                format!("{apps_dir}/{name}.yaml"),
+                app,
+                "platform/main.ncl",
+                namespace_id(ns),
+            ));
         }
         for w in &cx.res.workloads {
             let team = &p.teams[&w.team];
@@ -147,10 +167,17 @@ impl PlaneRenderer for DeliveryPlane {
                     labels: labels(Some(env), Some(&w.team)),
                 },
             );
-            out.push(delivery_obj(format!("{apps_dir}/{name}.yaml"), app, &w.file, workload_id(&w.name)));
+            out.push(delivery_obj(
+                format!("{apps_dir}/{name}.yaml"),
+                app,
+                &w.file,
+                workload_id(&w.name),
+            ));
         }
         for i in cx.res.instances.iter().filter(|i| !i.manifests.is_empty()) {
-            let Some(team) = p.teams.get(&i.team) else { continue };
+            let Some(team) = p.teams.get(&i.team) else {
+                continue;
+            };
             let name = app_name_resource(env, &i.name);
             let app = application(
                 p,
@@ -164,7 +191,12 @@ impl PlaneRenderer for DeliveryPlane {
                     labels: labels(Some(env), Some(&i.team)),
                 },
             );
-            out.push(delivery_obj(format!("{apps_dir}/{name}.yaml"), app, &i.span.file, resource_id(&i.key)));
+            out.push(delivery_obj(
+                format!("{apps_dir}/{name}.yaml"),
+                app,
+                &i.span.file,
+                resource_id(&i.key),
+            ));
         }
 
         let root_name = format!("{env}-root");
@@ -180,7 +212,12 @@ impl PlaneRenderer for DeliveryPlane {
                 labels: labels(Some(env), None),
             },
         );
-        out.push(delivery_obj(format!("argocd/{env}/root.yaml"), root, "platform/main.ncl", String::new()));
+        out.push(delivery_obj(
+            format!("argocd/{env}/root.yaml"),
+            root,
+            "platform/main.ncl",
+            String::new(),
+        ));
         Ok(out)
     }
 }
@@ -195,7 +232,12 @@ pub fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object
         }
     }
     let mut source_repos: Vec<&str> = vec![p.gitops.repo_url.as_str()];
-    source_repos.extend(chart_repos.iter().copied().filter(|r| *r != p.gitops.repo_url));
+    source_repos.extend(
+        chart_repos
+            .iter()
+            .copied()
+            .filter(|r| *r != p.gitops.repo_url),
+    );
     let platform_project = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AppProject",
@@ -207,7 +249,12 @@ pub fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object
             "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
         }
     });
-    out.push(delivery_obj(format!("argocd/projects/{PLATFORM_PROJECT}.yaml"), platform_project, "platform/main.ncl", String::new()));
+    out.push(delivery_obj(
+        format!("argocd/projects/{PLATFORM_PROJECT}.yaml"),
+        platform_project,
+        "platform/main.ncl",
+        String::new(),
+    ));
 
     for (team_name, team) in &p.teams {
         let mut destinations = Vec::new();
@@ -241,12 +288,19 @@ pub fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object
             "metadata": {"name": team.project, "namespace": p.gitops.argocd_namespace, "labels": labels(None, Some(team_name))},
             "spec": spec,
         });
-        out.push(delivery_obj(format!("argocd/projects/{}.yaml", team.project), proj, "platform/main.ncl", String::new()));
+        out.push(delivery_obj(
+            format!("argocd/projects/{}.yaml", team.project),
+            proj,
+            "platform/main.ncl",
+            String::new(),
+        ));
     }
 
     let used_clusters: BTreeSet<&str> = envs.iter().map(|e| e.cluster.as_str()).collect();
     for cluster_name in used_clusters {
-        let Some(cluster) = p.clusters.get(cluster_name) else { continue };
+        let Some(cluster) = p.clusters.get(cluster_name) else {
+            continue;
+        };
         let waves = graph::component_waves(p, cluster_name)?;
         let dir = format!("argocd/clusters/{cluster_name}/apps");
         for comp_name in graph::components_on(p, cluster_name) {
@@ -285,7 +339,12 @@ pub fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object
                     "syncPolicy": sync_policy(&["CreateNamespace=true"]),
                 }
             });
-            out.push(delivery_obj(format!("{dir}/{comp_name}.yaml"), app, "platform/main.ncl", graph::component_id(comp_name)));
+            out.push(delivery_obj(
+                format!("{dir}/{comp_name}.yaml"),
+                app,
+                "platform/main.ncl",
+                graph::component_id(comp_name),
+            ));
         }
         let root = application(
             p,
@@ -299,7 +358,12 @@ pub fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object
                 labels: json!({"app.kubernetes.io/managed-by": "platc", "platc.dev/cluster": cluster_name}),
             },
         );
-        out.push(delivery_obj(format!("argocd/clusters/{cluster_name}/root.yaml"), root, "platform/main.ncl", String::new()));
+        out.push(delivery_obj(
+            format!("argocd/clusters/{cluster_name}/root.yaml"),
+            root,
+            "platform/main.ncl",
+            String::new(),
+        ));
     }
     Ok(out)
 }

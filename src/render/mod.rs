@@ -51,7 +51,10 @@ pub trait PlaneRenderer: Sync {
 
 /// The renderers that run, in plane order.
 pub fn renderers() -> Vec<Box<dyn PlaneRenderer>> {
-    vec![Box::new(resource::ResourcePlane), Box::new(delivery::DeliveryPlane)]
+    vec![
+        Box::new(resource::ResourcePlane),
+        Box::new(delivery::DeliveryPlane),
+    ]
 }
 
 /// Renders one environment with every plane renderer.
@@ -68,12 +71,20 @@ pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
 }
 
 /// Objects that belong to no single environment: AppProjects, cluster roots and components.
-pub fn render_global(platform: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, Diagnostics> {
+pub fn render_global(
+    platform: &Platform,
+    envs: &[&EnvResolution],
+) -> Result<Vec<Object>, Diagnostics> {
     delivery::render_global(platform, envs)
 }
 
 /// Labels every object platc renders for a workload carries.
-pub fn workload_labels(platform: &Platform, env: &str, team: &str, workload: &str) -> Map<String, Value> {
+pub fn workload_labels(
+    platform: &Platform,
+    env: &str,
+    team: &str,
+    workload: &str,
+) -> Map<String, Value> {
     let v = json!({
         "app.kubernetes.io/name": workload,
         "app.kubernetes.io/instance": format!("{workload}-{env}"),
@@ -90,8 +101,15 @@ pub fn workload_labels(platform: &Platform, env: &str, team: &str, workload: &st
 
 /// `<kind>-<name>.yaml`, lower-cased: the file name of one object.
 pub fn file_name(obj: &Value) -> String {
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("object").to_ascii_lowercase();
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("unnamed");
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("object")
+        .to_ascii_lowercase();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("unnamed");
     format!("{kind}-{name}.yaml")
 }
 
@@ -105,7 +123,10 @@ pub fn check_unique(objects: &[Object]) -> Result<(), Diagnostics> {
                 Diagnostic::error(
                     Code::InvalidValue,
                     Some(crate::diag::Span::file(o.provenance.source.clone())),
-                    format!("two objects render to `{}` (from {} and {})", o.path, prev.provenance.via, o.provenance.via),
+                    format!(
+                        "two objects render to `{}` (from {} and {})",
+                        o.path, prev.provenance.via, o.provenance.via
+                    ),
                 )
                 .with_help("give the objects distinct names in their templates"),
             );

@@ -41,7 +41,12 @@ impl PlaneRenderer for ResourcePlane {
             .workloads
             .iter()
             .map(|w| (w.namespace.as_str(), w.team.as_str()))
-            .chain(cx.res.instances.iter().map(|i| (i.namespace.as_str(), i.team.as_str())))
+            .chain(
+                cx.res
+                    .instances
+                    .iter()
+                    .map(|i| (i.namespace.as_str(), i.team.as_str())),
+            )
             .collect();
         for (ns, team) in namespaces {
             let mut labels = Map::new();
@@ -52,18 +57,30 @@ impl PlaneRenderer for ResourcePlane {
                 labels.insert(k.clone(), json!(v));
             }
             for mode in ["enforce", "audit", "warn"] {
-                labels.insert(format!("pod-security.kubernetes.io/{mode}"), json!(environment.pod_security));
+                labels.insert(
+                    format!("pod-security.kubernetes.io/{mode}"),
+                    json!(environment.pod_security),
+                );
             }
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}});
             out.push(Object {
                 path: format!("{}/{}", namespace_dir(env, ns), file_name(&obj)),
                 plane: Plane::Resource,
                 value: obj,
-                provenance: Provenance { source: "platform/main.ncl".into(), node: namespace_id(ns), via: format!("team {team}") },
+                provenance: Provenance {
+                    source: "platform/main.ncl".into(),
+                    node: namespace_id(ns),
+                    via: format!("team {team}"),
+                },
             });
         }
 
-        let by_key: BTreeMap<&str, &Instance> = cx.res.instances.iter().map(|i| (i.key.as_str(), i)).collect();
+        let by_key: BTreeMap<&str, &Instance> = cx
+            .res
+            .instances
+            .iter()
+            .map(|i| (i.key.as_str(), i))
+            .collect();
         for w in &cx.res.workloads {
             match render_workload(cx, w, &by_key) {
                 Ok(objs) => out.extend(objs),
@@ -85,11 +102,19 @@ fn obj(path_dir: &str, value: Value, w: &RWorkload) -> Object {
         path: format!("{path_dir}/{}", file_name(&value)),
         plane: Plane::Resource,
         value,
-        provenance: Provenance { source: w.file.to_string(), node: workload_id(&w.name), via: "renderer:resource".into() },
+        provenance: Provenance {
+            source: w.file.to_string(),
+            node: workload_id(&w.name),
+            via: "renderer:resource".into(),
+        },
     }
 }
 
-fn render_workload(cx: &EnvCx<'_>, w: &RWorkload, instances: &BTreeMap<&str, &Instance>) -> Result<Vec<Object>, Diagnostics> {
+fn render_workload(
+    cx: &EnvCx<'_>,
+    w: &RWorkload,
+    instances: &BTreeMap<&str, &Instance>,
+) -> Result<Vec<Object>, Diagnostics> {
     let env = &cx.res.env;
     let dir = workload_dir(env, &w.name);
     let labels = workload_labels(cx.platform, env, &w.team, &w.name);
@@ -101,9 +126,7 @@ fn render_workload(cx: &EnvCx<'_>, w: &RWorkload, instances: &BTreeMap<&str, &In
         "app.kubernetes.io/name": w.name,
         "app.kubernetes.io/instance": format!("{}-{env}", w.name),
     });
-    let meta = |name: &str| {
-        json!({"name": name, "namespace": w.namespace, "labels": labels_v, "annotations": {"platc.dev/source": w.file.to_string()}})
-    };
+    let meta = |name: &str| json!({"name": name, "namespace": w.namespace, "labels": labels_v, "annotations": {"platc.dev/source": w.file.to_string()}});
     let mut out = Vec::new();
 
     // Files become one ConfigMap, mounted file by file.
@@ -121,7 +144,12 @@ fn render_workload(cx: &EnvCx<'_>, w: &RWorkload, instances: &BTreeMap<&str, &In
         }
     }
     let files_cm = format!("{}-files", w.name);
-    let mut pod_annotations: Map<String, Value> = w.profile.annotations.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut pod_annotations: Map<String, Value> = w
+        .profile
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     if !file_keys.is_empty() {
         let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(&files_cm)});
         if !cm_data.is_empty() {
@@ -137,46 +165,16 @@ fn render_workload(cx: &EnvCx<'_>, w: &RWorkload, instances: &BTreeMap<&str, &In
         out.push(obj(&dir, cm, w));
     }
 
-    // External secrets consumers need in their own namespace.
-    let mut external: BTreeSet<(String, String, String)> = BTreeSet::new();
+    // A consumer outside the instance's namespace needs its own copy of the secret; inside it,
+    // the instance's Application already creates it (an earlier wave, so it exists first).
     for ikey in w.uses.values() {
-        if let Some(i) = instances.get(ikey.as_str()) {
-            if let Some((store, remote)) = &i.external_secret {
-                for o in i.outputs.values() {
-                    if let Output::Secret { secret, .. } = o {
-                        external.insert((secret.clone(), store.clone(), remote.clone()));
-                    }
-                }
+        if let Some(i) = instances.get(ikey.as_str())
+            && i.namespace != w.namespace
+        {
+            for es in external_secrets(i, &w.namespace, &labels_v) {
+                out.push(obj(&dir, es, w));
             }
         }
-    }
-    for (secret, store, remote) in &external {
-        let mut data = Vec::new();
-        for ikey in w.uses.values() {
-            if let Some(i) = instances.get(ikey.as_str()) {
-                for o in i.outputs.values() {
-                    if let Output::Secret { secret: s, key } = o {
-                        if s == secret {
-                            data.push(json!({"secretKey": key, "remoteRef": {"key": remote, "property": key}}));
-                        }
-                    }
-                }
-            }
-        }
-        data.sort_by_key(|v| v.to_string());
-        data.dedup();
-        let es = json!({
-            "apiVersion": "external-secrets.io/v1",
-            "kind": "ExternalSecret",
-            "metadata": meta(secret),
-            "spec": {
-                "refreshInterval": "1h",
-                "secretStoreRef": {"kind": "ClusterSecretStore", "name": store},
-                "target": {"name": secret, "creationPolicy": "Owner"},
-                "data": data,
-            }
-        });
-        out.push(obj(&dir, es, w));
     }
 
     let security = &w.profile.security;
@@ -196,7 +194,8 @@ fn render_workload(cx: &EnvCx<'_>, w: &RWorkload, instances: &BTreeMap<&str, &In
                 it
             })
             .collect();
-        volumes.push(json!({"name": "platc-files", "configMap": {"name": files_cm, "items": items}}));
+        volumes
+            .push(json!({"name": "platc-files", "configMap": {"name": files_cm, "items": items}}));
     }
     let mut claims = BTreeSet::new();
     for c in &w.containers {
@@ -205,10 +204,15 @@ fn render_workload(cx: &EnvCx<'_>, w: &RWorkload, instances: &BTreeMap<&str, &In
         }
     }
     for claim in &claims {
-        volumes.push(json!({"name": volume_name(claim), "persistentVolumeClaim": {"claimName": claim}}));
+        volumes.push(
+            json!({"name": volume_name(claim), "persistentVolumeClaim": {"claimName": claim}}),
+        );
     }
     let needs_tmp = security.read_only_root_filesystem
-        && !w.containers.iter().any(|c| c.files.iter().any(|f| f.target.starts_with("/tmp/")) || c.volumes.iter().any(|v| v.target == "/tmp"));
+        && !w.containers.iter().any(|c| {
+            c.files.iter().any(|f| f.target.starts_with("/tmp/"))
+                || c.volumes.iter().any(|v| v.target == "/tmp")
+        });
     if needs_tmp {
         volumes.push(json!({"name": "tmp", "emptyDir": {}}));
     }
@@ -307,14 +311,24 @@ fn render_workload(cx: &EnvCx<'_>, w: &RWorkload, instances: &BTreeMap<&str, &In
 fn config_key(container: &str, target: &str) -> String {
     let mut k = format!("{container}-");
     for ch in target.trim_start_matches('/').chars() {
-        k.push(if ch.is_ascii_alphanumeric() || ch == '.' || ch == '_' || ch == '-' { ch } else { '-' });
+        k.push(
+            if ch.is_ascii_alphanumeric() || ch == '.' || ch == '_' || ch == '-' {
+                ch
+            } else {
+                '-'
+            },
+        );
     }
     k
 }
 
 fn volume_name(claim: &str) -> String {
     let n = format!("pvc-{claim}");
-    if n.len() <= 63 { n } else { format!("pvc-{}", crate::resolve::short_hash(claim)) }
+    if n.len() <= 63 {
+        n
+    } else {
+        format!("pvc-{}", crate::resolve::short_hash(claim))
+    }
 }
 
 fn container(
@@ -372,7 +386,13 @@ fn container(
     }
     let default_probe = match (&w.profile.probe_path, w.ports.first()) {
         (Some(path), Some(p)) if first && w.profile.kind == WorkloadKind::Deployment => {
-            Some(RProbe::Http { path: path.clone(), port: p.target_port, scheme: None, host: None, headers: Vec::new() })
+            Some(RProbe::Http {
+                path: path.clone(),
+                port: p.target_port,
+                scheme: None,
+                host: None,
+                headers: Vec::new(),
+            })
         }
         _ => None,
     };
@@ -420,7 +440,13 @@ fn port_name(name: &str) -> String {
 
 fn probe(p: &RProbe) -> Value {
     match p {
-        RProbe::Http { path, port, scheme, host, headers } => {
+        RProbe::Http {
+            path,
+            port,
+            scheme,
+            host,
+            headers,
+        } => {
             let mut h = json!({"path": path, "port": port});
             if let Some(s) = scheme {
                 h["scheme"] = json!(s);
@@ -429,7 +455,12 @@ fn probe(p: &RProbe) -> Value {
                 h["host"] = json!(host);
             }
             if !headers.is_empty() {
-                h["httpHeaders"] = Value::Array(headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect());
+                h["httpHeaders"] = Value::Array(
+                    headers
+                        .iter()
+                        .map(|(n, v)| json!({"name": n, "value": v}))
+                        .collect(),
+                );
             }
             json!({"httpGet": h})
         }
@@ -437,15 +468,73 @@ fn probe(p: &RProbe) -> Value {
     }
 }
 
+/// The `ExternalSecret`s that materialise an instance's secret outputs in `namespace`: one per
+/// Secret, with one entry per key.
+fn external_secrets(i: &Instance, namespace: &str, labels: &Map<String, Value>) -> Vec<Value> {
+    let Some((store, remote)) = &i.external_secret else {
+        return Vec::new();
+    };
+    let mut by_secret: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for o in i.outputs.values() {
+        if let Output::Secret { secret, key } = o {
+            by_secret.entry(secret).or_default().insert(key);
+        }
+    }
+    by_secret
+        .into_iter()
+        .map(|(secret, keys)| {
+            let data: Vec<Value> = keys
+                .into_iter()
+                .map(|k| json!({"secretKey": k, "remoteRef": {"key": remote, "property": k}}))
+                .collect();
+            json!({
+                "apiVersion": "external-secrets.io/v1",
+                "kind": "ExternalSecret",
+                "metadata": {"name": secret, "namespace": namespace, "labels": labels},
+                "spec": {
+                    "refreshInterval": "1h",
+                    "secretStoreRef": {"kind": "ClusterSecretStore", "name": store},
+                    "target": {"name": secret, "creationPolicy": "Owner"},
+                    "data": data,
+                }
+            })
+        })
+        .collect()
+}
+
 fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut out = Vec::new();
     let dir = instance_dir(&cx.res.env, &i.name);
+    let labels = i
+        .context
+        .get("labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for es in external_secrets(i, &i.namespace, &labels) {
+        out.push(Object {
+            path: format!("{dir}/{}", file_name(&es)),
+            plane: Plane::Resource,
+            value: es,
+            provenance: Provenance {
+                source: i.span.file.to_string(),
+                node: resource_id(&i.key),
+                via: format!(
+                    "renderer:resource (external_secret of provisioner:{})",
+                    i.provisioner
+                ),
+            },
+        });
+    }
     for tname in &i.manifests {
         let text = match cx.templates.render(tname, &i.context) {
             Ok(t) => t,
             Err(d) => {
-                diags.push(d.with_note(format!("rendering resource `{}` for provisioner `{}` ({})", i.name, i.provisioner, i.span)));
+                diags.push(d.with_note(format!(
+                    "rendering resource `{}` for provisioner `{}` ({})",
+                    i.name, i.provisioner, i.span
+                )));
                 continue;
             }
         };
@@ -473,9 +562,13 @@ fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnost
                 continue;
             }
             if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.entry("namespace").or_insert_with(|| json!(i.namespace));
+                meta.entry("namespace")
+                    .or_insert_with(|| json!(i.namespace));
                 let labels = meta.entry("labels").or_insert_with(|| json!({}));
-                if let (Some(l), Some(base)) = (labels.as_object_mut(), i.context.get("labels").and_then(Value::as_object)) {
+                if let (Some(l), Some(base)) = (
+                    labels.as_object_mut(),
+                    i.context.get("labels").and_then(Value::as_object),
+                ) {
                     for (k, val) in base {
                         l.entry(k.clone()).or_insert(val.clone());
                     }

@@ -112,8 +112,16 @@ pub struct RVolume {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RProbe {
-    Http { path: String, port: u16, scheme: Option<String>, host: Option<String>, headers: Vec<(String, String)> },
-    Exec { command: Vec<String> },
+    Http {
+        path: String,
+        port: u16,
+        scheme: Option<String>,
+        host: Option<String>,
+        headers: Vec<(String, String)>,
+    },
+    Exec {
+        command: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,8 +189,7 @@ pub fn resolve_env(
     let cluster = platform.clusters.get(&env.cluster);
 
     // Workload skeletons: team, namespace, profile.
-    let mut skeletons: BTreeMap<String, (String, String, String, Profile, BTreeMap<String, String>)> =
-        BTreeMap::new();
+    let mut skeletons: BTreeMap<String, Skeleton> = BTreeMap::new();
     for w in workloads {
         match workload_setup(platform, env_name, env, w) {
             Ok(s) => {
@@ -191,8 +198,10 @@ pub fn resolve_env(
             Err(d) => diags.push(d),
         }
     }
-    let by_name: BTreeMap<&str, &Workload> =
-        workloads.iter().map(|w| (w.name.value.as_str(), w)).collect();
+    let by_name: BTreeMap<&str, &Workload> = workloads
+        .iter()
+        .map(|w| (w.name.value.as_str(), w))
+        .collect();
 
     // Requests → pending instances; service requests → calls.
     let mut pending: BTreeMap<String, Pending> = BTreeMap::new();
@@ -235,22 +244,44 @@ pub fn resolve_env(
                 }
                 continue;
             }
-            let class = req.class.as_ref().map(|c| c.value.clone()).unwrap_or_else(|| "default".into());
+            let class = req
+                .class
+                .as_ref()
+                .map(|c| c.value.clone())
+                .unwrap_or_else(|| "default".into());
             let id = req.id.as_ref().map(|i| i.value.clone());
             let ikey = match &id {
                 Some(id) => format!("{rtype}/{class}/{id}"),
                 None => format!("{rtype}/{class}/{wname}.{key}"),
             };
-            let Some(prov) = match_provisioner(platform, rtype, &class, id.as_deref(), env_name, &env.env_type) else {
-                diags.push(no_provisioner(platform, req, rtype, &class, env_name, &env.env_type));
+            let Some(prov) = match_provisioner(
+                platform,
+                rtype,
+                &class,
+                id.as_deref(),
+                env_name,
+                &env.env_type,
+            ) else {
+                diags.push(no_provisioner(
+                    platform,
+                    req,
+                    rtype,
+                    &class,
+                    env_name,
+                    &env.env_type,
+                ));
                 continue;
             };
-            let annotations: BTreeMap<String, String> =
-                req.annotations.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
+            let annotations: BTreeMap<String, String> = req
+                .annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.clone()))
+                .collect();
             match pending.get_mut(&ikey) {
                 Some(p) => {
                     // Workloads are visited in name order, so the first consumer is stable.
-                    let same = p.params.as_ref().map(Node::to_json) == req.params.as_ref().map(Node::to_json);
+                    let same = p.params.as_ref().map(Node::to_json)
+                        == req.params.as_ref().map(Node::to_json);
                     if !same {
                         diags.push(
                             Diagnostic::at(
@@ -298,13 +329,19 @@ pub fn resolve_env(
             if req.resource_type.value == SERVICE_TYPE {
                 continue;
             }
-            let class = req.class.as_ref().map(|c| c.value.as_str()).unwrap_or("default");
+            let class = req
+                .class
+                .as_ref()
+                .map(|c| c.value.as_str())
+                .unwrap_or("default");
             let ikey = match &req.id {
                 Some(id) => format!("{}/{class}/{}", req.resource_type.value, id.value),
                 None => format!("{}/{class}/{}.{key}", req.resource_type.value, w.name.value),
             };
             if pending.contains_key(&ikey) {
-                uses.entry(w.name.value.clone()).or_default().insert(key.clone(), ikey);
+                uses.entry(w.name.value.clone())
+                    .or_default()
+                    .insert(key.clone(), ikey);
             }
         }
     }
@@ -316,10 +353,10 @@ pub fn resolve_env(
         if let Some(params) = &p.params {
             for s in strings_of(params) {
                 for k in placeholders::referenced_resources(&s.value) {
-                    if let Some(target) = uses.get(&p.first).and_then(|u| u.get(&k)) {
-                        if target != &p.key {
-                            n.insert(target.clone());
-                        }
+                    if let Some(target) = uses.get(&p.first).and_then(|u| u.get(&k))
+                        && target != &p.key
+                    {
+                        n.insert(target.clone());
                     }
                 }
             }
@@ -337,7 +374,10 @@ pub fn resolve_env(
             );
             for k in &cycle {
                 if let Some(p) = pending.get(k) {
-                    d = d.with_note(format!("{k} (resource `{}` of workload `{}`, {})", p.res_key, p.first, p.span));
+                    d = d.with_note(format!(
+                        "{k} (resource `{}` of workload `{}`, {})",
+                        p.res_key, p.first, p.span
+                    ));
                 }
             }
             diags.push(d.with_help("a resource's params may use another resource's outputs only if that one does not use its own"));
@@ -367,13 +407,35 @@ pub fn resolve_env(
     let mut outputs_by_instance: BTreeMap<String, BTreeMap<String, Output>> = BTreeMap::new();
     let mut instances: BTreeMap<String, Instance> = BTreeMap::new();
     for ikey in order {
-        let Some(p) = pending.get(&ikey) else { continue };
-        let Some(w) = by_name.get(p.first.as_str()) else { continue };
-        let Some((team, namespace, _, _, _)) = skeletons.get(&p.first) else { continue };
+        let Some(p) = pending.get(&ikey) else {
+            continue;
+        };
+        let Some(w) = by_name.get(p.first.as_str()) else {
+            continue;
+        };
+        let Some(Skeleton {
+            team, namespace, ..
+        }) = skeletons.get(&p.first)
+        else {
+            continue;
+        };
         let prov = &platform.provisioners[p.provisioner];
-        let scope_resources = scope_for(w, &uses, &outputs_by_instance, &names, &calls, &skeletons, &by_name);
+        let scope_resources = scope_for(
+            w,
+            &uses,
+            &outputs_by_instance,
+            &names,
+            &calls,
+            &skeletons,
+            &by_name,
+        );
         let declared: Vec<String> = w.resources.keys().cloned().collect();
-        let scope = Scope { workload: &p.first, metadata: &w.metadata, resources: &scope_resources, declared: &declared };
+        let scope = Scope {
+            workload: &p.first,
+            metadata: &w.metadata,
+            resources: &scope_resources,
+            declared: &declared,
+        };
         let params = match &p.params {
             Some(node) => match resolve_node(node, &scope) {
                 Ok(v) => v,
@@ -388,9 +450,10 @@ pub fn resolve_env(
         let name = names.get(&ikey).cloned().unwrap_or_default();
         let uid = short_hash(&format!("{env_name}/{ikey}"));
         let consumers: Vec<String> = p.consumers.iter().cloned().collect();
-        let service = w.service.as_ref().map(|s| {
-            json!({"name": p.first, "ports": ports_of(s)})
-        });
+        let service = w
+            .service
+            .as_ref()
+            .map(|s| json!({"name": p.first, "ports": ports_of(s)}));
         let context = json!({
             "resource": {
                 "type": p.rtype, "class": p.class, "id": p.id, "key": p.res_key, "name": name,
@@ -413,15 +476,28 @@ pub fn resolve_env(
                     outputs.insert(oname.clone(), Output::Plain(v));
                 }
                 Err(d) => {
-                    diags.push(d.with_note(format!("while provisioning resource `{}` of workload `{}` ({})", p.res_key, p.first, p.span)));
+                    diags.push(d.with_note(format!(
+                        "while provisioning resource `{}` of workload `{}` ({})",
+                        p.res_key, p.first, p.span
+                    )));
                     failed = true;
                 }
             }
         }
         for (oname, so) in &prov.secret_outputs {
-            match templates.render_str(&format!("{}.secret_outputs.{oname}", prov.name), &so.secret, &context) {
+            match templates.render_str(
+                &format!("{}.secret_outputs.{oname}", prov.name),
+                &so.secret,
+                &context,
+            ) {
                 Ok(secret) => {
-                    outputs.insert(oname.clone(), Output::Secret { secret, key: so.key.clone() });
+                    outputs.insert(
+                        oname.clone(),
+                        Output::Secret {
+                            secret,
+                            key: so.key.clone(),
+                        },
+                    );
                 }
                 Err(d) => {
                     diags.push(d);
@@ -430,7 +506,11 @@ pub fn resolve_env(
             }
         }
         let external_secret = match &prov.external_secret {
-            Some(es) => match templates.render_str(&format!("{}.external_secret.remote_key", prov.name), &es.remote_key, &context) {
+            Some(es) => match templates.render_str(
+                &format!("{}.external_secret.remote_key", prov.name),
+                &es.remote_key,
+                &context,
+            ) {
                 Ok(k) => Some((es.store.clone(), k)),
                 Err(d) => {
                     diags.push(d);
@@ -447,7 +527,7 @@ pub fn resolve_env(
         let namespaces: BTreeSet<&str> = p
             .consumers
             .iter()
-            .filter_map(|c| skeletons.get(c).map(|s| s.1.as_str()))
+            .filter_map(|c| skeletons.get(c).map(|s| s.namespace.as_str()))
             .collect();
         if namespaces.len() > 1 && !prov.secret_outputs.is_empty() && external_secret.is_none() {
             diags.push(
@@ -481,7 +561,10 @@ pub fn resolve_env(
                 requires: prov.requires.clone(),
                 external_secret,
                 consumers,
-                needs: needs.get(&ikey).map(|s| s.iter().cloned().collect()).unwrap_or_default(),
+                needs: needs
+                    .get(&ikey)
+                    .map(|s| s.iter().cloned().collect())
+                    .unwrap_or_default(),
                 context,
                 span: p.span.clone(),
             },
@@ -491,12 +574,32 @@ pub fn resolve_env(
     // Workloads.
     let mut rworkloads = Vec::new();
     for w in workloads {
-        let Some((team, namespace, profile_name, profile, provenance)) = skeletons.get(&w.name.value) else {
+        let Some(Skeleton {
+            team,
+            namespace,
+            profile_name,
+            profile,
+            provenance,
+        }) = skeletons.get(&w.name.value)
+        else {
             continue;
         };
-        let scope_resources = scope_for(w, &uses, &outputs_by_instance, &names, &calls, &skeletons, &by_name);
+        let scope_resources = scope_for(
+            w,
+            &uses,
+            &outputs_by_instance,
+            &names,
+            &calls,
+            &skeletons,
+            &by_name,
+        );
         let declared: Vec<String> = w.resources.keys().cloned().collect();
-        let scope = Scope { workload: &w.name.value, metadata: &w.metadata, resources: &scope_resources, declared: &declared };
+        let scope = Scope {
+            workload: &w.name.value,
+            metadata: &w.metadata,
+            resources: &scope_resources,
+            declared: &declared,
+        };
         let mut containers = Vec::new();
         for c in w.containers.values() {
             match resolve_container(c, &scope, profile) {
@@ -517,9 +620,19 @@ pub fn resolve_env(
             uses: uses.get(&w.name.value).cloned().unwrap_or_default(),
             calls: calls
                 .get(&w.name.value)
-                .map(|m| m.values().cloned().collect::<BTreeSet<_>>().into_iter().collect())
+                .map(|m| {
+                    m.values()
+                        .cloned()
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect()
+                })
                 .unwrap_or_default(),
-            annotations: w.annotations.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect(),
+            annotations: w
+                .annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.clone()))
+                .collect(),
             provenance: provenance.clone(),
         });
     }
@@ -540,7 +653,14 @@ fn sorted(mut d: Diagnostics) -> Diagnostics {
     d
 }
 
-type Skeleton = (String, String, String, Profile, BTreeMap<String, String>);
+/// Who a workload belongs to and which golden path it gets in one environment.
+struct Skeleton {
+    team: String,
+    namespace: String,
+    profile_name: String,
+    profile: Profile,
+    provenance: BTreeMap<String, String>,
+}
 
 fn workload_setup(
     platform: &Platform,
@@ -551,11 +671,25 @@ fn workload_setup(
     let team = match &w.team {
         Some(t) if platform.teams.contains_key(&t.value) => t.value.clone(),
         Some(t) => {
-            let d = Diagnostic::at(Code::UnknownTeam, &t.span, format!("unknown team `{}`", t.value));
-            return Err(match did_you_mean(&t.value, platform.teams.keys().map(String::as_str)) {
-                Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                None => d.with_help(format!("teams: {}", platform.teams.keys().cloned().collect::<Vec<_>>().join(", "))),
-            });
+            let d = Diagnostic::at(
+                Code::UnknownTeam,
+                &t.span,
+                format!("unknown team `{}`", t.value),
+            );
+            return Err(
+                match did_you_mean(&t.value, platform.teams.keys().map(String::as_str)) {
+                    Some(c) => d.with_help(format!("did you mean `{c}`?")),
+                    None => d.with_help(format!(
+                        "teams: {}",
+                        platform
+                            .teams
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                },
+            );
         }
         None => {
             return Err(Diagnostic::at(
@@ -566,7 +700,12 @@ fn workload_setup(
             .with_help(format!(
                 "add the annotation `{}: <team>` under metadata.annotations (teams: {})",
                 model::ANN_TEAM,
-                platform.teams.keys().cloned().collect::<Vec<_>>().join(", ")
+                platform
+                    .teams
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     };
@@ -575,18 +714,47 @@ fn workload_setup(
         None => (platform.default_profile.clone(), None),
     };
     let Some(base) = platform.profiles.get(&profile_name) else {
-        let d = Diagnostic::error(Code::UnknownProfile, pspan.or(Some(w.name.span.clone())), format!("unknown profile `{profile_name}`"));
-        return Err(match did_you_mean(&profile_name, platform.profiles.keys().map(String::as_str)) {
-            Some(c) => d.with_help(format!("did you mean `{c}`?")),
-            None => d.with_help(format!("profiles: {}", platform.profiles.keys().cloned().collect::<Vec<_>>().join(", "))),
-        });
+        let d = Diagnostic::error(
+            Code::UnknownProfile,
+            pspan.or(Some(w.name.span.clone())),
+            format!("unknown profile `{profile_name}`"),
+        );
+        return Err(
+            match did_you_mean(&profile_name, platform.profiles.keys().map(String::as_str)) {
+                Some(c) => d.with_help(format!("did you mean `{c}`?")),
+                None => d.with_help(format!(
+                    "profiles: {}",
+                    platform
+                        .profiles
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            },
+        );
     };
     let mut provenance = BTreeMap::new();
-    record_provenance(&mut provenance, "", base, &format!("profile {profile_name}"));
-    record_provenance(&mut provenance, "", &env.overrides, &format!("environment {env_name} overrides"));
+    record_provenance(
+        &mut provenance,
+        "",
+        base,
+        &format!("profile {profile_name}"),
+    );
+    record_provenance(
+        &mut provenance,
+        "",
+        &env.overrides,
+        &format!("environment {env_name} overrides"),
+    );
     let mut merged = deep_merge(base.clone(), env.overrides.clone());
     if let Some(po) = env.profile_overrides.get(&profile_name) {
-        record_provenance(&mut provenance, "", po, &format!("environment {env_name} profile_overrides.{profile_name}"));
+        record_provenance(
+            &mut provenance,
+            "",
+            po,
+            &format!("environment {env_name} profile_overrides.{profile_name}"),
+        );
         merged = deep_merge(merged, po.clone());
     }
     let profile: Profile = serde_json::from_value(merged).map_err(|e| {
@@ -597,13 +765,23 @@ fn workload_setup(
         )
     })?;
     let namespace = format!("{}-{env_name}", platform.teams[&team].namespace);
-    Ok((team, namespace, profile_name, profile, provenance))
+    Ok(Skeleton {
+        team,
+        namespace,
+        profile_name,
+        profile,
+        provenance,
+    })
 }
 
 fn record_provenance(out: &mut BTreeMap<String, String>, prefix: &str, v: &Value, origin: &str) {
     if let Value::Object(m) = v {
         for (k, v) in m {
-            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             match v {
                 Value::Object(_) => record_provenance(out, &path, v, origin),
                 _ => {
@@ -668,11 +846,19 @@ fn no_provisioner(
         let d = Diagnostic::at(
             Code::NoProvisioner,
             span,
-            format!("no provisioner for resource type `{rtype}` (class `{class}`) in environment `{env_name}` ({env_type})"),
+            format!(
+                "no provisioner for resource type `{rtype}` (class `{class}`) in environment `{env_name}` ({env_type})"
+            ),
         );
         return match did_you_mean(rtype, known.iter().copied()) {
-            Some(c) => d.with_help(format!("did you mean `{c}`? known types: {}", known.iter().copied().collect::<Vec<_>>().join(", "))),
-            None => d.with_help(format!("known types: {}", known.iter().copied().collect::<Vec<_>>().join(", "))),
+            Some(c) => d.with_help(format!(
+                "did you mean `{c}`? known types: {}",
+                known.iter().copied().collect::<Vec<_>>().join(", ")
+            )),
+            None => d.with_help(format!(
+                "known types: {}",
+                known.iter().copied().collect::<Vec<_>>().join(", ")
+            )),
         };
     }
     let classes: BTreeSet<String> = platform
@@ -725,7 +911,8 @@ fn instance_names(pending: &BTreeMap<String, Pending>) -> BTreeMap<String, Strin
             format!("{}-{}", name[..43].trim_end_matches('-'), short_hash(key))
         }
     };
-    let mut names: BTreeMap<String, String> = pending.iter().map(|(k, p)| (k.clone(), base(p))).collect();
+    let mut names: BTreeMap<String, String> =
+        pending.iter().map(|(k, p)| (k.clone(), base(p))).collect();
     // Two instances with one name (say a postgres and a redis both with id `orders`) get their
     // type appended; what is left colliding gets a hash.
     for round in 0..2 {
@@ -736,11 +923,21 @@ fn instance_names(pending: &BTreeMap<String, Pending>) -> BTreeMap<String, Strin
         for (k, n) in names.iter_mut() {
             if count[n.as_str()] > 1 {
                 let p = &pending[k];
-                *n = if round == 0 { dns_label(&format!("{n}-{}", p.rtype)) } else { format!("{n}-{}", short_hash(k)) };
+                *n = if round == 0 {
+                    dns_label(&format!("{n}-{}", p.rtype))
+                } else {
+                    format!("{n}-{}", short_hash(k))
+                };
             }
         }
     }
-    names.into_iter().map(|(k, n)| { let f = fit(n, &k); (k, f) }).collect()
+    names
+        .into_iter()
+        .map(|(k, n)| {
+            let f = fit(n, &k);
+            (k, f)
+        })
+        .collect()
 }
 
 /// Topological order (by key, deterministic); on a cycle, the cycle's keys in order.
@@ -792,8 +989,16 @@ fn rports(s: &model::Service) -> Vec<RPort> {
         .map(|p| RPort {
             name: p.name.value.clone(),
             port: p.port.value,
-            target_port: p.target_port.as_ref().map(|t| t.value).unwrap_or(p.port.value),
-            protocol: p.protocol.as_ref().map(|x| x.value.clone()).unwrap_or_else(|| "TCP".into()),
+            target_port: p
+                .target_port
+                .as_ref()
+                .map(|t| t.value)
+                .unwrap_or(p.port.value),
+            protocol: p
+                .protocol
+                .as_ref()
+                .map(|x| x.value.clone())
+                .unwrap_or_else(|| "TCP".into()),
         })
         .collect()
 }
@@ -823,15 +1028,20 @@ fn scope_for(
     }
     if let Some(c) = calls.get(&w.name.value) {
         for (key, target) in c {
-            let (Some(sk), Some(tw)) = (skeletons.get(target), by_name.get(target.as_str())) else { continue };
-            let host = format!("{target}.{}.svc.cluster.local", sk.1);
+            let (Some(sk), Some(tw)) = (skeletons.get(target), by_name.get(target.as_str())) else {
+                continue;
+            };
+            let host = format!("{target}.{}.svc.cluster.local", sk.namespace);
             let ports = tw.service.as_ref().map(rports).unwrap_or_default();
             let mut outs = BTreeMap::new();
             outs.insert("name".to_string(), Output::Plain(host.clone()));
             outs.insert("host".to_string(), Output::Plain(host.clone()));
             if let Some(p) = ports.iter().find(|p| p.name == "http").or(ports.first()) {
                 outs.insert("port".to_string(), Output::Plain(p.port.to_string()));
-                outs.insert("url".to_string(), Output::Plain(format!("http://{host}:{}", p.port)));
+                outs.insert(
+                    "url".to_string(),
+                    Output::Plain(format!("http://{host}:{}", p.port)),
+                );
             }
             m.insert(key.clone(), (host, outs));
         }
@@ -844,7 +1054,9 @@ fn strings_of(node: &Node) -> Vec<Spanned<String>> {
     let mut out = Vec::new();
     fn walk(n: &Node, out: &mut Vec<Spanned<String>>) {
         match &n.kind {
-            crate::yaml::NodeKind::Scalar { text, .. } => out.push(Spanned::new(text.clone(), n.span.clone())),
+            crate::yaml::NodeKind::Scalar { text, .. } => {
+                out.push(Spanned::new(text.clone(), n.span.clone()))
+            }
             crate::yaml::NodeKind::Seq(items) => items.iter().for_each(|i| walk(i, out)),
             crate::yaml::NodeKind::Map(entries) => entries.iter().for_each(|(_, v)| walk(v, out)),
             crate::yaml::NodeKind::Null => {}
@@ -858,11 +1070,18 @@ fn strings_of(node: &Node) -> Vec<Spanned<String>> {
 fn resolve_node(node: &Node, scope: &Scope<'_>) -> Result<Value, Diagnostic> {
     use crate::yaml::NodeKind;
     Ok(match &node.kind {
-        NodeKind::Scalar { text, .. } if text.contains("${") => {
-            Value::String(resolve_plain(&Spanned::new(text.clone(), node.span.clone()), scope, "resource params")?)
-        }
+        NodeKind::Scalar { text, .. } if text.contains("${") => Value::String(resolve_plain(
+            &Spanned::new(text.clone(), node.span.clone()),
+            scope,
+            "resource params",
+        )?),
         NodeKind::Scalar { text, .. } if text.contains("$${") => node.to_json(),
-        NodeKind::Seq(items) => Value::Array(items.iter().map(|i| resolve_node(i, scope)).collect::<Result<_, _>>()?),
+        NodeKind::Seq(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| resolve_node(i, scope))
+                .collect::<Result<_, _>>()?,
+        ),
         NodeKind::Map(entries) => Value::Object(
             entries
                 .iter()
@@ -881,7 +1100,11 @@ fn escape_k8s(s: &str) -> String {
 fn env_name_for(hint: &str) -> String {
     let mut s = String::from("PLATC_SECRET_");
     for ch in hint.chars() {
-        s.push(if ch.is_ascii_alphanumeric() { ch.to_ascii_uppercase() } else { '_' });
+        s.push(if ch.is_ascii_alphanumeric() {
+            ch.to_ascii_uppercase()
+        } else {
+            '_'
+        });
     }
     s
 }
@@ -903,7 +1126,11 @@ fn segs_to_k8s(segs: Vec<Seg>, hidden: &mut BTreeMap<String, (String, String)>) 
     out
 }
 
-fn resolve_container(c: &model::Container, scope: &Scope<'_>, profile: &Profile) -> Result<RContainer, Diagnostics> {
+fn resolve_container(
+    c: &model::Container,
+    scope: &Scope<'_>,
+    profile: &Profile,
+) -> Result<RContainer, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut hidden: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut visible = Vec::new();
@@ -911,10 +1138,16 @@ fn resolve_container(c: &model::Container, scope: &Scope<'_>, profile: &Profile)
         match resolve(value, scope) {
             Ok(segs) => {
                 let v = match segs.as_slice() {
-                    [Seg::Secret { secret, key, .. }] => EnvValue::SecretKeyRef { secret: secret.clone(), key: key.clone() },
+                    [Seg::Secret { secret, key, .. }] => EnvValue::SecretKeyRef {
+                        secret: secret.clone(),
+                        key: key.clone(),
+                    },
                     _ => EnvValue::Value(segs_to_k8s(segs, &mut hidden)),
                 };
-                visible.push(EnvVar { name: name.clone(), value: v });
+                visible.push(EnvVar {
+                    name: name.clone(),
+                    value: v,
+                });
             }
             Err(d) => diags.push(d),
         }
@@ -945,7 +1178,14 @@ fn resolve_container(c: &model::Container, scope: &Scope<'_>, profile: &Profile)
             Some(m) => match u32::from_str_radix(&m.value, 8) {
                 Ok(v) => Some(v),
                 Err(_) => {
-                    diags.push(Diagnostic::at(Code::InvalidValue, &m.span, format!("file mode `{}` is not octal", m.value)).with_help("write it like `0644`"));
+                    diags.push(
+                        Diagnostic::at(
+                            Code::InvalidValue,
+                            &m.span,
+                            format!("file mode `{}` is not octal", m.value),
+                        )
+                        .with_help("write it like `0644`"),
+                    );
                     None
                 }
             },
@@ -962,7 +1202,11 @@ fn resolve_container(c: &model::Container, scope: &Scope<'_>, profile: &Profile)
             },
             model::FileContent::Binary(b) => RFileContent::Base64(b.value.clone()),
         };
-        files.push(RFile { target: f.target.value.clone(), mode, content });
+        files.push(RFile {
+            target: f.target.value.clone(),
+            mode,
+            content,
+        });
     }
     let mut volumes = Vec::new();
     for v in c.volumes.values() {
@@ -977,11 +1221,23 @@ fn resolve_container(c: &model::Container, scope: &Scope<'_>, profile: &Profile)
         }
     }
     let q = |spec: Option<&model::QuantitySpec>, dflt: &model::Quantities| model::Quantities {
-        cpu: spec.and_then(|s| s.cpu.as_ref()).map(|x| x.value.clone()).or_else(|| dflt.cpu.clone()),
-        memory: spec.and_then(|s| s.memory.as_ref()).map(|x| x.value.clone()).or_else(|| dflt.memory.clone()),
+        cpu: spec
+            .and_then(|s| s.cpu.as_ref())
+            .map(|x| x.value.clone())
+            .or_else(|| dflt.cpu.clone()),
+        memory: spec
+            .and_then(|s| s.memory.as_ref())
+            .map(|x| x.value.clone())
+            .or_else(|| dflt.memory.clone()),
     };
-    let requests = q(c.resources.as_ref().map(|r| &r.requests), &profile.resources.requests);
-    let limits = q(c.resources.as_ref().map(|r| &r.limits), &profile.resources.limits);
+    let requests = q(
+        c.resources.as_ref().map(|r| &r.requests),
+        &profile.resources.requests,
+    );
+    let limits = q(
+        c.resources.as_ref().map(|r| &r.limits),
+        &profile.resources.limits,
+    );
     let probe = |p: &Option<model::Probe>| -> Option<RProbe> {
         let p = p.as_ref()?;
         if let Some(h) = &p.http_get {
@@ -990,14 +1246,23 @@ fn resolve_container(c: &model::Container, scope: &Scope<'_>, profile: &Profile)
                 port: h.port.value,
                 scheme: h.scheme.as_ref().map(|s| s.value.clone()),
                 host: h.host.as_ref().map(|s| s.value.clone()),
-                headers: h.headers.iter().map(|(n, v)| (n.value.clone(), v.value.clone())).collect(),
+                headers: h
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.value.clone(), v.value.clone()))
+                    .collect(),
             });
         }
-        p.exec.as_ref().map(|cmd| RProbe::Exec { command: cmd.iter().map(|s| s.value.clone()).collect() })
+        p.exec.as_ref().map(|cmd| RProbe::Exec {
+            command: cmd.iter().map(|s| s.value.clone()).collect(),
+        })
     };
     let mut env: Vec<EnvVar> = hidden
         .into_iter()
-        .map(|(name, (secret, key))| EnvVar { name, value: EnvValue::SecretKeyRef { secret, key } })
+        .map(|(name, (secret, key))| EnvVar {
+            name,
+            value: EnvValue::SecretKeyRef { secret, key },
+        })
         .collect();
     env.extend(visible);
     let rc = RContainer {
@@ -1017,7 +1282,13 @@ fn resolve_container(c: &model::Container, scope: &Scope<'_>, profile: &Profile)
 }
 
 /// Labels every object of a resource instance carries.
-pub fn resource_labels(platform: &Platform, env: &str, team: &str, name: &str, rtype: &str) -> Value {
+pub fn resource_labels(
+    platform: &Platform,
+    env: &str,
+    team: &str,
+    name: &str,
+    rtype: &str,
+) -> Value {
     json!({
         "app.kubernetes.io/managed-by": "platc",
         "app.kubernetes.io/name": name,
@@ -1034,7 +1305,8 @@ mod tests {
 
     #[test]
     fn deep_merge_overrides_leaves_and_keeps_siblings() {
-        let a = json!({"replicas": 1, "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}});
+        let a =
+            json!({"replicas": 1, "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}});
         let b = json!({"replicas": 3, "resources": {"requests": {"cpu": "500m"}}});
         assert_eq!(
             deep_merge(a, b),
@@ -1048,9 +1320,15 @@ mod tests {
         needs.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
         needs.insert("b".to_string(), BTreeSet::from(["c".to_string()]));
         needs.insert("c".to_string(), BTreeSet::from(["a".to_string()]));
-        assert_eq!(topo_order(&needs), Err(vec!["a".into(), "b".into(), "c".into(), "a".into()]));
+        assert_eq!(
+            topo_order(&needs),
+            Err(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+        );
         needs.insert("c".to_string(), BTreeSet::new());
-        assert_eq!(topo_order(&needs), Ok(vec!["c".into(), "b".into(), "a".into()]));
+        assert_eq!(
+            topo_order(&needs),
+            Ok(vec!["c".into(), "b".into(), "a".into()])
+        );
     }
 
     #[test]
@@ -1065,12 +1343,19 @@ mod tests {
         let s = segs_to_k8s(
             vec![
                 Seg::Text("postgres://u:".into()),
-                Seg::Secret { secret: "db-app".into(), key: "password".into(), hint: "db_password".into() },
+                Seg::Secret {
+                    secret: "db-app".into(),
+                    key: "password".into(),
+                    hint: "db_password".into(),
+                },
                 Seg::Text("@h/$(x)".into()),
             ],
             &mut hidden,
         );
         assert_eq!(s, "postgres://u:$(PLATC_SECRET_DB_PASSWORD)@h/$$(x)");
-        assert_eq!(hidden["PLATC_SECRET_DB_PASSWORD"], ("db-app".to_string(), "password".to_string()));
+        assert_eq!(
+            hidden["PLATC_SECRET_DB_PASSWORD"],
+            ("db-app".to_string(), "password".to_string())
+        );
     }
 }

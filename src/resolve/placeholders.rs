@@ -21,7 +21,11 @@ pub enum Output {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
     Text(String),
-    Secret { secret: String, key: String, hint: String },
+    Secret {
+        secret: String,
+        key: String,
+        hint: String,
+    },
 }
 
 /// What a workload's placeholders can see.
@@ -73,7 +77,11 @@ pub fn resolve(s: &Spanned<String>, scope: &Scope<'_>) -> Result<Vec<Seg>, Diagn
 }
 
 /// Resolves a string where secrets are not allowed (file contents, resource params, images).
-pub fn resolve_plain(s: &Spanned<String>, scope: &Scope<'_>, place: &str) -> Result<String, Diagnostic> {
+pub fn resolve_plain(
+    s: &Spanned<String>,
+    scope: &Scope<'_>,
+    place: &str,
+) -> Result<String, Diagnostic> {
     let mut text = String::new();
     for seg in resolve(s, scope)? {
         match seg {
@@ -108,30 +116,42 @@ fn lookup(path: &[String], s: &Spanned<String>, scope: &Scope<'_>) -> Result<Out
                 Diagnostic::at(
                     Code::UnknownPlaceholder,
                     &s.span,
-                    format!("unknown placeholder `{shown}`: workload `{}` has no such metadata value", scope.workload),
+                    format!(
+                        "unknown placeholder `{shown}`: workload `{}` has no such metadata value",
+                        scope.workload
+                    ),
                 )
-                .with_help("metadata placeholders name a scalar under `metadata`, e.g. `${metadata.name}`")
+                .with_help(
+                    "metadata placeholders name a scalar under `metadata`, e.g. `${metadata.name}`",
+                )
             }),
         Some("resources") => {
             let Some(key) = path.get(1) else {
                 return Err(Diagnostic::at(
                     Code::UnknownPlaceholder,
                     &s.span,
-                    format!("placeholder `{shown}` must name a resource, e.g. `${{resources.db.host}}`"),
+                    format!(
+                        "placeholder `{shown}` must name a resource, e.g. `${{resources.db.host}}`"
+                    ),
                 ));
             };
             let Some((itself, outputs)) = scope.resources.get(key) else {
                 let mut d = Diagnostic::at(
                     Code::UnknownPlaceholder,
                     &s.span,
-                    format!("unknown placeholder `{shown}`: workload `{}` declares no resource `{key}`", scope.workload),
+                    format!(
+                        "unknown placeholder `{shown}`: workload `{}` declares no resource `{key}`",
+                        scope.workload
+                    ),
                 );
                 d = match did_you_mean(key, scope.declared.iter().map(String::as_str)) {
                     Some(c) => d.with_help(format!("did you mean `{c}`?")),
                     None if scope.declared.is_empty() => {
                         d.with_help("declare the resource under `resources:` first")
                     }
-                    None => d.with_help(format!("declared resources: {}", scope.declared.join(", "))),
+                    None => {
+                        d.with_help(format!("declared resources: {}", scope.declared.join(", ")))
+                    }
                 };
                 return Err(d);
             };
@@ -142,10 +162,15 @@ fn lookup(path: &[String], s: &Spanned<String>, scope: &Scope<'_>) -> Result<Out
                     let d = Diagnostic::at(
                         Code::UnknownPlaceholder,
                         &s.span,
-                        format!("unknown placeholder `{shown}`: resource `{key}` has no output `{out}`"),
+                        format!(
+                            "unknown placeholder `{shown}`: resource `{key}` has no output `{out}`"
+                        ),
                     );
                     match did_you_mean(out, names.iter().copied()) {
-                        Some(c) => d.with_help(format!("did you mean `{c}`? outputs: {}", names.join(", "))),
+                        Some(c) => d.with_help(format!(
+                            "did you mean `{c}`? outputs: {}",
+                            names.join(", ")
+                        )),
                         None => d.with_help(format!("outputs of `{key}`: {}", names.join(", "))),
                     }
                 }),
@@ -161,7 +186,9 @@ fn lookup(path: &[String], s: &Spanned<String>, scope: &Scope<'_>) -> Result<Out
             &s.span,
             format!("unknown placeholder `{shown}`"),
         )
-        .with_help("placeholders start with `metadata.` or `resources.`; write `$${` for a literal `${`")),
+        .with_help(
+            "placeholders start with `metadata.` or `resources.`; write `$${` for a literal `${`",
+        )),
     }
 }
 

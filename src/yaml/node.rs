@@ -13,7 +13,10 @@ pub enum NodeKind {
     Null,
     /// A scalar, kept as written: typed readers decide what it means, so `0755`, `1.10` or `on`
     /// stay exactly what the author typed when a string is expected.
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     /// Keys are scalars (other keys are rejected by the reader); order as written, no duplicates.
     Map(Vec<(Spanned<String>, Node)>),
@@ -29,7 +32,10 @@ impl Node {
         }
     }
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.value == key).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v)
     }
     /// What the node is, for "expected a string, found a mapping" messages.
     pub fn describe(&self) -> &'static str {
@@ -66,12 +72,11 @@ impl Node {
                         let looks_float = t.chars().any(|c| c == '.' || c == 'e' || c == 'E')
                             && t.chars().all(|c| c.is_ascii_digit() || "+-.eE".contains(c))
                             && t.chars().any(|c| c.is_ascii_digit());
-                        if looks_float {
-                            if let Ok(f) = t.parse::<f64>() {
-                                if let Some(n) = serde_json::Number::from_f64(f) {
-                                    return Value::Number(n);
-                                }
-                            }
+                        if looks_float
+                            && let Ok(f) = t.parse::<f64>()
+                            && let Some(n) = serde_json::Number::from_f64(f)
+                        {
+                            return Value::Number(n);
                         }
                         Value::String(t.to_string())
                     }
@@ -79,7 +84,10 @@ impl Node {
             }
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeKind::Map(entries) => Value::Object(
-                entries.iter().map(|(k, v)| (k.value.clone(), v.to_json())).collect(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.value.clone(), v.to_json()))
+                    .collect(),
             ),
         }
     }
