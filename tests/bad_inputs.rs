@@ -1,6 +1,8 @@
 //! The bad-input corpus: every case under `tests/bad/<case>/` is a small workspace that must
-//! fail with the lines of its `expected.txt` on stderr, exit code 2, and write nothing.
-//! Cases without a `platform/` get the repository's reference platform.
+//! fail with the lines of its `expected.txt` on stderr (a line `!text` must not appear), exit
+//! code 2, and write nothing.
+//! Cases without a `platform/` get the repository's reference platform; a case's `outside/`
+//! files are put beside the workspace (for sandbox-escape cases).
 
 mod common;
 
@@ -29,6 +31,11 @@ fn every_bad_input_fails_with_its_message_and_writes_nothing() {
         let ws = tmp.path().join("ws");
         copy_dir(case, &ws, false);
         std::fs::remove_file(ws.join("expected.txt")).unwrap();
+        // `outside/` holds files placed beside the workspace, for sandbox-escape cases.
+        if ws.join("outside").exists() {
+            copy_dir(&ws.join("outside"), tmp.path(), false);
+            std::fs::remove_dir_all(ws.join("outside")).unwrap();
+        }
         if !ws.join("platform").exists() {
             copy_dir(&repo().join("platform"), &ws.join("platform"), false);
         }
@@ -50,7 +57,12 @@ fn every_bad_input_fails_with_its_message_and_writes_nothing() {
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
         {
-            if !stderr.contains(line) {
+            // `!text`: text that must not appear (a leaked secret, say).
+            if let Some(forbidden) = line.strip_prefix('!') {
+                if stderr.contains(forbidden) {
+                    problems.push(format!("stderr contains `{forbidden}`"));
+                }
+            } else if !stderr.contains(line) {
                 problems.push(format!("stderr lacks `{line}`"));
             }
         }

@@ -16,7 +16,13 @@ fn rendered_examples_pass_independent_schema_validation() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let b = platc(&["build", "-C", repo().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let b = platc(&[
+        "build",
+        "-C",
+        repo().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
     let o = std::process::Command::new("python3")
         .arg(repo().join("tests/tools/validate.py"))
@@ -32,6 +38,10 @@ fn rendered_examples_pass_independent_schema_validation() {
         eprintln!("SKIPPED: {stdout}");
         return;
     }
-    assert!(o.status.success(), "the rendered tree fails schema validation:\n{stdout}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "the rendered tree fails schema validation:\n{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(stdout.contains("custom resources checked"), "{stdout}");
 }

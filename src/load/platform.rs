@@ -428,6 +428,8 @@ fn nickel_error(ws: &Workspace, files: &Files, err: NickelError) -> Diagnostics 
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(": ");
+    // Messages must read the same on every machine: no absolute paths.
+    let message = clean_report(ws, &message);
     let mut span = span;
     let mut help = None;
     if let Some(field) = extra_field(&message) {
