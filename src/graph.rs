@@ -161,7 +161,7 @@ pub fn build(platform: &Platform, res: &EnvResolution) -> Result<EnvGraph, Diagn
             GNode {
                 id: namespace_id(ns),
                 kind: NodeKind::Namespace,
-                plane: Plane::Security,
+                plane: Plane::Resource,
                 name: ns.clone(),
             },
         );

@@ -147,8 +147,13 @@ pub fn compile_loaded(
     if diags.has_errors() {
         return Err(diags);
     }
-    let resolutions: Vec<&EnvResolution> = env_results.iter().map(|e| &e.resolution).collect();
-    let global = render::render_global(&platform, &resolutions)?;
+    let global = render::render_global(&render::GlobalCx {
+        platform: &platform,
+        envs: env_results
+            .iter()
+            .map(|e| (&e.resolution, &e.graph))
+            .collect(),
+    })?;
     let all: Vec<Object> = env_results
         .iter()
         .flat_map(|e| e.objects.iter().cloned())
@@ -180,10 +185,7 @@ impl Compilation {
     pub fn tree(&self) -> Tree {
         let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         for o in self.objects() {
-            files.insert(
-                o.path.clone(),
-                crate::yaml::write::to_yaml(&o.value).into_bytes(),
-            );
+            files.insert(o.path.clone(), o.bytes());
         }
         files.insert("README.md".into(), self.readme().into_bytes());
         Tree { files }

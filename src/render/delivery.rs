@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::resource::{instance_dir, namespace_dir, workload_dir};
-use super::{EnvCx, Object, PlaneRenderer, Provenance};
+use super::{Body, EnvCx, GlobalCx, Object, PlaneRenderer, Provenance};
 use crate::diag::Diagnostics;
 use crate::graph::{self, namespace_id, resource_id, workload_id};
 use crate::model::{Plane, Platform};
@@ -88,7 +88,7 @@ fn delivery_obj(path: String, value: Value, source: &str, node: String) -> Objec
     Object {
         path,
         plane: Plane::Delivery,
-        value,
+        body: Body::Manifest(value),
         provenance: Provenance {
             source: source.into(),
             node,
@@ -111,6 +111,11 @@ pub fn app_name_namespace(env: &str, ns: &str) -> String {
 impl PlaneRenderer for DeliveryPlane {
     fn plane(&self) -> Plane {
         Plane::Delivery
+    }
+
+    fn render_global(&self, cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
+        let envs: Vec<&EnvResolution> = cx.envs.iter().map(|(r, _)| *r).collect();
+        render_global(cx.platform, &envs)
     }
 
     fn render_env(&self, cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
@@ -223,7 +228,7 @@ impl PlaneRenderer for DeliveryPlane {
 }
 
 /// AppProjects, and per cluster the component Applications and their root.
-pub fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, Diagnostics> {
+fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, Diagnostics> {
     let mut out = Vec::new();
     let mut chart_repos: BTreeSet<&str> = BTreeSet::new();
     for c in p.components.values() {

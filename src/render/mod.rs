@@ -30,8 +30,44 @@ pub struct Object {
     /// Output path, relative to the output root, `/`-separated.
     pub path: String,
     pub plane: Plane,
-    pub value: Value,
+    pub body: Body,
     pub provenance: Provenance,
+}
+
+/// What a rendered file holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// A Kubernetes (or Backstage) object, written as canonical YAML.
+    Manifest(Value),
+    /// A text file written as is (READMEs).
+    Text(String),
+}
+
+impl Object {
+    /// A manifest in `dir`, named `<kind>-<name>.yaml`.
+    pub fn manifest(dir: &str, value: Value, plane: Plane, provenance: Provenance) -> Object {
+        Object {
+            path: format!("{dir}/{}", file_name(&value)),
+            plane,
+            body: Body::Manifest(value),
+            provenance,
+        }
+    }
+
+    pub fn value(&self) -> Option<&Value> {
+        match &self.body {
+            Body::Manifest(v) => Some(v),
+            Body::Text(_) => None,
+        }
+    }
+
+    /// The file's bytes: canonical YAML for manifests.
+    pub fn bytes(&self) -> Vec<u8> {
+        match &self.body {
+            Body::Manifest(v) => crate::yaml::write::to_yaml(v).into_bytes(),
+            Body::Text(t) => t.clone().into_bytes(),
+        }
+    }
 }
 
 /// Everything a plane renderer may read for one environment.
@@ -42,11 +78,22 @@ pub struct EnvCx<'a> {
     pub graph: &'a EnvGraph,
 }
 
-/// The seam for plane renderers: each turns one environment's resolved nodes into objects.
-/// The monitoring, security and developer-control planes plug in here.
+/// Everything a plane renderer may read for objects that belong to no single environment
+/// (AppProjects, cluster roots, the developer portal's catalog).
+pub struct GlobalCx<'a> {
+    pub platform: &'a Platform,
+    /// In promotion order.
+    pub envs: Vec<(&'a EnvResolution, &'a EnvGraph)>,
+}
+
+/// The seam for plane renderers: each turns resolved nodes into objects, per environment and
+/// once for the whole platform.
 pub trait PlaneRenderer: Sync {
     fn plane(&self) -> Plane;
     fn render_env(&self, cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics>;
+    fn render_global(&self, _cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
+        Ok(Vec::new())
+    }
 }
 
 /// The renderers that run, in plane order.
@@ -56,6 +103,9 @@ pub fn renderers() -> Vec<Box<dyn PlaneRenderer>> {
         Box::new(delivery::DeliveryPlane),
     ]
 }
+
+/// The label every object carries to say which plane it belongs to.
+pub const PLANE_LABEL: &str = "platc.dev/plane";
 
 /// Renders one environment with every plane renderer.
 pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
@@ -67,15 +117,36 @@ pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
             Err(d) => diags.extend(d),
         }
     }
+    label_planes(&mut out);
     diags.into_result(out)
 }
 
-/// Objects that belong to no single environment: AppProjects, cluster roots and components.
-pub fn render_global(
-    platform: &Platform,
-    envs: &[&EnvResolution],
-) -> Result<Vec<Object>, Diagnostics> {
-    delivery::render_global(platform, envs)
+/// Objects that belong to no single environment, from every plane renderer.
+pub fn render_global(cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut out = Vec::new();
+    for r in renderers() {
+        match r.render_global(cx) {
+            Ok(objs) => out.extend(objs),
+            Err(d) => diags.extend(d),
+        }
+    }
+    label_planes(&mut out);
+    diags.into_result(out)
+}
+
+/// Every object says which plane it belongs to, so logs, metrics and `kubectl get -l` slice the
+/// platform by plane the same way.
+fn label_planes(objects: &mut [Object]) {
+    for o in objects {
+        let plane = o.plane.as_str();
+        if let Body::Manifest(Value::Object(m)) = &mut o.body
+            && let Some(Value::Object(meta)) = m.get_mut("metadata")
+            && let Value::Object(labels) = meta.entry("labels").or_insert_with(|| json!({}))
+        {
+            labels.insert(PLANE_LABEL.to_string(), json!(plane));
+        }
+    }
 }
 
 /// Labels every object platc renders for a workload carries.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{EnvCx, Object, PlaneRenderer, Provenance, file_name, workload_labels};
+use super::{EnvCx, Object, PlaneRenderer, Provenance, workload_labels};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::graph::{namespace_id, resource_id, workload_id};
 use crate::model::{Plane, WorkloadKind};
@@ -63,16 +63,16 @@ impl PlaneRenderer for ResourcePlane {
                 );
             }
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}});
-            out.push(Object {
-                path: format!("{}/{}", namespace_dir(env, ns), file_name(&obj)),
-                plane: Plane::Resource,
-                value: obj,
-                provenance: Provenance {
+            out.push(Object::manifest(
+                &namespace_dir(env, ns),
+                obj,
+                Plane::Resource,
+                Provenance {
                     source: "platform/main.ncl".into(),
                     node: namespace_id(ns),
                     via: format!("team {team}"),
                 },
-            });
+            ));
         }
 
         let by_key: BTreeMap<&str, &Instance> = cx
@@ -98,16 +98,16 @@ impl PlaneRenderer for ResourcePlane {
 }
 
 fn obj(path_dir: &str, value: Value, w: &RWorkload) -> Object {
-    Object {
-        path: format!("{path_dir}/{}", file_name(&value)),
-        plane: Plane::Resource,
+    Object::manifest(
+        path_dir,
         value,
-        provenance: Provenance {
+        Plane::Resource,
+        Provenance {
             source: w.file.to_string(),
             node: workload_id(&w.name),
             via: "renderer:resource".into(),
         },
-    }
+    )
 }
 
 fn render_workload(
@@ -513,11 +513,11 @@ fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnost
         .cloned()
         .unwrap_or_default();
     for es in external_secrets(i, &i.namespace, &labels) {
-        out.push(Object {
-            path: format!("{dir}/{}", file_name(&es)),
-            plane: Plane::Resource,
-            value: es,
-            provenance: Provenance {
+        out.push(Object::manifest(
+            &dir,
+            es,
+            Plane::Security,
+            Provenance {
                 source: i.span.file.to_string(),
                 node: resource_id(&i.key),
                 via: format!(
@@ -525,7 +525,7 @@ fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnost
                     i.provisioner
                 ),
             },
-        });
+        ));
     }
     for tname in &i.manifests {
         let text = match cx.templates.render(tname, &i.context) {
@@ -574,16 +574,16 @@ fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnost
                     }
                 }
             }
-            out.push(Object {
-                path: format!("{dir}/{}", file_name(&v)),
-                plane: Plane::Resource,
-                value: v,
-                provenance: Provenance {
+            out.push(Object::manifest(
+                &dir,
+                v,
+                Plane::Resource,
+                Provenance {
                     source: i.span.file.to_string(),
                     node: resource_id(&i.key),
                     via: format!("template:{tname} via provisioner:{}", i.provisioner),
                 },
-            });
+            ));
         }
     }
     diags.into_result(out)
