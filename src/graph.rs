@@ -12,7 +12,9 @@ use serde_json::json;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{Plane, Platform};
-use crate::resolve::EnvResolution;
+use crate::resolve::{EnvResolution, RWorkload};
+
+pub const EXTERNAL_SECRET_KIND: &str = "external-secrets.io/ExternalSecret";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,12 +74,27 @@ pub fn components_on<'a>(platform: &'a Platform, cluster: &str) -> Vec<&'a str> 
         .collect()
 }
 
-pub fn build(platform: &Platform, res: &EnvResolution) -> Result<EnvGraph, Diagnostics> {
+/// Kinds (`<group>/<Kind>`) a workload's rendered objects will include that some operator serves
+/// (a ServiceMonitor, an ExternalSecret): the planes say, the graph orders them after it.
+pub type KindsNeeded<'a> = &'a dyn Fn(&RWorkload) -> Vec<String>;
+
+pub fn build(
+    platform: &Platform,
+    res: &EnvResolution,
+    kinds_needed: KindsNeeded<'_>,
+) -> Result<EnvGraph, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut nodes: BTreeMap<String, GNode> = BTreeMap::new();
     let mut edges: BTreeSet<(String, String, EdgeKind)> = BTreeSet::new();
 
     let installed: BTreeSet<&str> = components_on(platform, &res.cluster).into_iter().collect();
+    // Which installed component serves each kind.
+    let mut provider: BTreeMap<&str, &str> = BTreeMap::new();
+    for name in &installed {
+        for kind in &platform.components[*name].provides {
+            provider.entry(kind.as_str()).or_insert(name);
+        }
+    }
     for name in &installed {
         let c = &platform.components[*name];
         nodes.insert(
@@ -96,6 +113,11 @@ pub fn build(platform: &Platform, res: &EnvResolution) -> Result<EnvGraph, Diagn
     let mut namespaces = BTreeSet::new();
     for w in &res.workloads {
         namespaces.insert(w.namespace.clone());
+        for kind in kinds_needed(w) {
+            if let Some(comp) = provider.get(kind.as_str()) {
+                edges.insert((component_id(comp), workload_id(&w.name), EdgeKind::Ordering));
+            }
+        }
         nodes.insert(
             workload_id(&w.name),
             GNode {
@@ -121,6 +143,11 @@ pub fn build(platform: &Platform, res: &EnvResolution) -> Result<EnvGraph, Diagn
     for i in &res.instances {
         namespaces.insert(i.namespace.clone());
         let id = resource_id(&i.key);
+        if i.external_secret.is_some()
+            && let Some(comp) = provider.get(EXTERNAL_SECRET_KIND)
+        {
+            edges.insert((component_id(comp), id.clone(), EdgeKind::Ordering));
+        }
         nodes.insert(
             id.clone(),
             GNode {

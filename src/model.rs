@@ -336,6 +336,10 @@ pub struct Component {
     /// Other components that must exist first.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// Kinds (`<group>/<Kind>`, e.g. `monitoring.coreos.com/ServiceMonitor`) it serves: objects of
+    /// those kinds sync after it.
+    #[serde(default)]
+    pub provides: Vec<String>,
     #[serde(default)]
     pub description: Option<String>,
 }

@@ -79,7 +79,9 @@ fn compile_env(
     env: &str,
 ) -> Result<EnvResult, Diagnostics> {
     let resolution = resolve::resolve_env(platform, templates, env, workloads)?;
-    let graph = graph::build(platform, &resolution)?;
+    let graph = graph::build(platform, &resolution, &|w| {
+        render::kinds_needed(&resolution, w)
+    })?;
     let cx = EnvCx {
         platform,
         templates,

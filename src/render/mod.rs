@@ -1,8 +1,11 @@
 //! Render: resolved environments + graphs → Kubernetes and Argo CD objects, one renderer per
 //! plane. Every object carries its provenance (source file, graph node, provisioner/template).
 
+pub mod catalog;
 pub mod delivery;
+pub mod monitoring;
 pub mod resource;
+pub mod security;
 
 use std::collections::BTreeMap;
 
@@ -11,7 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::graph::EnvGraph;
 use crate::model::{Plane, Platform};
-use crate::resolve::EnvResolution;
+use crate::resolve::{EnvResolution, RWorkload};
 use crate::template::Templates;
 
 /// Where an object came from, for `platc explain` and error messages.
@@ -94,13 +97,32 @@ pub trait PlaneRenderer: Sync {
     fn render_global(&self, _cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
         Ok(Vec::new())
     }
+    /// Kinds served by an operator (`<group>/<Kind>`) that this plane will render for a
+    /// workload, so the graph can order the workload after that operator.
+    fn kinds_needed(&self, _res: &EnvResolution, _w: &RWorkload) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Every plane's [`PlaneRenderer::kinds_needed`] for one workload.
+pub fn kinds_needed(res: &EnvResolution, w: &RWorkload) -> Vec<String> {
+    let mut kinds: Vec<String> = renderers()
+        .iter()
+        .flat_map(|r| r.kinds_needed(res, w))
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
 }
 
 /// The renderers that run, in plane order.
 pub fn renderers() -> Vec<Box<dyn PlaneRenderer>> {
     vec![
-        Box::new(resource::ResourcePlane),
+        Box::new(catalog::DeveloperControlPlane),
         Box::new(delivery::DeliveryPlane),
+        Box::new(monitoring::MonitoringPlane),
+        Box::new(security::SecurityPlane),
+        Box::new(resource::ResourcePlane),
     ]
 }
 

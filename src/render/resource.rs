@@ -8,9 +8,11 @@ use sha2::{Digest, Sha256};
 
 use super::{EnvCx, Object, PlaneRenderer, Provenance, workload_labels};
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::graph::{namespace_id, resource_id, workload_id};
+use crate::graph::{EXTERNAL_SECRET_KIND, namespace_id, resource_id, workload_id};
 use crate::model::{Plane, WorkloadKind};
-use crate::resolve::{EnvValue, Instance, Output, RContainer, RFileContent, RProbe, RWorkload};
+use crate::resolve::{
+    EnvResolution, EnvValue, Instance, Output, RContainer, RFileContent, RProbe, RWorkload,
+};
 
 pub struct ResourcePlane;
 
@@ -28,6 +30,20 @@ pub fn namespace_dir(env: &str, ns: &str) -> String {
 impl PlaneRenderer for ResourcePlane {
     fn plane(&self) -> Plane {
         Plane::Resource
+    }
+
+    fn kinds_needed(&self, res: &EnvResolution, w: &RWorkload) -> Vec<String> {
+        // A consumer outside an instance's namespace gets its own ExternalSecret.
+        let copies = w.uses.values().any(|k| {
+            res.instances
+                .iter()
+                .any(|i| &i.key == k && i.external_secret.is_some() && i.namespace != w.namespace)
+        });
+        if copies {
+            vec![EXTERNAL_SECRET_KIND.to_string()]
+        } else {
+            Vec::new()
+        }
     }
 
     fn render_env(&self, cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
@@ -225,6 +241,9 @@ fn render_workload(
         .collect();
     let mut pod_spec = json!({
         "securityContext": pod_sc,
+        // Each workload runs as its own ServiceAccount (security plane); no API token unless asked.
+        "serviceAccountName": w.name,
+        "automountServiceAccountToken": false,
         "containers": containers,
     });
     if !volumes.is_empty() {
