@@ -1,6 +1,7 @@
 //! Flags (clap) and one module per subcommand. Exit codes: 0 ok, 1 findings (check errors,
 //! differences), 2 usage or input error.
 
+mod bench;
 mod build;
 mod check;
 mod graph;
@@ -58,6 +59,11 @@ enum Command {
         after_help = "Examples:\n  platc graph --format dot --env prod | dot -Tsvg > prod.svg\n  platc graph --format json"
     )]
     Graph(graph::GraphArgs),
+    /// Time the pipeline on a synthetic workspace (medians of several runs).
+    #[command(
+        after_help = "Example:\n  platc bench --workloads 1000 --runs 5   (use a release build)"
+    )]
+    Bench(bench::BenchArgs),
 }
 
 pub fn run() -> i32 {
@@ -73,6 +79,7 @@ pub fn run() -> i32 {
         Command::Build(a) => build::run(a),
         Command::Check(a) => check::run(a),
         Command::Graph(a) => graph::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 

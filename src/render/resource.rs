@@ -35,9 +35,8 @@ impl PlaneRenderer for ResourcePlane {
     fn kinds_needed(&self, res: &EnvResolution, w: &RWorkload) -> Vec<String> {
         // A consumer outside an instance's namespace gets its own ExternalSecret.
         let copies = w.uses.values().any(|k| {
-            res.instances
-                .iter()
-                .any(|i| &i.key == k && i.external_secret.is_some() && i.namespace != w.namespace)
+            res.instance(k)
+                .is_some_and(|i| i.external_secret.is_some() && i.namespace != w.namespace)
         });
         if copies {
             vec![EXTERNAL_SECRET_KIND.to_string()]

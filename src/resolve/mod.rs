@@ -32,6 +32,23 @@ pub struct EnvResolution {
     pub teams: Vec<String>,
 }
 
+impl EnvResolution {
+    /// The instance with this key (instances are sorted by key).
+    pub fn instance(&self, key: &str) -> Option<&Instance> {
+        self.instances
+            .binary_search_by(|i| i.key.as_str().cmp(key))
+            .ok()
+            .map(|ix| &self.instances[ix])
+    }
+
+    pub fn workload(&self, name: &str) -> Option<&RWorkload> {
+        self.workloads
+            .binary_search_by(|w| w.name.as_str().cmp(name))
+            .ok()
+            .map(|ix| &self.workloads[ix])
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RWorkload {
     pub name: String,
