@@ -172,6 +172,9 @@ pub struct Profile {
     pub probe_path: Option<String>,
     #[serde(default)]
     pub metrics: Option<Metrics>,
+    /// Service-level objectives; the monitoring plane turns them into alerting rules.
+    #[serde(default)]
+    pub slo: Option<Slo>,
     #[serde(default)]
     pub security: Security,
     #[serde(default)]
@@ -234,6 +237,35 @@ pub struct Metrics {
 
 fn metrics_path() -> String {
     "/metrics".into()
+}
+
+/// Objectives over the conventional HTTP metrics (`http_requests_total` with a `code` label,
+/// `http_request_duration_seconds` histogram) of a scraped workload, for a 30-day window.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// Percentage of requests that must not fail with a 5xx, e.g. `99.9`.
+    #[serde(default)]
+    pub availability: Option<f64>,
+    #[serde(default)]
+    pub latency: Option<LatencySlo>,
+    /// Runbook link of every alert; `{alert}`, `{workload}`, `{team}` and `{environment}` are
+    /// replaced.
+    #[serde(default)]
+    pub runbook_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySlo {
+    /// Percentile of requests that must be faster than `threshold_ms`, e.g. `99`.
+    #[serde(default = "p99")]
+    pub percentile: f64,
+    pub threshold_ms: u32,
+}
+
+fn p99() -> f64 {
+    99.0
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -299,8 +331,38 @@ pub struct Provisioner {
     /// Default params merged under the request's params.
     #[serde(default)]
     pub defaults: Value,
+    /// Where consumers connect to the resource (network policies). Absent: derived from the
+    /// `port` and `host` outputs when there are such outputs.
+    #[serde(default)]
+    pub network: Option<ResourceNetwork>,
     #[serde(default)]
     pub description: Option<String>,
+}
+
+/// How consumers of a provisioned resource reach it; every string is a template rendered with
+/// the resource's context.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceNetwork {
+    /// Served outside the cluster (a managed database, a SaaS API): consumers may reach public
+    /// addresses on `ports`.
+    #[serde(default)]
+    pub external: bool,
+    /// Namespace of the serving pods (default: the instance's namespace).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Labels of the serving pods, as their operator sets them; empty selects the namespace.
+    #[serde(default)]
+    pub pods: BTreeMap<String, String>,
+    /// TCP ports consumers connect to (default: the `port` output).
+    #[serde(default)]
+    pub ports: Vec<String>,
+    /// Port on the serving pods that Prometheus scrapes, if any.
+    #[serde(default)]
+    pub metrics_port: Option<String>,
+    /// The serving pods call the Kubernetes API (operator instance managers, peer discovery).
+    #[serde(default)]
+    pub kube_api: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -97,6 +97,10 @@ fn delivery_obj(path: String, value: Value, source: &str, node: String) -> Objec
     }
 }
 
+/// Label on a workload's Applications (one per environment) naming the workload, so a selector
+/// (the developer portal's `argocd/app-selector`) finds exactly that workload's Applications.
+pub const WORKLOAD_APP_LABEL: &str = "platc.dev/workload";
+
 /// The Application name of a workload / resource / namespace node in an environment.
 pub fn app_name_workload(env: &str, w: &str) -> String {
     format!("{env}-{w}")
@@ -160,6 +164,8 @@ impl PlaneRenderer for DeliveryPlane {
         for w in &cx.res.workloads {
             let team = &p.teams[&w.team];
             let name = app_name_workload(env, &w.name);
+            let mut app_labels = labels(Some(env), Some(&w.team));
+            app_labels[WORKLOAD_APP_LABEL] = json!(w.name);
             let app = application(
                 p,
                 AppSpec {
@@ -169,7 +175,7 @@ impl PlaneRenderer for DeliveryPlane {
                     server,
                     namespace: &w.namespace,
                     wave: wave(&workload_id(&w.name)),
-                    labels: labels(Some(env), Some(&w.team)),
+                    labels: app_labels,
                 },
             );
             out.push(delivery_obj(

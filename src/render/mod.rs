@@ -139,7 +139,7 @@ pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
             Err(d) => diags.extend(d),
         }
     }
-    label_planes(&mut out);
+    label_planes(&mut out, &cx.platform.name);
     diags.into_result(out)
 }
 
@@ -153,13 +153,14 @@ pub fn render_global(cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
             Err(d) => diags.extend(d),
         }
     }
-    label_planes(&mut out);
+    label_planes(&mut out, &cx.platform.name);
     diags.into_result(out)
 }
 
 /// Every object says which plane it belongs to, so logs, metrics and `kubectl get -l` slice the
-/// platform by plane the same way.
-fn label_planes(objects: &mut [Object]) {
+/// platform by plane the same way; and every object, whichever renderer made it, says it is
+/// platc's and part of this platform.
+fn label_planes(objects: &mut [Object], part_of: &str) {
     for o in objects {
         let plane = o.plane.as_str();
         if let Body::Manifest(Value::Object(m)) = &mut o.body
@@ -167,6 +168,12 @@ fn label_planes(objects: &mut [Object]) {
             && let Value::Object(labels) = meta.entry("labels").or_insert_with(|| json!({}))
         {
             labels.insert(PLANE_LABEL.to_string(), json!(plane));
+            labels
+                .entry("app.kubernetes.io/managed-by")
+                .or_insert_with(|| json!("platc"));
+            labels
+                .entry("app.kubernetes.io/part-of")
+                .or_insert_with(|| json!(part_of));
         }
     }
 }

@@ -1,17 +1,755 @@
-//! The monitoring plane (in progress).
+//! The monitoring plane, per environment: a ServiceMonitor for every workload that serves
+//! metrics, a PrometheusRule (multi-window burn-rate and latency alerts) for every scraped
+//! workload whose profile declares SLOs, and one Grafana dashboard ConfigMap per team.
+//!
+//! Metrics follow the usual HTTP conventions (`http_requests_total` with a `code` label, the
+//! `http_request_duration_seconds` histogram); Prometheus adds `namespace` and `service` to every
+//! scraped series, which is how rules and panels select one workload.
 
-use super::{EnvCx, Object, PlaneRenderer};
-use crate::diag::Diagnostics;
-use crate::model::Plane;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+use super::resource::{namespace_dir, workload_dir};
+use super::{EnvCx, Object, PlaneRenderer, Provenance, workload_labels};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span, did_you_mean};
+use crate::graph::{components_on, namespace_id, workload_id};
+use crate::model::{Plane, Platform, Slo, WorkloadKind};
+use crate::resolve::{EnvResolution, RWorkload};
 
 pub struct MonitoringPlane;
+
+pub const SERVICE_MONITOR_KIND: &str = "monitoring.coreos.com/ServiceMonitor";
+pub const PROMETHEUS_RULE_KIND: &str = "monitoring.coreos.com/PrometheusRule";
+/// Workload annotation naming the service port that serves metrics (overrides the profile).
+pub const ANN_METRICS_PORT: &str = "platc.dev/metrics-port";
+/// Workload annotation with the HTTP path of the metrics (overrides the profile).
+pub const ANN_METRICS_PATH: &str = "platc.dev/metrics-path";
+/// The label Grafana's dashboard sidecar watches for.
+pub const DASHBOARD_LABEL: &str = "grafana_dashboard";
+const API_VERSION: &str = "monitoring.coreos.com/v1";
+const DEFAULT_METRICS_PATH: &str = "/metrics";
+
+/// Where Prometheus scrapes a workload: a service port by name and an HTTP path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scrape {
+    pub port: String,
+    pub path: String,
+}
+
+/// The scrape endpoint of a workload. The annotations win over the profile's `metrics`; a
+/// profile naming a port the workload does not have means "not scraped" (the golden path is a
+/// default, not a demand), while an annotation naming one is a mistake worth an error.
+pub fn scrape_target(w: &RWorkload) -> Result<Option<Scrape>, Diagnostic> {
+    let ann_port = w.annotations.get(ANN_METRICS_PORT);
+    let ann_path = w.annotations.get(ANN_METRICS_PATH);
+    let port = match (ann_port, &w.profile.metrics) {
+        (Some(p), _) => p.clone(),
+        (None, Some(m)) => m.port.clone(),
+        (None, None) => {
+            return match ann_path {
+                Some(_) => Err(Diagnostic::error(
+                    Code::InvalidValue,
+                    Some(Span::file(w.file.to_string())),
+                    format!(
+                        "workload `{}` sets `{ANN_METRICS_PATH}` but no metrics port (its profile `{}` declares no `metrics`)",
+                        w.name, w.profile_name
+                    ),
+                )
+                .with_help(format!(
+                    "add the annotation `{ANN_METRICS_PORT}: <service port name>`"
+                ))),
+                None => Ok(None),
+            };
+        }
+    };
+    if !w.ports.iter().any(|p| p.name == port) {
+        if ann_port.is_none() {
+            return Ok(None);
+        }
+        let names: Vec<&str> = w.ports.iter().map(|p| p.name.as_str()).collect();
+        let d = Diagnostic::error(
+            Code::InvalidValue,
+            Some(Span::file(w.file.to_string())),
+            format!(
+                "annotation `{ANN_METRICS_PORT}` of workload `{}` names port `{port}`, but the workload has no service port of that name",
+                w.name
+            ),
+        );
+        return Err(match did_you_mean(&port, names.iter().copied()) {
+            Some(c) => d.with_help(format!("did you mean `{c}`?")),
+            None if names.is_empty() => d.with_help(
+                "declare the port under `service.ports`, or remove the annotation".to_string(),
+            ),
+            None => d.with_help(format!("service ports: {}", names.join(", "))),
+        });
+    }
+    let path = match (ann_path, &w.profile.metrics) {
+        (Some(p), _) => p.clone(),
+        (None, Some(m)) => m.path.clone(),
+        (None, None) => DEFAULT_METRICS_PATH.to_string(),
+    };
+    if !path.starts_with('/') || path.chars().any(char::is_whitespace) {
+        return Err(Diagnostic::error(
+            Code::InvalidValue,
+            Some(Span::file(w.file.to_string())),
+            format!(
+                "metrics path `{path}` of workload `{}` is not an absolute URL path",
+                w.name
+            ),
+        )
+        .with_help(format!(
+            "write it starting with `/`, e.g. `{ANN_METRICS_PATH}: /metrics`"
+        )));
+    }
+    Ok(Some(Scrape { port, path }))
+}
+
+/// Whether an SLO declares any objective (a bare `runbook_url` declares none).
+fn has_objectives(slo: &Option<Slo>) -> bool {
+    slo.as_ref()
+        .is_some_and(|s| s.availability.is_some() || s.latency.is_some())
+}
 
 impl PlaneRenderer for MonitoringPlane {
     fn plane(&self) -> Plane {
         Plane::Monitoring
     }
 
-    fn render_env(&self, _cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
-        Ok(Vec::new())
+    fn kinds_needed(&self, _res: &EnvResolution, w: &RWorkload) -> Vec<String> {
+        // Errors are reported by render_env; here an invalid annotation just needs nothing.
+        match scrape_target(w) {
+            Ok(Some(_)) => {
+                let mut kinds = vec![SERVICE_MONITOR_KIND.to_string()];
+                if has_objectives(&w.profile.slo) {
+                    kinds.push(PROMETHEUS_RULE_KIND.to_string());
+                }
+                kinds
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn render_env(&self, cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let mut out = Vec::new();
+        let env = cx.res.env.as_str();
+        // An object whose CRD nobody installs on the cluster would only fail the sync.
+        let providers = providers(cx.platform, &cx.res.cluster);
+        let production = cx
+            .platform
+            .environments
+            .get(env)
+            .is_some_and(|e| e.env_type == "production");
+
+        let mut scraped: BTreeMap<&str, Scrape> = BTreeMap::new();
+        for w in &cx.res.workloads {
+            let s = match scrape_target(w) {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            if let Some(p) = providers.get(SERVICE_MONITOR_KIND) {
+                out.push(workload_obj(
+                    env,
+                    w,
+                    service_monitor(cx.platform, env, w, &s, p.as_deref()),
+                ));
+            }
+            if let (Some(slo), Some(p)) = (&w.profile.slo, providers.get(PROMETHEUS_RULE_KIND))
+                && has_objectives(&w.profile.slo)
+            {
+                match prometheus_rule(cx.platform, env, production, w, slo, p.as_deref()) {
+                    Ok(v) => out.push(workload_obj(env, w, v)),
+                    Err(d) => diags.push(d),
+                }
+            }
+            scraped.insert(w.name.as_str(), s);
+        }
+
+        let mut by_team: BTreeMap<&str, Vec<&RWorkload>> = BTreeMap::new();
+        for w in &cx.res.workloads {
+            by_team.entry(w.team.as_str()).or_default().push(w);
+        }
+        for (team, workloads) in by_team {
+            // Every workload of a team in one environment shares the team's namespace.
+            let Some(ns) = workloads.first().map(|w| w.namespace.as_str()) else {
+                continue;
+            };
+            out.push(Object::manifest(
+                &namespace_dir(env, ns),
+                dashboard_config_map(cx.platform, env, team, ns, &workloads, &scraped),
+                Plane::Monitoring,
+                Provenance {
+                    source: "platform/main.ncl".into(),
+                    node: namespace_id(ns),
+                    via: "renderer:monitoring".into(),
+                },
+            ));
+        }
+        diags.into_result(out)
+    }
+}
+
+/// Kind → the installed component serving it, with its Helm release name when it has a chart.
+fn providers(platform: &Platform, cluster: &str) -> BTreeMap<String, Option<String>> {
+    let mut m = BTreeMap::new();
+    for name in components_on(platform, cluster) {
+        let c = &platform.components[name];
+        for kind in &c.provides {
+            m.entry(kind.clone())
+                .or_insert_with(|| c.chart.as_ref().map(|_| name.to_string()));
+        }
+    }
+    m
+}
+
+fn workload_obj(env: &str, w: &RWorkload, value: Value) -> Object {
+    Object::manifest(
+        &workload_dir(env, &w.name),
+        value,
+        Plane::Monitoring,
+        Provenance {
+            source: w.file.to_string(),
+            node: workload_id(&w.name),
+            via: "renderer:monitoring".into(),
+        },
+    )
+}
+
+/// The workload's labels, plus `release` so kube-prometheus-stack's default selectors (which
+/// match on the Helm release of the operator) pick the object up.
+fn labels(platform: &Platform, env: &str, w: &RWorkload, release: Option<&str>) -> Value {
+    let mut l = workload_labels(platform, env, &w.team, &w.name);
+    for (k, v) in &w.profile.labels {
+        l.insert(k.clone(), json!(v));
+    }
+    if let Some(r) = release {
+        l.insert("release".into(), json!(r));
+    }
+    Value::Object(l)
+}
+
+fn service_monitor(
+    platform: &Platform,
+    env: &str,
+    w: &RWorkload,
+    s: &Scrape,
+    release: Option<&str>,
+) -> Value {
+    json!({
+        "apiVersion": API_VERSION,
+        "kind": "ServiceMonitor",
+        "metadata": {"name": w.name, "namespace": w.namespace, "labels": labels(platform, env, w, release)},
+        "spec": {
+            // The Service's selector labels: exactly this workload's Service in this environment.
+            "selector": {"matchLabels": {
+                "app.kubernetes.io/name": w.name,
+                "app.kubernetes.io/instance": format!("{}-{env}", w.name),
+            }},
+            "namespaceSelector": {"matchNames": [w.namespace]},
+            "endpoints": [{"port": s.port, "path": s.path, "scheme": "http"}],
+            // Metrics carry the same team/environment as the objects and the logs.
+            "targetLabels": ["platc.dev/team", "platc.dev/environment"],
+        }
+    })
+}
+
+/// `n / 10^scale` written exactly (`decimal(144, 4)` = `0.0144`): thresholds in rules must not
+/// carry float noise such as `0.014400000000000001`.
+fn decimal(n: u64, scale: u32) -> String {
+    let p = 10u64.pow(scale);
+    let (int, frac) = (n / p, n % p);
+    if frac == 0 {
+        return int.to_string();
+    }
+    let digits = format!("{frac:0width$}", width = scale as usize);
+    format!("{int}.{}", digits.trim_end_matches('0'))
+}
+
+/// A percentage in units of 10⁻⁶ of a ratio (`99.9` → 999000), when it is in (0, 100).
+fn percent_micros(v: f64) -> Option<u64> {
+    if !(v > 0.0 && v < 100.0) {
+        return None;
+    }
+    let scaled = (v * 10_000.0).round();
+    (scaled > 0.0 && scaled < 1_000_000.0).then_some(scaled as u64)
+}
+
+/// One burn-rate alert of the SRE workbook's multi-window table (30-day budget): it fires when
+/// the error ratio over both windows exceeds `factor` times the budget.
+struct Burn {
+    alert: &'static str,
+    long: &'static str,
+    short: &'static str,
+    /// Burn-rate factor in tenths (14.4 → 144).
+    factor_tenths: u64,
+    for_: &'static str,
+    page: bool,
+    exhausted_in: &'static str,
+}
+
+const BURNS: [Burn; 3] = [
+    Burn {
+        alert: "AvailabilityBudgetFastBurn",
+        long: "1h",
+        short: "5m",
+        factor_tenths: 144,
+        for_: "2m",
+        page: true,
+        exhausted_in: "about 2 days",
+    },
+    Burn {
+        alert: "AvailabilityBudgetSlowBurn",
+        long: "6h",
+        short: "30m",
+        factor_tenths: 60,
+        for_: "15m",
+        page: true,
+        exhausted_in: "5 days",
+    },
+    Burn {
+        alert: "AvailabilityBudgetLongBurn",
+        long: "3d",
+        short: "6h",
+        factor_tenths: 10,
+        for_: "1h",
+        page: false,
+        exhausted_in: "30 days",
+    },
+];
+
+/// Windows whose error ratio is recorded, shortest first.
+const WINDOWS: [&str; 5] = ["5m", "30m", "1h", "6h", "3d"];
+
+fn error_ratio_record(window: &str) -> String {
+    format!("namespace_service:http_requests_errors:ratio_rate{window}")
+}
+
+fn prometheus_rule(
+    platform: &Platform,
+    env: &str,
+    production: bool,
+    w: &RWorkload,
+    slo: &Slo,
+    release: Option<&str>,
+) -> Result<Value, Diagnostic> {
+    let sel = format!("namespace=\"{}\", service=\"{}\"", w.namespace, w.name);
+    let rule_labels = |severity: Option<&str>, kind: &str| {
+        let mut m = Map::new();
+        m.insert("team".into(), json!(w.team));
+        m.insert("environment".into(), json!(env));
+        m.insert("workload".into(), json!(w.name));
+        m.insert("slo".into(), json!(kind));
+        if let Some(s) = severity {
+            m.insert("severity".into(), json!(s));
+        }
+        Value::Object(m)
+    };
+    let runbook = |alert: &str| {
+        slo.runbook_url.as_ref().map(|u| {
+            u.replace("{alert}", alert)
+                .replace("{workload}", &w.name)
+                .replace("{team}", &w.team)
+                .replace("{environment}", env)
+        })
+    };
+    let annotations = |alert: &str, summary: String, description: String| {
+        let mut m = Map::new();
+        m.insert("summary".into(), json!(summary));
+        m.insert("description".into(), json!(description));
+        if let Some(u) = runbook(alert) {
+            m.insert("runbook_url".into(), json!(u));
+        }
+        Value::Object(m)
+    };
+    let invalid = |field: &str, what: String| {
+        let origin = w
+            .provenance
+            .get(&format!("slo.{field}"))
+            .cloned()
+            .unwrap_or_else(|| format!("profile {}", w.profile_name));
+        Diagnostic::error(
+            Code::InvalidValue,
+            Some(Span::file("platform/main.ncl")),
+            format!(
+                "`slo.{field}` of workload `{}` in environment `{env}` ({origin}) {what}",
+                w.name
+            ),
+        )
+    };
+
+    let mut groups = Vec::new();
+    if let Some(a) = slo.availability {
+        let objective = percent_micros(a).ok_or_else(|| {
+            invalid(
+                "availability",
+                format!("is {a}, expected a percentage strictly between 0 and 100"),
+            )
+            .with_help("write the objective as a percentage, e.g. `availability = 99.9`")
+        })?;
+        let budget = 1_000_000 - objective;
+        let records: Vec<Value> = WINDOWS
+            .iter()
+            .map(|win| {
+                json!({
+                    "record": error_ratio_record(win),
+                    "expr": format!(
+                        "sum by (namespace, service) (rate(http_requests_total{{{sel}, code=~\"5..\"}}[{win}])) / sum by (namespace, service) (rate(http_requests_total{{{sel}}}[{win}]))"
+                    ),
+                    "labels": rule_labels(None, "availability"),
+                })
+            })
+            .collect();
+        groups.push(json!({"name": format!("{}.slo.rules", w.name), "rules": records}));
+
+        let objective_text = decimal(objective, 4);
+        let mut alerts = Vec::new();
+        for b in &BURNS {
+            let threshold = decimal(b.factor_tenths * budget, 7);
+            let factor = decimal(b.factor_tenths, 1);
+            let severity = if b.page && production {
+                "critical"
+            } else {
+                "warning"
+            };
+            alerts.push(json!({
+                "alert": b.alert,
+                "expr": format!(
+                    "{long}{{{sel}}} > {threshold} and {short}{{{sel}}} > {threshold}",
+                    long = error_ratio_record(b.long),
+                    short = error_ratio_record(b.short),
+                ),
+                "for": b.for_,
+                "labels": rule_labels(Some(severity), "availability"),
+                "annotations": annotations(
+                    b.alert,
+                    format!("{} ({env}) is burning its error budget at {factor}x the sustainable rate", w.name),
+                    format!(
+                        "{{{{ $value | humanizePercentage }}}} of requests to {} in {env} failed with a 5xx over the last {} (and {}); at this rate the 30-day error budget of the {objective_text}% availability objective is gone in {}.",
+                        w.name, b.long, b.short, b.exhausted_in
+                    ),
+                ),
+            }));
+        }
+        groups.push(json!({"name": format!("{}.slo.availability", w.name), "rules": alerts}));
+    }
+    if let Some(l) = &slo.latency {
+        let q = percent_micros(l.percentile).ok_or_else(|| {
+            invalid(
+                "latency.percentile",
+                format!(
+                    "is {}, expected a percentage strictly between 0 and 100",
+                    l.percentile
+                ),
+            )
+            .with_help("write the percentile as a percentage, e.g. `percentile = 99`")
+        })?;
+        if l.threshold_ms == 0 {
+            return Err(invalid("latency.threshold_ms", "is 0".into()).with_help(
+                "give the latency objective in milliseconds, e.g. `threshold_ms = 300`",
+            ));
+        }
+        let quantile = decimal(q, 6);
+        let seconds = decimal(u64::from(l.threshold_ms), 3);
+        let percentile = decimal(q, 4);
+        let alert = "LatencyObjectiveMissed";
+        groups.push(json!({"name": format!("{}.slo.latency", w.name), "rules": [{
+            "alert": alert,
+            "expr": format!(
+                "histogram_quantile({quantile}, sum by (namespace, service, le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m]))) > {seconds}"
+            ),
+            "for": "10m",
+            "labels": rule_labels(Some("warning"), "latency"),
+            "annotations": annotations(
+                alert,
+                format!("{} ({env}) p{percentile} latency is above {} ms", w.name, l.threshold_ms),
+                format!(
+                    "The {percentile}th percentile of request latency of {} in {env} has been {{{{ $value | humanizeDuration }}}} for 10 minutes; the objective is {} ms.",
+                    w.name, l.threshold_ms
+                ),
+            ),
+        }]}));
+    }
+    Ok(json!({
+        "apiVersion": API_VERSION,
+        "kind": "PrometheusRule",
+        "metadata": {"name": format!("{}-slo", w.name), "namespace": w.namespace, "labels": labels(platform, env, w, release)},
+        "spec": {"groups": groups},
+    }))
+}
+
+/// Grafana's dashboard uids are at most 40 characters.
+fn dashboard_uid(team: &str, env: &str) -> String {
+    let uid = format!("platc-{team}-{env}");
+    if uid.len() <= 40 {
+        uid
+    } else {
+        format!("platc-{}", crate::resolve::short_hash(&uid))
+    }
+}
+
+/// Builds panels with stable ids (their position) on a 24-column grid.
+struct Panels {
+    list: Vec<Value>,
+    y: u32,
+}
+
+impl Panels {
+    fn row(&mut self, title: String) {
+        let id = self.list.len() + 1;
+        self.list.push(json!({
+            "id": id, "type": "row", "title": title, "collapsed": false, "panels": [],
+            "gridPos": {"h": 1, "w": 24, "x": 0, "y": self.y},
+        }));
+        self.y += 1;
+    }
+
+    /// One line of equally wide time-series panels.
+    fn line(&mut self, panels: Vec<(String, &str, Vec<Value>, Option<String>)>) {
+        let width = 24 / panels.len().max(1) as u32;
+        for (i, (title, unit, targets, threshold)) in panels.into_iter().enumerate() {
+            let id = self.list.len() + 1;
+            let mut defaults = json!({"unit": unit});
+            if let Some(t) = threshold {
+                // The objective as a red line: above it, the SLO is being missed.
+                let value: Value = t.parse::<f64>().map(|f| json!(f)).unwrap_or(Value::Null);
+                defaults["thresholds"] = json!({"mode": "absolute", "steps": [
+                    {"color": "green", "value": null},
+                    {"color": "red", "value": value},
+                ]});
+                defaults["custom"] = json!({"thresholdsStyle": {"mode": "line"}});
+            }
+            self.list.push(json!({
+                "id": id,
+                "type": "timeseries",
+                "title": title,
+                "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                "gridPos": {"h": 8, "w": width, "x": width * i as u32, "y": self.y},
+                "targets": targets,
+                "fieldConfig": {"defaults": defaults, "overrides": []},
+            }));
+        }
+        self.y += 8;
+    }
+}
+
+fn target(ref_id: &str, expr: String, legend: &str) -> Value {
+    json!({
+        "refId": ref_id,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "expr": expr,
+        "legendFormat": legend,
+    })
+}
+
+/// The dashboard of one team in one environment: a row per workload (sorted by name) with HTTP
+/// panels for scraped workloads and CPU/memory for all.
+pub fn dashboard(
+    platform: &Platform,
+    env: &str,
+    team: &str,
+    namespace: &str,
+    workloads: &[&RWorkload],
+    scraped: &BTreeMap<&str, Scrape>,
+) -> Value {
+    let mut sorted: Vec<&RWorkload> = workloads.to_vec();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut p = Panels {
+        list: Vec::new(),
+        y: 0,
+    };
+    for w in sorted {
+        let kind = match w.profile.kind {
+            WorkloadKind::Deployment => "deployment",
+            WorkloadKind::Cronjob => "cronjob",
+        };
+        p.row(format!("{} ({kind})", w.name));
+        if scraped.contains_key(w.name.as_str()) {
+            let sel = format!("namespace=\"{namespace}\", service=\"{}\"", w.name);
+            let slo = w.profile.slo.as_ref();
+            let budget = slo
+                .and_then(|s| s.availability)
+                .and_then(percent_micros)
+                .map(|a| decimal(1_000_000 - a, 6));
+            let latency_objective = slo
+                .and_then(|s| s.latency.as_ref())
+                .map(|l| decimal(u64::from(l.threshold_ms), 3));
+            let mut latency = vec![target(
+                "A",
+                format!(
+                    "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m])))"
+                ),
+                "p99",
+            )];
+            if let Some(q) = slo
+                .and_then(|s| s.latency.as_ref())
+                .and_then(|l| percent_micros(l.percentile))
+                .filter(|q| *q != 990_000)
+            {
+                latency.push(target(
+                    "B",
+                    format!(
+                        "histogram_quantile({}, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m])))",
+                        decimal(q, 6)
+                    ),
+                    &format!("p{}", decimal(q, 4)),
+                ));
+            }
+            p.line(vec![
+                (
+                    "Request rate".into(),
+                    "reqps",
+                    vec![target(
+                        "A",
+                        format!("sum by (code) (rate(http_requests_total{{{sel}}}[5m]))"),
+                        "{{code}}",
+                    )],
+                    None,
+                ),
+                (
+                    "Error ratio (5xx)".into(),
+                    "percentunit",
+                    vec![target(
+                        "A",
+                        format!(
+                            "sum(rate(http_requests_total{{{sel}, code=~\"5..\"}}[5m])) / sum(rate(http_requests_total{{{sel}}}[5m]))"
+                        ),
+                        "errors",
+                    )],
+                    budget,
+                ),
+                ("Latency p99".into(), "s", latency, latency_objective),
+            ]);
+        }
+        // Pods of a Deployment are `<name>-<replicaset hash>-<suffix>`, of a CronJob
+        // `<name>-<schedule time>-<suffix>`: this never matches a workload named `<name>-x`.
+        let pods = format!(
+            "namespace=\"{namespace}\", pod=~\"{}-[a-z0-9]+-[a-z0-9]{{5}}\", container!=\"\"",
+            w.name
+        );
+        p.line(vec![
+            (
+                "CPU".into(),
+                "short",
+                vec![target(
+                    "A",
+                    format!("sum by (pod) (rate(container_cpu_usage_seconds_total{{{pods}}}[5m]))"),
+                    "{{pod}}",
+                )],
+                None,
+            ),
+            (
+                "Memory (working set)".into(),
+                "bytes",
+                vec![target(
+                    "A",
+                    format!("sum by (pod) (container_memory_working_set_bytes{{{pods}}})"),
+                    "{{pod}}",
+                )],
+                None,
+            ),
+        ]);
+    }
+    json!({
+        "uid": dashboard_uid(team, env),
+        "title": format!("{team} ({env})"),
+        "description": format!("Workloads of team {team} in environment {env} of platform {} (generated by platc; edit the workloads, not this dashboard).", platform.name),
+        "tags": ["platc", format!("team:{team}"), format!("environment:{env}")],
+        "editable": false,
+        "graphTooltip": 1,
+        "schemaVersion": 39,
+        "time": {"from": "now-6h", "to": "now"},
+        "refresh": "1m",
+        "timezone": "utc",
+        "templating": {"list": [{
+            "name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
+            "current": {}, "hide": 0, "refresh": 1,
+        }]},
+        "annotations": {"list": []},
+        "links": [],
+        "panels": p.list,
+    })
+}
+
+fn dashboard_config_map(
+    platform: &Platform,
+    env: &str,
+    team: &str,
+    namespace: &str,
+    workloads: &[&RWorkload],
+    scraped: &BTreeMap<&str, Scrape>,
+) -> Value {
+    let name = format!("{team}-dashboard");
+    let mut l = workload_labels(platform, env, team, &name);
+    l.insert("app.kubernetes.io/component".into(), json!("dashboard"));
+    l.insert(DASHBOARD_LABEL.into(), json!("1"));
+    let board = dashboard(platform, env, team, namespace, workloads, scraped);
+    // serde_json's map is sorted by key, so the text is canonical.
+    let text = serde_json::to_string_pretty(&board).unwrap_or_default() + "\n";
+    let listed: BTreeSet<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": l,
+            "annotations": {
+                "grafana_folder": team,
+                "platc.dev/workloads": listed.into_iter().collect::<Vec<_>>().join(","),
+            },
+        },
+        "data": {format!("{team}-{env}.json"): text},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_exact() {
+        assert_eq!(decimal(144 * 1000, 7), "0.0144");
+        assert_eq!(decimal(60 * 5000, 7), "0.03");
+        assert_eq!(decimal(10 * 1000, 7), "0.001");
+        assert_eq!(decimal(300, 3), "0.3");
+        assert_eq!(decimal(1500, 3), "1.5");
+        assert_eq!(decimal(2000, 3), "2");
+        assert_eq!(decimal(990_000, 6), "0.99");
+        assert_eq!(decimal(999_000, 4), "99.9");
+    }
+
+    #[test]
+    fn percentages_scale_to_micros() {
+        assert_eq!(percent_micros(99.9), Some(999_000));
+        assert_eq!(percent_micros(99.5), Some(995_000));
+        assert_eq!(percent_micros(99.95), Some(999_500));
+        assert_eq!(percent_micros(100.0), None);
+        assert_eq!(percent_micros(0.0), None);
+        assert_eq!(percent_micros(f64::NAN), None);
+        assert_eq!(percent_micros(99.999_999), None);
+    }
+
+    #[test]
+    fn long_dashboard_uids_are_hashed() {
+        assert_eq!(dashboard_uid("data", "prod"), "platc-data-prod");
+        let long = dashboard_uid(&"t".repeat(40), "prod");
+        assert_eq!(long.len(), "platc-".len() + 8);
+        assert!(long.starts_with("platc-"));
+    }
+
+    #[test]
+    fn burn_thresholds_follow_the_workbook() {
+        // 99.9 % → a 0.1 % budget; 14.4x, 6x and 1x of it.
+        let budget = 1_000_000 - 999_000;
+        let t: Vec<String> = BURNS
+            .iter()
+            .map(|b| decimal(b.factor_tenths * budget, 7))
+            .collect();
+        assert_eq!(t, ["0.0144", "0.006", "0.001"]);
     }
 }
