@@ -662,6 +662,9 @@ fn labels_are_consistent_across_every_plane() {
                 label(v, "platc.dev/environment") == Some(e),
                 format!("environment {e}"),
             );
+            for key in ["app.kubernetes.io/name", "app.kubernetes.io/instance"] {
+                need(label(v, key).is_some(), key.into());
+            }
         }
         if let ["argocd", e, "apps", _] = parts.as_slice() {
             need(

@@ -140,7 +140,62 @@ pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
         }
     }
     label_planes(&mut out, &cx.platform.name);
+    label_env_objects(&mut out, cx);
     diags.into_result(out)
+}
+
+/// Environment objects all carry the same slicing labels: environment, owning team (from the
+/// graph node that caused them), and `app.kubernetes.io/name`/`instance` where the renderer set
+/// none. Logs and metrics can then be sliced the same way on every plane.
+fn label_env_objects(objects: &mut [Object], cx: &EnvCx<'_>) {
+    let env = cx.res.env.as_str();
+    let ns_team: BTreeMap<&str, &str> = cx
+        .res
+        .workloads
+        .iter()
+        .map(|w| (w.namespace.as_str(), w.team.as_str()))
+        .chain(
+            cx.res
+                .instances
+                .iter()
+                .map(|i| (i.namespace.as_str(), i.team.as_str())),
+        )
+        .collect();
+    for o in objects {
+        let node = o.provenance.node.as_str();
+        let team = if let Some(w) = node.strip_prefix("workload:") {
+            cx.res.workload(w).map(|w| w.team.as_str())
+        } else if let Some(k) = node.strip_prefix("resource:") {
+            cx.res.instance(k).map(|i| i.team.as_str())
+        } else if let Some(ns) = node.strip_prefix("namespace:") {
+            ns_team.get(ns).copied()
+        } else {
+            None
+        };
+        if let Body::Manifest(Value::Object(m)) = &mut o.body
+            && let Some(Value::Object(meta)) = m.get_mut("metadata")
+        {
+            let name = meta
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if let Value::Object(labels) = meta.entry("labels").or_insert_with(|| json!({})) {
+                labels
+                    .entry("platc.dev/environment")
+                    .or_insert_with(|| json!(env));
+                if let Some(t) = team {
+                    labels.entry("platc.dev/team").or_insert_with(|| json!(t));
+                }
+                labels
+                    .entry("app.kubernetes.io/name")
+                    .or_insert_with(|| json!(name));
+                labels
+                    .entry("app.kubernetes.io/instance")
+                    .or_insert_with(|| json!(format!("{name}-{env}")));
+            }
+        }
+    }
 }
 
 /// Objects that belong to no single environment, from every plane renderer.

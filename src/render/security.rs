@@ -386,8 +386,10 @@ fn workload_policy(cx: &EnvCx<'_>, w: &RWorkload, endpoints: &BTreeMap<&str, End
         ingress.push(json!({"from": ns_peers(&route_ns), "ports": tcp(route_ports)}));
     }
 
-    if let Some(m) = &w.profile.metrics
-        && let Some(p) = w.ports.iter().find(|p| p.name == m.port)
+    // The same scrape target the monitoring plane renders a ServiceMonitor for (profile or
+    // annotation), so the two planes cannot disagree.
+    if let Ok(Some(scrape)) = crate::render::monitoring::scrape_target(w)
+        && let Some(p) = w.ports.iter().find(|p| p.name == scrape.port)
     {
         let mon = provider_namespaces(cx, &[SERVICE_MONITOR_KIND]);
         if !mon.is_empty() {
