@@ -13,9 +13,28 @@ pub struct BenchArgs {
     /// Worker threads (default: the number of cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Only write the synthetic workspace into DIR (to profile `platc build -C DIR` by hand).
+    #[arg(long, value_name = "DIR")]
+    write_workspace: Option<std::path::PathBuf>,
 }
 
 pub fn run(a: BenchArgs) -> i32 {
+    if let Some(dir) = &a.write_workspace {
+        return match platc::bench::write_workspace(dir, a.workloads) {
+            Ok(()) => {
+                println!(
+                    "wrote {} workloads under {}",
+                    a.workloads,
+                    dir.join("examples/bench").display()
+                );
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", dir.display());
+                EXIT_INPUT
+            }
+        };
+    }
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
