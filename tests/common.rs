@@ -111,3 +111,37 @@ pub fn workspace_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Runs the independent judges (`tests/tools/validate.py`: kubernetes-validate --strict and the
+/// CRD schemas of `../shared/schemas`) over a rendered tree. `None` when they are not available
+/// here (the caller says SKIPPED); panics with their findings when the tree fails; otherwise
+/// their summary line.
+pub fn validate_tree(dir: &Path) -> Option<String> {
+    let schemas = repo().join("../shared/schemas");
+    if !schemas.join("crds").exists() {
+        eprintln!("SKIPPED: ../shared/schemas is not beside the checkout");
+        return None;
+    }
+    let Ok(o) = Command::new("python3")
+        .arg(repo().join("tests/tools/validate.py"))
+        .arg(dir)
+        .arg(&schemas)
+        .output()
+    else {
+        eprintln!("SKIPPED: python3 is not installed");
+        return None;
+    };
+    let stdout = String::from_utf8_lossy(&o.stdout).to_string();
+    if o.status.code() == Some(3) {
+        eprintln!("SKIPPED: {stdout}");
+        return None;
+    }
+    assert!(
+        o.status.success(),
+        "the rendered tree fails schema validation:\n{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let summary = stdout.lines().last().unwrap_or_default().to_string();
+    assert!(summary.starts_with("summary:"), "{stdout}");
+    Some(summary)
+}

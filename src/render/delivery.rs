@@ -2,7 +2,7 @@
 //! node that has manifests (sync wave = the node's wave), an app-of-apps root per environment,
 //! and per cluster a root with the platform components.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
@@ -133,14 +133,7 @@ impl PlaneRenderer for DeliveryPlane {
         let apps_dir = format!("argocd/{env}/apps");
         let mut out = Vec::new();
 
-        let mut namespaces: BTreeMap<&str, &str> = BTreeMap::new();
-        for w in &cx.res.workloads {
-            namespaces.insert(&w.namespace, &w.team);
-        }
-        for i in &cx.res.instances {
-            namespaces.insert(&i.namespace, &i.team);
-        }
-        for (ns, team) in &namespaces {
+        for (ns, team) in &cx.res.namespaces() {
             let name = app_name_namespace(env, ns);
             let app = application(
                 p,

@@ -149,18 +149,7 @@ pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
 /// none. Logs and metrics can then be sliced the same way on every plane.
 fn label_env_objects(objects: &mut [Object], cx: &EnvCx<'_>) {
     let env = cx.res.env.as_str();
-    let ns_team: BTreeMap<&str, &str> = cx
-        .res
-        .workloads
-        .iter()
-        .map(|w| (w.namespace.as_str(), w.team.as_str()))
-        .chain(
-            cx.res
-                .instances
-                .iter()
-                .map(|i| (i.namespace.as_str(), i.team.as_str())),
-        )
-        .collect();
+    let ns_team = cx.res.namespaces();
     for o in objects {
         let node = o.provenance.node.as_str();
         let team = if let Some(w) = node.strip_prefix("workload:") {

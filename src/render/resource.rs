@@ -51,18 +51,7 @@ impl PlaneRenderer for ResourcePlane {
         let env = &cx.res.env;
         let environment = &cx.platform.environments[env];
 
-        let namespaces: BTreeMap<&str, &str> = cx
-            .res
-            .workloads
-            .iter()
-            .map(|w| (w.namespace.as_str(), w.team.as_str()))
-            .chain(
-                cx.res
-                    .instances
-                    .iter()
-                    .map(|i| (i.namespace.as_str(), i.team.as_str())),
-            )
-            .collect();
+        let namespaces = cx.res.namespaces();
         for (ns, team) in namespaces {
             let mut labels = Map::new();
             labels.insert("app.kubernetes.io/managed-by".into(), json!("platc"));

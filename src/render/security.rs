@@ -70,19 +70,7 @@ impl PlaneRenderer for SecurityPlane {
         let mut diags = Diagnostics::new();
         let mut out = Vec::new();
 
-        // Same set as the resource plane's Namespace objects.
-        let namespaces: BTreeMap<&str, &str> = cx
-            .res
-            .workloads
-            .iter()
-            .map(|w| (w.namespace.as_str(), w.team.as_str()))
-            .chain(
-                cx.res
-                    .instances
-                    .iter()
-                    .map(|i| (i.namespace.as_str(), i.team.as_str())),
-            )
-            .collect();
+        let namespaces = cx.res.namespaces();
         for (ns, team) in &namespaces {
             out.extend(namespace_objects(cx, ns, team));
         }

@@ -41,6 +41,20 @@ impl EnvResolution {
             .map(|ix| &self.instances[ix])
     }
 
+    /// Every namespace of the environment with the team that owns it (its workloads' and
+    /// resources' team), sorted.
+    pub fn namespaces(&self) -> BTreeMap<&str, &str> {
+        self.workloads
+            .iter()
+            .map(|w| (w.namespace.as_str(), w.team.as_str()))
+            .chain(
+                self.instances
+                    .iter()
+                    .map(|i| (i.namespace.as_str(), i.team.as_str())),
+            )
+            .collect()
+    }
+
     pub fn workload(&self, name: &str) -> Option<&RWorkload> {
         self.workloads
             .binary_search_by(|w| w.name.as_str().cmp(name))
