@@ -24,19 +24,11 @@ struct Rendered {
 fn rendered() -> &'static Rendered {
     static R: OnceLock<Rendered> = OnceLock::new();
     R.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out");
-        let b = platc(&[
-            "build",
-            "-C",
-            repo().to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
-        let g = platc(&["graph", "-C", repo().to_str().unwrap(), "--format", "json"]);
-        assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
-        let graph: Value = serde_json::from_slice(&g.stdout).unwrap();
+        let Examples {
+            _dir: dir,
+            out,
+            graph,
+        } = render_examples();
         let mut yaml = BTreeMap::new();
         let mut text = BTreeMap::new();
         for (path, bytes) in read_tree(&out) {

@@ -145,3 +145,32 @@ pub fn validate_tree(dir: &Path) -> Option<String> {
     assert!(summary.starts_with("summary:"), "{stdout}");
     Some(summary)
 }
+
+/// The repository's examples rendered by the real binary into a scratch directory, with the
+/// graph of every environment (`platc graph --format json`).
+pub struct Examples {
+    pub _dir: tempfile::TempDir,
+    pub out: PathBuf,
+    pub graph: serde_json::Value,
+}
+
+pub fn render_examples() -> Examples {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let b = platc(&[
+        "build",
+        "-C",
+        repo().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let g = platc(&["graph", "-C", repo().to_str().unwrap(), "--format", "json"]);
+    assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
+    let graph = serde_json::from_slice(&g.stdout).expect("graph json");
+    Examples {
+        _dir: dir,
+        out,
+        graph,
+    }
+}

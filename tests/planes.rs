@@ -15,19 +15,9 @@ fn yaml(bytes: &[u8]) -> Value {
 
 #[test]
 fn operator_served_objects_sync_after_their_operator() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let b = platc(&[
-        "build",
-        "-C",
-        repo().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
-    let g = platc(&["graph", "-C", repo().to_str().unwrap(), "--format", "json"]);
-    let graphs: Value = serde_json::from_slice(&g.stdout).unwrap();
-    let tree = read_tree(&out);
+    let ex = render_examples();
+    let graphs = &ex.graph;
+    let tree = read_tree(&ex.out);
 
     let served = [
         (

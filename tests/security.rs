@@ -368,19 +368,11 @@ struct Built {
 }
 
 fn build_examples() -> Built {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let b = platc(&[
-        "build",
-        "-C",
-        repo().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
-    let g = platc(&["graph", "-C", repo().to_str().unwrap(), "--format", "json"]);
-    assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
-    let graph: Value = serde_json::from_slice(&g.stdout).expect("graph json");
+    let Examples {
+        _dir: tmp,
+        out,
+        graph,
+    } = render_examples();
     let mut objects = BTreeMap::new();
     for (path, bytes) in read_tree(&out) {
         if path.starts_with("envs/") && path.ends_with(".yaml") {

@@ -9,17 +9,8 @@ use common::*;
 
 #[test]
 fn rendered_examples_pass_independent_schema_validation() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let b = platc(&[
-        "build",
-        "-C",
-        repo().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
-    if let Some(summary) = validate_tree(&out) {
+    let ex = render_examples();
+    if let Some(summary) = validate_tree(&ex.out) {
         assert!(summary.contains("custom resources checked"), "{summary}");
     }
 }
