@@ -3,12 +3,16 @@
 
 pub mod bench;
 pub mod diag;
+pub mod diff;
 pub mod discover;
 pub mod emit;
+pub mod explain;
 pub mod graph;
 pub mod load;
 pub mod model;
 pub mod pipeline;
+pub mod policy;
+pub mod publish;
 pub mod render;
 pub mod resolve;
 pub mod stdlib;

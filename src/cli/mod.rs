@@ -4,8 +4,11 @@
 mod bench;
 mod build;
 mod check;
+mod diff;
+mod explain;
 mod graph;
 mod output;
+mod publish;
 
 use std::path::PathBuf;
 
@@ -59,6 +62,12 @@ enum Command {
         after_help = "Examples:\n  platc graph --format dot --env prod | dot -Tsvg > prod.svg\n  platc graph --format json"
     )]
     Graph(graph::GraphArgs),
+    /// Compare a fresh rendering with a directory, another Git revision or a published branch.
+    Diff(diff::DiffArgs),
+    /// Render and commit the tree to a branch of a GitOps repository.
+    Publish(publish::PublishArgs),
+    /// Say where a rendered file, object or field came from.
+    Explain(explain::ExplainArgs),
     /// Time the pipeline on a synthetic workspace (medians of several runs).
     #[command(
         after_help = "Example:\n  platc bench --workloads 1000 --runs 5   (use a release build)"
@@ -80,6 +89,9 @@ pub fn run() -> i32 {
         Command::Check(a) => check::run(a),
         Command::Graph(a) => graph::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Diff(a) => diff::run(a),
+        Command::Publish(a) => publish::run(a),
+        Command::Explain(a) => explain::run(a),
     }
 }
 

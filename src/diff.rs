@@ -1,0 +1,1 @@
+//! platc diff (in progress).

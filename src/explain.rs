@@ -1,0 +1,1 @@
+//! platc explain (in progress).

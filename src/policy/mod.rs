@@ -1,0 +1,1 @@
+//! Policies over the model and the rendered objects (in progress).

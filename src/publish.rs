@@ -1,0 +1,1 @@
+//! platc publish (in progress).
