@@ -315,7 +315,8 @@ fn render_workload(
     Ok(out)
 }
 
-fn config_key(container: &str, target: &str) -> String {
+/// The ConfigMap key of a container file (also how `platc explain` finds it).
+pub fn config_key(container: &str, target: &str) -> String {
     let mut k = format!("{container}-");
     for ch in target.trim_start_matches('/').chars() {
         k.push(

@@ -1128,7 +1128,8 @@ fn escape_k8s(s: &str) -> String {
     s.replace("$(", "$$(")
 }
 
-fn env_name_for(hint: &str) -> String {
+/// The hidden variable that carries a secret output inside a longer string.
+pub fn env_name_for(hint: &str) -> String {
     let mut s = String::from("PLATC_SECRET_");
     for ch in hint.chars() {
         s.push(if ch.is_ascii_alphanumeric() {
