@@ -428,6 +428,13 @@ pub struct Policy {
     pub envs: Vec<String>,
     #[serde(default)]
     pub params: Value,
+    /// `false` switches a built-in policy off.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Message of a platform-defined policy whose `check` returns `false`. (The `check` function
+    /// itself is not exported; `policy::nickel` evaluates it.)
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]

@@ -1,38 +1,94 @@
 use clap::Args;
 
+use platc::diag::Diagnostics;
+use platc::policy::{self, Report, report};
+
 use super::{EXIT_FINDINGS, EXIT_OK, Workspace, output};
 
 #[derive(Args)]
+#[command(
+    after_help = "Examples:\n  platc check                    every error and policy finding, for people\n  platc check --format sarif > platc.sarif   for GitHub code scanning\n  platc check --format markdown  a pull-request comment\n\nA workload waives a policy with the annotation `platc.dev/waive.<policy>: \"<reason>\"`.\nExit codes: 0 no errors (warnings and waived findings allowed), 1 errors or findings of severity error."
+)]
 pub struct CheckArgs {
     #[command(flatten)]
     ws: Workspace,
     /// Output format of the findings.
-    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    #[arg(long, value_parser = ["text", "json", "sarif", "markdown"], default_value = "text")]
     format: String,
 }
 
-pub fn run(a: CheckArgs) -> i32 {
-    let result = platc::pipeline::compile(&a.ws.dir, &a.ws.options(None));
-    let diags = match &result {
-        Ok(_) => platc::diag::Diagnostics::new(),
-        Err(d) => d.clone(),
+/// Load, run `team-exists`, compile what can be compiled, run the other policies.
+fn run_checks(a: &CheckArgs) -> (Option<(usize, usize, usize)>, Report, Diagnostics) {
+    let opts = a.ws.options(None);
+    let mut report = Report::default();
+    let (platform, workloads) = match platc::pipeline::load(&a.ws.dir, &opts) {
+        Ok(x) => x,
+        Err(d) => return (None, report, d),
     };
-    if a.format == "json" {
-        let v = serde_json::json!({"ok": result.is_ok(), "diagnostics": diags.0});
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-    } else if let Ok(c) = &result {
-        let objects = c.objects().count();
-        println!(
-            "ok: {} workloads, {} environments, {objects} objects",
-            c.workloads.len(),
-            c.envs.len()
-        );
-    } else {
-        output::print_diagnostics(&diags);
+    let (team_findings, workloads) = match policy::check_teams(&platform, workloads) {
+        Ok(x) => x,
+        Err(d) => return (None, report, d),
+    };
+    report.extend(team_findings);
+    let c = match platc::pipeline::compile_loaded(platform, workloads, &opts) {
+        Ok(c) => c,
+        Err(d) => return (None, report, d),
+    };
+    let counts = (c.workloads.len(), c.envs.len(), c.objects().count());
+    match policy::check(&c, &a.ws.dir) {
+        Ok(r) => {
+            let teams = std::mem::take(&mut report.findings);
+            report = r;
+            report.extend(teams);
+            (Some(counts), report, Diagnostics::new())
+        }
+        Err(d) => (Some(counts), report, d),
     }
-    if result.is_ok() {
-        EXIT_OK
-    } else {
+}
+
+pub fn run(a: CheckArgs) -> i32 {
+    let (counts, report, diags) = run_checks(&a);
+    match a.format.as_str() {
+        "json" => println!("{}", report::json(&report, &diags)),
+        "sarif" => println!("{}", report::sarif(&report, &diags)),
+        "markdown" => print!("{}", report::markdown(&report, &diags)),
+        _ => {
+            print_findings(&report);
+            output::print_diagnostics(&diags);
+            match counts {
+                Some((w, e, o)) if diags.is_empty() && !report.has_errors() => println!(
+                    "ok: {w} workloads, {e} environments, {o} objects; {}",
+                    report::summary(&report)
+                ),
+                _ if !report.findings.is_empty() => {
+                    eprintln!("{}", report::summary(&report))
+                }
+                _ => {}
+            }
+        }
+    }
+    if diags.has_errors() || report.has_errors() {
         EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Findings as text on stderr, beside the compiler's diagnostics; colour as `output` does.
+fn print_findings(r: &Report) {
+    let text = report::text(r);
+    if !output::colour() {
+        eprint!("{text}");
+        return;
+    }
+    for line in text.lines() {
+        let line = if line.starts_with(' ') {
+            line.to_string()
+        } else {
+            line.replacen(": error[", ": \x1b[1;31merror\x1b[0m[", 1)
+                .replacen(": warning[", ": \x1b[1;33mwarning\x1b[0m[", 1)
+                .replacen(": waived[", ": \x1b[2mwaived\x1b[0m[", 1)
+        };
+        eprintln!("{line}");
     }
 }

@@ -242,12 +242,52 @@ fn classify(ws: &Workspace, name: &OsStr) -> LoadedFile {
 /// Evaluate the platform. `embedded` lists in-memory workspace files (empty for a disk
 /// workspace) by workspace-relative path.
 fn evaluate(ws: &Workspace, embedded: &[(&str, &str)]) -> Result<Platform, Diagnostics> {
-    let root = ws.root();
-    let platform_dir = root.join("platform");
     let entry = format!(
         "{{ {ENTRY_FIELD} = (import \"main.ncl\") | (import \"{}\").Platform }}",
         stdlib::ENTRY
     );
+    let (json, sources) = evaluate_entry(ws, embedded, entry)?;
+    let mut platform = to_platform(json)?;
+    platform.sources = sources;
+    Ok(platform)
+}
+
+/// Evaluates `expr` with `platform` bound to the workspace's platform (the value of
+/// `platform/main.ncl` after the stdlib's `Platform` contract, with its non-exported fields such
+/// as policy `check` functions) and `platc` to the stdlib; returns the exported JSON. The
+/// workspace is `root` when it has `platform/main.ncl`, else the embedded reference platform.
+/// The same sandbox as [`load_platform`] applies. Used by `policy::nickel` to run every
+/// platform-defined policy over every workload in one evaluation.
+pub fn evaluate_with_platform(root: &Path, expr: &str) -> Result<serde_json::Value, Diagnostics> {
+    let entry = format!(
+        "{{ {ENTRY_FIELD} = let platc = import \"{0}\" in let platform = (import \"main.ncl\") | platc.Platform in ({expr}) }}",
+        stdlib::ENTRY
+    );
+    let (ws, embedded) = if root.join("platform/main.ncl").is_file() {
+        let root = root.canonicalize().map_err(|e| {
+            Diagnostic::error(
+                Code::Io,
+                None,
+                format!("cannot open workspace `{}`: {e}", root.display()),
+            )
+        })?;
+        (Workspace::Disk(root), &[][..])
+    } else {
+        (Workspace::Embedded, EMBEDDED_NICKEL)
+    };
+    evaluate_entry(&ws, embedded, entry).map(|(json, _)| json)
+}
+
+/// Evaluates a generated entry file (a record whose field [`ENTRY_FIELD`] is the result) living
+/// virtually in `platform/`, with the stdlib importable; returns the exported value and the
+/// display names of the files read.
+fn evaluate_entry(
+    ws: &Workspace,
+    embedded: &[(&str, &str)],
+    entry: String,
+) -> Result<(serde_json::Value, Vec<String>), Diagnostics> {
+    let root = ws.root();
+    let platform_dir = root.join("platform");
 
     let mut builder = ProgramBuilder::new()
         .add_source_string(entry, platform_dir.join(ENTRY_FILE).into_os_string())
@@ -292,10 +332,7 @@ fn evaluate(ws: &Workspace, embedded: &[(&str, &str)]) -> Result<Platform, Diagn
     })?;
     drop(value);
     drop(program);
-
-    let mut platform = to_platform(json)?;
-    platform.sources = sources;
-    Ok(platform)
+    Ok((json, sources))
 }
 
 /// Every file the evaluation read must be in the workspace or the stdlib. Returns the sorted

@@ -1,0 +1,635 @@
+//! The built-in policies. Each looks at one environment's resolved workloads (or rendered
+//! objects) and points every finding at the source value that caused it.
+
+use serde_json::Value;
+
+use super::config::{Effective, Rules};
+use super::locate::Locator;
+use super::{Finding, Severity, Sources};
+use crate::diag::{Span, did_you_mean};
+use crate::model::{ANN_PROFILE, ANN_TEAM, Platform, Workload, WorkloadKind};
+use crate::pipeline::{Compilation, EnvResult};
+use crate::render::Body;
+use crate::resolve::RWorkload;
+
+/// Every built-in policy but `team-exists` over every environment.
+pub fn run_all(
+    c: &Compilation,
+    rules: &Rules,
+    sources: &Sources<'_>,
+    locator: &Locator,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for env in &c.envs {
+        let name = env.resolution.env.as_str();
+        let Some(environment) = c.platform.environments.get(name) else {
+            continue;
+        };
+        let cx = Cx {
+            platform: &c.platform,
+            env: name,
+            env_type: &environment.env_type,
+            sources,
+            locator,
+        };
+        let on = |id: &str| rules.builtin(id).filter(|e| e.applies(name));
+        if let Some(e) = on("images-pinned") {
+            out.extend(images_pinned(&cx, env, e));
+        }
+        if let Some(e) = on("resources-set") {
+            out.extend(resources_set(&cx, env, e));
+        }
+        if let Some(e) = on("prod-replicas") {
+            out.extend(prod_replicas(&cx, env, e));
+        }
+        if let Some(e) = on("no-privileged") {
+            out.extend(no_privileged(&cx, env, e));
+        }
+        if let Some(e) = on("service-probes") {
+            out.extend(service_probes(&cx, env, e));
+        }
+    }
+    out
+}
+
+struct Cx<'a> {
+    platform: &'a Platform,
+    env: &'a str,
+    env_type: &'a str,
+    sources: &'a Sources<'a>,
+    locator: &'a Locator,
+}
+
+impl Cx<'_> {
+    fn finding(
+        &self,
+        id: &str,
+        e: &Effective,
+        w: &str,
+        span: Span,
+        message: String,
+        help: String,
+    ) -> Finding {
+        Finding {
+            span,
+            policy: id.to_string(),
+            severity: e.severity,
+            environment: Some(self.env.to_string()),
+            workload: w.to_string(),
+            message,
+            help,
+            waived: None,
+        }
+    }
+
+    fn source(&self, w: &RWorkload) -> Option<&Workload> {
+        self.sources.get(&w.name)
+    }
+
+    /// The container's name as written, else the workload's name.
+    fn container_span(&self, w: &RWorkload, container: &str) -> Span {
+        self.source(w)
+            .and_then(|s| s.containers.get(container))
+            .map(|c| c.name.span.clone())
+            .unwrap_or_else(|| self.sources.name_span(&w.name, &w.file))
+    }
+
+    /// Where the workload chose its profile: the annotation, else its name.
+    fn profile_choice_span(&self, w: &RWorkload) -> Span {
+        self.source(w)
+            .and_then(|s| s.annotations.get(ANN_PROFILE))
+            .map(|a| a.span.clone())
+            .unwrap_or_else(|| self.sources.name_span(&w.name, &w.file))
+    }
+
+    /// Where a profile setting of the workload came from (the profile or an environment
+    /// override in the platform's files), else where the workload chose the profile.
+    fn setting_span(&self, w: &RWorkload, field: &str) -> Span {
+        let found = match w.provenance.get(field) {
+            Some(origin) => self.locator.setting(origin, field),
+            None => self.locator.profile(&w.profile_name),
+        };
+        found.unwrap_or_else(|| self.profile_choice_span(w))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// team-exists (on the loaded workloads, before resolving)
+// ---------------------------------------------------------------------------------------------
+
+pub fn team_exists(platform: &Platform, w: &Workload, severity: Severity) -> Option<Finding> {
+    let teams: Vec<&str> = platform.teams.keys().map(String::as_str).collect();
+    let (span, message, help) = match &w.team {
+        Some(t) if platform.teams.contains_key(&t.value) => return None,
+        Some(t) => (
+            t.span.clone(),
+            format!(
+                "workload `{}` names team `{}`, which does not exist",
+                w.name.value, t.value
+            ),
+            match did_you_mean(&t.value, teams.iter().copied()) {
+                Some(c) => format!("did you mean `{c}`?"),
+                None => format!("teams: {}", teams.join(", ")),
+            },
+        ),
+        None => (
+            w.name.span.clone(),
+            format!("workload `{}` names no owning team", w.name.value),
+            format!(
+                "add the annotation `{ANN_TEAM}: <team>` under metadata.annotations (teams: {})",
+                teams.join(", ")
+            ),
+        ),
+    };
+    Some(Finding {
+        span,
+        policy: "team-exists".into(),
+        severity,
+        environment: None,
+        workload: w.name.value.clone(),
+        message,
+        help,
+        waived: None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// images-pinned
+// ---------------------------------------------------------------------------------------------
+
+/// An image reference split the way registries read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// `docker.io` when the reference names none.
+    pub registry: String,
+    /// The reference with the implicit registry (and `library/`) written out, without tag and
+    /// digest.
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    /// The reference as written, without tag and digest.
+    pub name: String,
+}
+
+pub fn parse_image(image: &str) -> ImageRef {
+    let (name, digest) = match image.split_once('@') {
+        Some((n, d)) => (n, Some(d.to_string())),
+        None => (image, None),
+    };
+    let last = name.rfind('/').map_or(0, |p| p + 1);
+    let (path, tag) = match name[last..].find(':') {
+        Some(p) => (&name[..last + p], Some(name[last + p + 1..].to_string())),
+        None => (name, None),
+    };
+    let first = path.split('/').next().unwrap_or("");
+    let explicit =
+        path.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let (registry, repository) = if explicit {
+        (first.to_string(), path.to_string())
+    } else if path.contains('/') {
+        ("docker.io".to_string(), format!("docker.io/{path}"))
+    } else {
+        ("docker.io".to_string(), format!("docker.io/library/{path}"))
+    };
+    ImageRef {
+        registry,
+        repository,
+        tag,
+        digest,
+        name: path.to_string(),
+    }
+}
+
+fn registry_allowed(image: &str, r: &ImageRef, allowed: &[String]) -> bool {
+    allowed.iter().any(|p| {
+        let p = p.trim_end_matches('/');
+        r.repository == p
+            || r.repository.starts_with(&format!("{p}/"))
+            || image.starts_with(&format!("{p}/"))
+            || r.registry == p
+    })
+}
+
+fn images_pinned(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
+    const ID: &str = "images-pinned";
+    let allowed = e.strings("allowed_registries", &[]);
+    let digest_types = e.strings("digest_env_types", &["production"]);
+    let need_digest = digest_types.iter().any(|t| t == cx.env_type);
+    let mut out = Vec::new();
+    for w in &env.resolution.workloads {
+        for c in &w.containers {
+            let span = cx
+                .source(w)
+                .and_then(|s| s.containers.get(&c.name))
+                .map(|s| s.image.span.clone())
+                .unwrap_or_else(|| cx.container_span(w, &c.name));
+            let r = parse_image(&c.image);
+            let mut push = |message: String, help: String| {
+                out.push(cx.finding(ID, e, &w.name, span.clone(), message, help));
+            };
+            if !allowed.is_empty() && !registry_allowed(&c.image, &r, &allowed) {
+                push(
+                    format!(
+                        "image `{}` of container `{}` comes from `{}`, which is not an allowed registry",
+                        c.image, c.name, r.registry
+                    ),
+                    format!(
+                        "use an image from {} (`params.allowed_registries` of policy `{ID}`)",
+                        allowed
+                            .iter()
+                            .map(|a| format!("`{a}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+            if r.digest.is_some() {
+                continue;
+            }
+            match r.tag.as_deref() {
+                Some("latest") => push(
+                    format!(
+                        "image `{}` of container `{}` uses the `latest` tag",
+                        c.image, c.name
+                    ),
+                    format!(
+                        "pin a version: `{}:<version>`{}",
+                        r.name,
+                        if need_digest {
+                            " and its digest (`@sha256:…`)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+                None => push(
+                    format!(
+                        "image `{}` of container `{}` has no tag, so Kubernetes pulls `latest`",
+                        c.image, c.name
+                    ),
+                    format!(
+                        "pin a version: `{}:<version>`{}",
+                        c.image,
+                        if need_digest {
+                            " and its digest (`@sha256:…`)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+                Some(_) if need_digest => push(
+                    format!(
+                        "image `{}` of container `{}` is not pinned by digest in `{}` (a {} environment)",
+                        c.image, c.name, cx.env, cx.env_type
+                    ),
+                    format!(
+                        "append the digest the tag points to: `{}@sha256:<digest>` (`crane digest {}` prints it)",
+                        c.image, c.image
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// resources-set
+// ---------------------------------------------------------------------------------------------
+
+fn resources_set(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for w in &env.resolution.workloads {
+        for c in &w.containers {
+            let missing: Vec<&str> = [
+                ("resources.requests.cpu", c.requests.cpu.is_none()),
+                ("resources.requests.memory", c.requests.memory.is_none()),
+                ("resources.limits.memory", c.limits.memory.is_none()),
+            ]
+            .into_iter()
+            .filter(|(_, m)| *m)
+            .map(|(f, _)| f)
+            .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let list = missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.push(cx.finding(
+                "resources-set",
+                e,
+                &w.name,
+                cx.container_span(w, &c.name),
+                format!(
+                    "container `{}` has no {list}, neither its own nor from profile `{}`",
+                    c.name, w.profile_name
+                ),
+                format!(
+                    "set {list} on container `{}`, or give profile `{}` defaults under `resources`",
+                    c.name, w.profile_name
+                ),
+            ));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// prod-replicas
+// ---------------------------------------------------------------------------------------------
+
+fn prod_replicas(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
+    const ID: &str = "prod-replicas";
+    if !e
+        .strings("env_types", &["production"])
+        .iter()
+        .any(|t| t == cx.env_type)
+    {
+        return Vec::new();
+    }
+    let min = e.count("min_replicas", 2);
+    let mut out = Vec::new();
+    for w in &env.resolution.workloads {
+        if w.profile.kind != WorkloadKind::Deployment {
+            continue;
+        }
+        let (n, field) = match &w.profile.hpa {
+            Some(h) => (u64::from(h.min_replicas), "hpa.min_replicas"),
+            None => (u64::from(w.profile.replicas), "replicas"),
+        };
+        if n < min {
+            out.push(cx.finding(
+                ID,
+                e,
+                &w.name,
+                cx.setting_span(w, field),
+                format!(
+                    "`{}` runs {} in `{}` (a {} environment); at least {min} are required",
+                    w.name,
+                    if field == "replicas" {
+                        format!("{n} replica{}", if n == 1 { "" } else { "s" })
+                    } else {
+                        format!("with an HPA minimum of {n}")
+                    },
+                    cx.env,
+                    cx.env_type
+                ),
+                format!(
+                    "set `{field} = {min}` in profile `{}`, or in the overrides of environment `{}`",
+                    w.profile_name, cx.env
+                ),
+            ));
+        }
+        if w.profile.pdb.is_none() {
+            out.push(cx.finding(
+                ID,
+                e,
+                &w.name,
+                cx.setting_span(w, "pdb"),
+                format!(
+                    "`{}` has no PodDisruptionBudget in `{}` (a {} environment)",
+                    w.name, cx.env, cx.env_type
+                ),
+                format!(
+                    "set `pdb = {{ min_available = 1 }}` in profile `{}`, or in the overrides of environment `{}`",
+                    w.profile_name, cx.env
+                ),
+            ));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// no-privileged (rendered pod specs: workloads and provisioner templates alike)
+// ---------------------------------------------------------------------------------------------
+
+fn pod_spec<'v>(kind: &str, v: &'v Value) -> Option<&'v Value> {
+    let ptr = match kind {
+        "Pod" => "/spec",
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController" => "/spec/template/spec",
+        "CronJob" => "/spec/jobTemplate/spec/template/spec",
+        _ => return None,
+    };
+    v.pointer(ptr)
+}
+
+fn no_privileged(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
+    const ID: &str = "no-privileged";
+    let mut out = Vec::new();
+    for o in &env.objects {
+        let Body::Manifest(v) = &o.body else { continue };
+        let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+        let Some(spec) = pod_spec(kind, v) else {
+            continue;
+        };
+        let obj_name = v
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let what = format!("{kind} `{obj_name}`");
+        // (problem, container or None, the keys to look for in a template, best first)
+        let mut problems: Vec<(String, Option<String>, &'static [&'static str])> = Vec::new();
+        for (field, label) in [
+            ("hostNetwork", "the host network"),
+            ("hostPID", "the host PID namespace"),
+            ("hostIPC", "the host IPC namespace"),
+        ] {
+            if spec.get(field) == Some(&Value::Bool(true)) {
+                problems.push((
+                    format!("{what} uses {label} (`{field}: true`)"),
+                    None,
+                    needles(field),
+                ));
+            }
+        }
+        for list in ["initContainers", "containers", "ephemeralContainers"] {
+            for c in spec
+                .get(list)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let cname = c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let sc = c.get("securityContext");
+                if sc.and_then(|s| s.get("privileged")) == Some(&Value::Bool(true)) {
+                    problems.push((
+                        format!("container `{cname}` of {what} runs privileged"),
+                        Some(cname.clone()),
+                        &["privileged:", "securityContext:", "containers:"],
+                    ));
+                }
+                if sc.and_then(|s| s.get("allowPrivilegeEscalation")) != Some(&Value::Bool(false)) {
+                    problems.push((
+                        format!(
+                            "container `{cname}` of {what} may escalate privileges (`allowPrivilegeEscalation` is not `false`)"
+                        ),
+                        Some(cname.clone()),
+                        &["allowPrivilegeEscalation:", "securityContext:", "containers:"],
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
+            continue;
+        }
+        let node = o.provenance.node.as_str();
+        for (message, container, needle) in problems {
+            let (workload, span) = if let Some(wname) = node.strip_prefix("workload:") {
+                let span = match (&container, env.resolution.workload(wname)) {
+                    (Some(c), Some(w)) => cx.container_span(w, c),
+                    _ => cx.sources.name_span(wname, &o.provenance.source),
+                };
+                (wname.to_string(), span)
+            } else if let Some(key) = node.strip_prefix("resource:") {
+                let inst = env.resolution.instance(key);
+                let workload = inst
+                    .and_then(|i| i.consumers.first().cloned())
+                    .unwrap_or_else(|| key.to_string());
+                let span = template_span(cx.platform, &o.provenance.via, needle)
+                    .or_else(|| inst.map(|i| i.span.clone()))
+                    .unwrap_or_else(|| Span::file(o.provenance.source.as_str()));
+                (workload, span)
+            } else {
+                (node.to_string(), Span::file(o.provenance.source.as_str()))
+            };
+            out.push(cx.finding(
+                ID,
+                e,
+                &workload,
+                span,
+                message,
+                "run without host namespaces or `privileged`, and set `securityContext.allowPrivilegeEscalation: false` on every container".into(),
+            ));
+        }
+    }
+    out
+}
+
+fn needles(field: &str) -> &'static [&'static str] {
+    match field {
+        "hostNetwork" => &["hostNetwork:"],
+        "hostPID" => &["hostPID:"],
+        _ => &["hostIPC:"],
+    }
+}
+
+/// The first line of a platform template (`template:templates/x.yaml.j2 via ...`) that has one
+/// of `needles` (outside `{# #}` comments), or its first line. Built-in templates are not
+/// workspace files: `None`.
+fn template_span(platform: &Platform, via: &str, needles: &[&str]) -> Option<Span> {
+    let name = via.strip_prefix("template:")?.split(' ').next()?;
+    if name.starts_with("platc/") {
+        return None;
+    }
+    let text = platform.templates.get(name)?;
+    let file = format!("platform/{name}");
+    let found = needles.iter().find_map(|n| {
+        text.match_indices(n).map(|(at, _)| at).find(|at| {
+            let before = &text[..*at];
+            before.matches("{#").count() == before.matches("#}").count()
+        })
+    });
+    Some(match found {
+        Some(at) => {
+            let (line, col) = super::locate::line_col(text, at);
+            Span::new(file, line, col)
+        }
+        None => Span::file(file),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// service-probes
+// ---------------------------------------------------------------------------------------------
+
+fn service_probes(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for w in &env.resolution.workloads {
+        if w.ports.is_empty() || w.profile.kind != WorkloadKind::Deployment {
+            continue;
+        }
+        for (idx, c) in w.containers.iter().enumerate() {
+            // The renderer gives the first container the profile's default HTTP probe.
+            let default = idx == 0 && w.profile.probe_path.is_some();
+            let mut missing = Vec::new();
+            if c.readiness.is_none() && !default {
+                missing.push("readinessProbe");
+            }
+            if c.liveness.is_none() && !default {
+                missing.push("livenessProbe");
+            }
+            if missing.is_empty() {
+                continue;
+            }
+            let list = missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            out.push(cx.finding(
+                "service-probes",
+                e,
+                &w.name,
+                cx.container_span(w, &c.name),
+                format!(
+                    "container `{}` of `{}` serves ports but has no {list}",
+                    c.name, w.name
+                ),
+                format!(
+                    "add {list} to container `{}`, or use a profile with `probe_path` (profile `{}` has none)",
+                    c.name, w.profile_name
+                ),
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references_split_like_registries_read_them() {
+        let r = parse_image("nginx");
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag, r.digest),
+            ("docker.io", "docker.io/library/nginx", None, None)
+        );
+        let r = parse_image("ghcr.io/acme/api:1.2@sha256:abc");
+        assert_eq!(r.registry, "ghcr.io");
+        assert_eq!(r.repository, "ghcr.io/acme/api");
+        assert_eq!(r.tag.as_deref(), Some("1.2"));
+        assert_eq!(r.digest.as_deref(), Some("sha256:abc"));
+        let r = parse_image("localhost:5000/app");
+        assert_eq!((r.registry.as_str(), r.tag), ("localhost:5000", None));
+        let r = parse_image("acme/app:latest");
+        assert_eq!(r.repository, "docker.io/acme/app");
+        assert_eq!(r.tag.as_deref(), Some("latest"));
+    }
+
+    #[test]
+    fn registry_prefixes_match_whole_path_segments() {
+        let allowed = vec!["ghcr.io/acme/".to_string()];
+        let ok = |i: &str| registry_allowed(i, &parse_image(i), &allowed);
+        assert!(ok("ghcr.io/acme/api:1"));
+        assert!(!ok("ghcr.io/acme-evil/api:1"));
+        assert!(!ok("nginx:1.27"));
+        let hub = vec!["docker.io".to_string()];
+        assert!(registry_allowed("nginx:1", &parse_image("nginx:1"), &hub));
+    }
+}

@@ -1,0 +1,455 @@
+//! The policy corpus: every case under `tests/policies/<case>/` is a small workspace laid over a
+//! copy of the reference platform (a case's own `platform/` files replace the reference ones of
+//! the same name) whose `platc check --format json` findings must be exactly its
+//! `expected.json` (policy, severity, file:line:col, environment, open/waived), with its exit
+//! code. Plus: the examples have no errors, and the SARIF output has the structure of SARIF
+//! 2.1.0 that code scanning needs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::{Value, json};
+
+/// The case's workspace: reference platform, then the case's files over it.
+fn case_workspace(case: &Path) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo().join("platform"),
+        &tmp.path().join("platform"),
+        false,
+    );
+    copy_dir(case, tmp.path(), false);
+    std::fs::remove_file(tmp.path().join("expected.json")).unwrap();
+    tmp
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    cases
+}
+
+fn check(ws: &Path, format: &str) -> (Option<i32>, String, String) {
+    let o = platc(&["check", "-C", ws.to_str().unwrap(), "--format", format]);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+/// The fields `expected.json` lists, from a finding of `--format json`.
+fn essentials(f: &Value) -> Value {
+    json!({
+        "policy": f["policy"], "severity": f["severity"], "location": f["location"],
+        "environment": f["environment"], "status": f["status"],
+    })
+}
+
+#[test]
+fn every_case_reports_exactly_its_expected_findings() {
+    let cases = cases();
+    assert!(cases.len() >= 9, "only {} cases", cases.len());
+    let mut failures = Vec::new();
+    let mut policies_seen = std::collections::BTreeSet::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(case.join("expected.json"))
+                .unwrap_or_else(|_| panic!("case {name} has no expected.json")),
+        )
+        .unwrap();
+        let ws = case_workspace(case);
+        let (code, stdout, stderr) = check(ws.path(), "json");
+        let v: Value = match serde_json::from_str(&stdout) {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(format!(
+                    "{name}: output is not JSON ({e}): {stdout}{stderr}"
+                ));
+                continue;
+            }
+        };
+        let got: Vec<Value> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(essentials)
+            .collect();
+        let want = expected["findings"].as_array().unwrap();
+        for f in want {
+            policies_seen.insert(f["policy"].as_str().unwrap().to_string());
+        }
+        if &got != want {
+            failures.push(format!(
+                "{name}: findings differ\n  expected: {}\n  got:      {}",
+                serde_json::to_string(want).unwrap(),
+                serde_json::to_string(&got).unwrap()
+            ));
+        }
+        if code.map(i64::from) != expected["exit"].as_i64() {
+            failures.push(format!(
+                "{name}: exit {code:?}, expected {}",
+                expected["exit"]
+            ));
+        }
+        if v["diagnostics"].as_array().is_none_or(|d| !d.is_empty()) {
+            failures.push(format!(
+                "{name}: unexpected diagnostics {}",
+                v["diagnostics"]
+            ));
+        }
+        // Every finding has a message and a fix hint.
+        for f in v["findings"].as_array().unwrap() {
+            if f["message"].as_str().is_none_or(str::is_empty)
+                || f["help"].as_str().is_none_or(str::is_empty)
+                || f["workload"].as_str().is_none_or(str::is_empty)
+            {
+                failures.push(format!(
+                    "{name}: finding without message/help/workload: {f}"
+                ));
+            }
+        }
+        // The text format says the same, one `file:line:col: kind[policy]:` line per finding.
+        let (tcode, _, text) = check(ws.path(), "text");
+        if tcode != code {
+            failures.push(format!(
+                "{name}: text exit {tcode:?} differs from json {code:?}"
+            ));
+        }
+        for f in want {
+            let kind = if f["status"] == "waived" {
+                "waived".to_string()
+            } else {
+                f["severity"].as_str().unwrap().to_string()
+            };
+            let line = format!(
+                "{}: {kind}[{}]: ",
+                f["location"].as_str().unwrap(),
+                f["policy"].as_str().unwrap()
+            );
+            if !text.contains(&line) {
+                failures.push(format!("{name}: text output lacks `{line}`:\n{text}"));
+            }
+        }
+        if stderr.contains("panicked") || text.contains("panicked") {
+            failures.push(format!("{name}: platc panicked"));
+        }
+    }
+    for id in [
+        "images-pinned",
+        "resources-set",
+        "prod-replicas",
+        "no-privileged",
+        "service-probes",
+        "team-exists",
+        "waiver-without-reason",
+        "payments-no-cron-in-prod",
+    ] {
+        if !policies_seen.contains(id) {
+            failures.push(format!("no case expects a finding of `{id}`"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn waived_findings_are_reported_with_their_reason_and_do_not_fail() {
+    let ws = case_workspace(&repo().join("tests/policies/waiver"));
+    let (code, stdout, _) = check(ws.path(), "json");
+    assert_eq!(code, Some(0));
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        v["summary"],
+        json!({"errors": 0, "warnings": 0, "waived": 3})
+    );
+    assert_eq!(
+        v["findings"][0]["waiver_reason"],
+        json!("vendor image, mirrored in Q3 (JIRA-123)")
+    );
+    let (_, _, text) = check(ws.path(), "text");
+    assert!(
+        text.contains("  waived: vendor image, mirrored in Q3 (JIRA-123)"),
+        "{text}"
+    );
+    let (_, md, _) = check(ws.path(), "markdown");
+    assert!(
+        md.contains("<details><summary>3 waived findings</summary>"),
+        "{md}"
+    );
+    assert!(
+        md.contains("vendor image, mirrored in Q3 (JIRA-123)"),
+        "{md}"
+    );
+    assert!(
+        md.starts_with("### platc check: ✅ 0 errors, 0 warnings, 3 waived"),
+        "{md}"
+    );
+}
+
+#[test]
+fn the_examples_have_no_policy_errors() {
+    let ws = workspace_with(&[]);
+    copy_dir(&repo().join("examples"), &ws.path().join("examples"), false);
+    let (code, stdout, stderr) = check(ws.path(), "json");
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["summary"]["errors"], 0, "{stdout}");
+    let errors: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // fraud serves a port but its worker profile gives it no liveness probe: a warning.
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["policy"] == "service-probes" && f["workload"] == "fraud"),
+        "{stdout}"
+    );
+    let (_, md, _) = check(ws.path(), "markdown");
+    assert!(md.starts_with("### platc check: ✅ 0 errors"), "{md}");
+    assert!(md.contains("| ⚠️ warning | `service-probes` |"), "{md}");
+}
+
+#[test]
+fn load_errors_keep_exit_code_1_in_every_format() {
+    let ws = workspace_with(&[(
+        "examples/a/score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\n  annotations:\n    platc.dev/team: payments\ncontainers:\n  main:\n    imgae: nginx:1.27\n",
+    )]);
+    for format in ["text", "json", "sarif", "markdown"] {
+        let (code, stdout, stderr) = check(ws.path(), format);
+        assert_eq!(code, Some(1), "{format}: {stdout}{stderr}");
+    }
+    let (_, sarif, _) = check(ws.path(), "sarif");
+    let v: Value = serde_json::from_str(&sarif).unwrap();
+    let r = &v["runs"][0]["results"][0];
+    assert_eq!(r["ruleId"], "compile-error");
+    assert_eq!(
+        r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        8
+    );
+}
+
+/// The parts of SARIF 2.1.0 that GitHub code scanning reads, checked by hand.
+fn sarif_problems(v: &Value) -> Vec<String> {
+    let mut p = Vec::new();
+    let mut need = |ok: bool, what: &str| {
+        if !ok {
+            p.push(what.to_string());
+        }
+    };
+    need(v["version"] == "2.1.0", "version is not 2.1.0");
+    need(
+        v["$schema"]
+            .as_str()
+            .is_some_and(|s| s.contains("sarif-2.1.0")),
+        "$schema does not name SARIF 2.1.0",
+    );
+    let Some(runs) = v["runs"].as_array() else {
+        return vec!["no runs".into()];
+    };
+    need(runs.len() == 1, "not exactly one run");
+    let run = &runs[0];
+    let driver = &run["tool"]["driver"];
+    need(driver["name"] == "platc", "driver.name");
+    need(driver["version"].is_string(), "driver.version");
+    need(
+        driver["informationUri"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://")),
+        "driver.informationUri",
+    );
+    let rules = driver["rules"].as_array().cloned().unwrap_or_default();
+    need(!rules.is_empty(), "no rules");
+    let ids: Vec<&str> = rules.iter().filter_map(|r| r["id"].as_str()).collect();
+    for r in &rules {
+        need(r["id"].is_string(), "rule without id");
+        need(
+            r["shortDescription"]["text"].is_string(),
+            "rule without shortDescription.text",
+        );
+        need(r["help"]["text"].is_string(), "rule without help.text");
+        need(
+            ["error", "warning", "note", "none"]
+                .contains(&r["defaultConfiguration"]["level"].as_str().unwrap_or("")),
+            "rule without a valid defaultConfiguration.level",
+        );
+    }
+    for r in run["results"].as_array().cloned().unwrap_or_default() {
+        let rule = r["ruleId"].as_str().unwrap_or("");
+        need(
+            ids.contains(&rule),
+            "result names a rule that is not declared",
+        );
+        if let Some(ix) = r["ruleIndex"].as_u64() {
+            need(
+                ids.get(ix as usize) == Some(&rule),
+                "ruleIndex does not match ruleId",
+            );
+        }
+        need(
+            ["error", "warning", "note", "none"].contains(&r["level"].as_str().unwrap_or("")),
+            "result level",
+        );
+        need(r["message"]["text"].is_string(), "result message.text");
+        let loc = &r["locations"][0]["physicalLocation"];
+        let uri = loc["artifactLocation"]["uri"].as_str().unwrap_or("/");
+        need(
+            !uri.starts_with('/') && !uri.contains(':') && !uri.is_empty(),
+            "artifactLocation.uri is not workspace-relative",
+        );
+        need(
+            loc["region"]["startLine"].as_u64().is_some_and(|l| l >= 1),
+            "region.startLine",
+        );
+        need(
+            loc["region"]["startColumn"]
+                .as_u64()
+                .is_some_and(|c| c >= 1),
+            "region.startColumn",
+        );
+        if let Some(s) = r.get("suppressions") {
+            need(
+                s.as_array().is_some_and(|a| {
+                    a.iter().all(|x| {
+                        ["inSource", "external"].contains(&x["kind"].as_str().unwrap_or(""))
+                    })
+                }),
+                "suppression kind",
+            );
+        }
+    }
+    p
+}
+
+/// A minimal SARIF 2.1.0 schema (written here from the specification's required properties;
+/// not the official schema) for Python's `jsonschema`, when it is installed.
+const MINIMAL_SARIF_SCHEMA: &str = r##"{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "required": ["version", "runs"],
+  "properties": {
+    "$schema": {"type": "string"},
+    "version": {"enum": ["2.1.0"]},
+    "runs": {"type": "array", "minItems": 1, "items": {
+      "type": "object", "required": ["tool"],
+      "properties": {
+        "tool": {"type": "object", "required": ["driver"], "properties": {
+          "driver": {"type": "object", "required": ["name"], "properties": {
+            "name": {"type": "string"}, "version": {"type": "string"},
+            "informationUri": {"type": "string", "format": "uri"},
+            "rules": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {
+              "id": {"type": "string"},
+              "shortDescription": {"$ref": "#/definitions/message"},
+              "help": {"$ref": "#/definitions/message"},
+              "defaultConfiguration": {"type": "object", "properties": {"level": {"$ref": "#/definitions/level"}}}
+            }}}
+          }}
+        }},
+        "results": {"type": "array", "items": {
+          "type": "object", "required": ["message"],
+          "properties": {
+            "ruleId": {"type": "string"}, "ruleIndex": {"type": "integer", "minimum": -1},
+            "level": {"$ref": "#/definitions/level"},
+            "message": {"$ref": "#/definitions/message"},
+            "locations": {"type": "array", "items": {"type": "object", "properties": {
+              "physicalLocation": {"type": "object", "properties": {
+                "artifactLocation": {"type": "object", "properties": {"uri": {"type": "string"}, "uriBaseId": {"type": "string"}}},
+                "region": {"type": "object", "properties": {"startLine": {"type": "integer", "minimum": 1}, "startColumn": {"type": "integer", "minimum": 1}}}
+              }}
+            }}},
+            "suppressions": {"type": "array", "items": {"type": "object", "required": ["kind"], "properties": {
+              "kind": {"enum": ["inSource", "external"]},
+              "status": {"enum": ["accepted", "underReview", "rejected"]},
+              "justification": {"type": "string"}
+            }}}
+          }
+        }}
+      }
+    }}
+  },
+  "definitions": {
+    "message": {"type": "object", "anyOf": [{"required": ["text"]}, {"required": ["id"]}], "properties": {"text": {"type": "string"}}},
+    "level": {"enum": ["none", "note", "warning", "error"]}
+  }
+}"##;
+
+#[test]
+fn sarif_output_has_the_structure_code_scanning_reads() {
+    let mut checked = 0;
+    for name in ["images-pinned", "waiver", "no-privileged", "team-exists"] {
+        let ws = case_workspace(&repo().join("tests/policies").join(name));
+        let (_, stdout, stderr) = check(ws.path(), "sarif");
+        let v: Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {stdout}{stderr}"));
+        let problems = sarif_problems(&v);
+        assert!(problems.is_empty(), "{name}: {problems:?}\n{stdout}");
+        let results = v["runs"][0]["results"].as_array().unwrap();
+        assert!(!results.is_empty(), "{name}: no results");
+        if name == "waiver" {
+            assert!(results.iter().all(|r| {
+                r["suppressions"][0]["justification"] == "vendor image, mirrored in Q3 (JIRA-123)"
+            }));
+        }
+        if name == "images-pinned" {
+            let r = &results[0];
+            assert_eq!(r["ruleId"], "images-pinned");
+            assert_eq!(r["level"], "error");
+            let loc = &r["locations"][0]["physicalLocation"];
+            assert_eq!(loc["artifactLocation"]["uri"], "examples/web/score.yaml");
+            assert_eq!(loc["region"]["startLine"], 8);
+            assert_eq!(loc["region"]["startColumn"], 12);
+        }
+        let validated = validate_with_python(&stdout);
+        if validated.is_some() {
+            checked += 1;
+        }
+        // The structural check itself must be able to fail.
+        let mut broken = v.clone();
+        broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+            json!(0);
+        broken["version"] = json!("2.0.0");
+        assert_eq!(sarif_problems(&broken).len(), 2, "{name}");
+    }
+    if checked == 0 {
+        eprintln!("SKIPPED: Python jsonschema is not installed; structural checks only");
+    }
+}
+
+/// `Some(())` when Python's jsonschema validated the document against the minimal schema,
+/// `None` when it is not installed; panics when it finds the document invalid.
+fn validate_with_python(doc: &str) -> Option<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let (schema, file) = (dir.path().join("schema.json"), dir.path().join("doc.json"));
+    std::fs::write(&schema, MINIMAL_SARIF_SCHEMA).unwrap();
+    std::fs::write(&file, doc).unwrap();
+    let script = "import json,sys\ntry:\n import jsonschema\nexcept ImportError:\n sys.exit(3)\ns=json.load(open(sys.argv[1]));d=json.load(open(sys.argv[2]))\njsonschema.Draft7Validator.check_schema(s)\nerrs=[e.message for e in jsonschema.Draft7Validator(s).iter_errors(d)]\nprint('\\n'.join(errs));sys.exit(1 if errs else 0)\n";
+    let o = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .ok()?;
+    match o.status.code() {
+        Some(0) => Some(()),
+        Some(3) => None,
+        _ => panic!(
+            "SARIF fails the minimal schema: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    }
+}
