@@ -15,6 +15,7 @@ pub mod policy;
 pub mod publish;
 pub mod render;
 pub mod resolve;
+pub mod schema;
 pub mod stdlib;
 pub mod template;
 pub mod yaml;

@@ -38,6 +38,11 @@ pub struct Platform {
     pub components: BTreeMap<String, Component>,
     #[serde(default)]
     pub policies: Vec<Policy>,
+    /// JSON Schemas of kinds the platform renders, by `<apiVersion>/<kind>`
+    /// (`monitoring.coreos.com/v1/ServiceMonitor`); `platc check` validates objects of those
+    /// kinds against them (see `schema`).
+    #[serde(default)]
+    pub schemas: BTreeMap<String, Value>,
     /// Template name → minijinja source. Filled by the loader (stdlib templates under
     /// `platc/...`, the platform's own by their path relative to `platform/`); not from Nickel.
     #[serde(skip)]

@@ -55,6 +55,9 @@ pub fn run(a: CheckArgs) -> i32 {
         _ => {
             print_findings(&report);
             output::print_diagnostics(&diags);
+            if let Some(line) = report::schema_coverage(&report) {
+                eprintln!("note: {line}");
+            }
             match counts {
                 Some((w, e, o)) if diags.is_empty() && !report.has_errors() => println!(
                     "ok: {w} workloads, {e} environments, {o} objects; {}",

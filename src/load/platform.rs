@@ -89,6 +89,10 @@ const EMBEDDED_NICKEL: &[(&str, &str)] = &[
         include_str!("../../platform/provisioners/storage.ncl"),
     ),
     (
+        "platform/schemas/object-storage.ncl",
+        include_str!("../../platform/schemas/object-storage.ncl"),
+    ),
+    (
         "platform/teams.ncl",
         include_str!("../../platform/teams.ncl"),
     ),

@@ -63,6 +63,13 @@ pub const BUILTINS: &[Builtin] = &[
         params: &[],
     },
     Builtin {
+        id: "schema",
+        severity: Severity::Error,
+        description: "Every rendered object of a kind with a schema (core Kubernetes, Argo CD, the platform's `schemas`) matches it strictly: no unknown fields, the right types.",
+        help: "Fix the field at the JSON path given, in the template or workload that wrote it (`platc explain` shows where an object came from).",
+        params: &[],
+    },
+    Builtin {
         id: "service-probes",
         severity: Severity::Warning,
         description: "Workloads with service ports have readiness and liveness probes.",

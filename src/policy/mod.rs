@@ -86,6 +86,16 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Every rule that ran or could have run (built-in and platform-defined), by id, for SARIF.
     pub rules: BTreeMap<String, RuleInfo>,
+    /// Rule `schema`: how many rendered objects were checked against a schema, and the kinds
+    /// (`<apiVersion>/<kind>`) that have none, with their object counts. Unchecked is not an
+    /// error. `None` when the rule did not run.
+    pub schema: Option<SchemaCoverage>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SchemaCoverage {
+    pub checked: usize,
+    pub unchecked: BTreeMap<String, usize>,
 }
 
 /// What SARIF and the docs say about one rule.
@@ -179,6 +189,21 @@ pub fn check(c: &Compilation, root: &Path) -> Result<Report, Diagnostics> {
     let mut findings = Vec::new();
     findings.extend(builtin::run_all(c, &rules, &sources, &locator));
     findings.extend(custom_run.findings(c, &rules, &sources));
+    let mut coverage = None;
+    if let Some(eff) = rules.builtin(SCHEMA) {
+        let outcome = crate::schema::check(c)?;
+        findings.extend(
+            outcome
+                .failures
+                .iter()
+                .filter(|f| f.environment.as_deref().is_none_or(|e| eff.applies(e)))
+                .map(|f| schema_finding(f, eff.severity)),
+        );
+        coverage = Some(SchemaCoverage {
+            checked: outcome.checked,
+            unchecked: outcome.unchecked,
+        });
+    }
     let waiver_findings = apply_waivers(&mut findings, &c.workloads, &rules);
     findings.extend(waiver_findings);
     findings.sort();
@@ -186,7 +211,71 @@ pub fn check(c: &Compilation, root: &Path) -> Result<Report, Diagnostics> {
     Ok(Report {
         findings,
         rules: rules.info(),
+        schema: coverage,
     })
+}
+
+/// Policy id of schema validation findings.
+pub const SCHEMA: &str = "schema";
+
+/// A schema failure as a finding: it names the object, its file, the JSON path, what was
+/// expected and what produced the object; it points at the template line or workload value that
+/// wrote the field when that is known, else at the file the object came from.
+pub fn schema_finding(f: &crate::schema::Failure, severity: Severity) -> Finding {
+    let p = &f.provenance;
+    let span = f.span.clone().unwrap_or_else(|| {
+        Span::file(if p.source.is_empty() {
+            f.object.file.as_str()
+        } else {
+            p.source.as_str()
+        })
+    });
+    let at = if f.field.is_empty() {
+        String::new()
+    } else {
+        format!(" at `{}`", f.field)
+    };
+    let from = if p.source.is_empty() || p.via.contains(&p.source) {
+        p.via.clone()
+    } else {
+        format!("{}, from {}", p.via, p.source)
+    };
+    let message = format!(
+        "`{}` ({}){at}: {}; expected {} (produced by {from})",
+        f.object, f.object.file, f.message, f.expected
+    );
+    let fix = match p.via.strip_prefix("template:") {
+        Some(rest) => {
+            let template = rest.split(' ').next().unwrap_or(rest);
+            let provisioner = rest
+                .split("provisioner:")
+                .nth(1)
+                .map(|s| format!(" of provisioner `{}`", s.trim_end_matches(')')))
+                .unwrap_or_default();
+            format!("fix template `{template}`{provisioner}")
+        }
+        None => format!("fix what {} writes there", p.via),
+    };
+    let help = match &f.suggestion {
+        Some(s) => format!("did you mean `{s}`? {fix}; checked against {}", f.schema),
+        None => format!("{fix}; checked against {}", f.schema),
+    };
+    Finding {
+        span,
+        policy: SCHEMA.into(),
+        severity,
+        environment: f.environment.clone(),
+        workload: f.workload.clone().unwrap_or_else(|| {
+            if p.node.is_empty() {
+                f.object.to_string()
+            } else {
+                p.node.clone()
+            }
+        }),
+        message,
+        help,
+        waived: None,
+    }
 }
 
 /// The source workloads by name, for spans.

@@ -48,6 +48,30 @@ pub fn text(r: &Report) -> String {
     s
 }
 
+/// Rule `schema`'s coverage in one line: `schema: 423 objects checked; no schema for 2 kinds
+/// (unchecked): backstage.io/v1alpha1/API (9), ...`; `None` when the rule did not run.
+pub fn schema_coverage(r: &Report) -> Option<String> {
+    let s = r.schema.as_ref()?;
+    let mut line = format!("schema: {} objects checked", s.checked);
+    if !crate::schema::ENABLED {
+        line.push_str(" (platc was built without the `schema` feature)");
+    }
+    if !s.unchecked.is_empty() {
+        let kinds: Vec<String> = s
+            .unchecked
+            .iter()
+            .map(|(k, n)| format!("{k} ({n})"))
+            .collect();
+        line.push_str(&format!(
+            "; no schema for {} kind{} (unchecked): {}",
+            kinds.len(),
+            if kinds.len() == 1 { "" } else { "s" },
+            kinds.join(", ")
+        ));
+    }
+    Some(line)
+}
+
 /// One line: `2 errors, 1 warning, 1 waived`.
 pub fn summary(r: &Report) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
@@ -81,6 +105,7 @@ pub fn json(r: &Report, diags: &Diagnostics) -> String {
         "summary": {"errors": r.errors(), "warnings": r.warnings(), "waived": r.waived()},
         "diagnostics": diags.0,
         "findings": r.findings.iter().map(finding_json).collect::<Vec<_>>(),
+        "schema": r.schema,
     });
     serde_json::to_string_pretty(&v).unwrap_or_default()
 }
@@ -181,6 +206,7 @@ pub fn sarif(r: &Report, diags: &Diagnostics) -> String {
                 "rules": rules,
             }},
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The workspace root."}}},
+            "properties": {"schema": r.schema},
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],
@@ -257,6 +283,9 @@ pub fn markdown(r: &Report, diags: &Diagnostics) -> String {
             ));
         }
         s.push_str("\n</details>\n");
+    }
+    if let Some(line) = schema_coverage(r) {
+        s.push_str(&format!("\n<sub>{}</sub>\n", cell(&line)));
     }
     s
 }
