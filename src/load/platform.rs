@@ -290,6 +290,36 @@ fn evaluate_entry(
     embedded: &[(&str, &str)],
     entry: String,
 ) -> Result<(serde_json::Value, Vec<String>), Diagnostics> {
+    // nickel-lang-core 0.19 can fail an internal assertion on some inputs (a `{ .. }` contract over
+    // nested JSON imported from a file, for one); a platform engineer must get an error that says
+    // where to look, not a crash.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        evaluate_entry_unguarded(ws, embedded, entry)
+    }))
+    .unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(Diagnostic::error(
+            Code::NickelError,
+            Some(Span::file("platform/main.ncl")),
+            format!("the Nickel evaluator failed internally while evaluating the platform: {what}"),
+        )
+        .with_help(
+            "this is a known nickel-lang-core 0.19 failure on `{ .. }` contracts over imported JSON; \
+             apply a record contract with typed fields instead, or inline the value in Nickel",
+        )
+        .into())
+    })
+}
+
+fn evaluate_entry_unguarded(
+    ws: &Workspace,
+    embedded: &[(&str, &str)],
+    entry: String,
+) -> Result<(serde_json::Value, Vec<String>), Diagnostics> {
     let root = ws.root();
     let platform_dir = root.join("platform");
 
