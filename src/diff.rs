@@ -20,7 +20,7 @@ use petgraph::visit::EdgeRef;
 use serde_json::{Value, json};
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::graph::{EdgeKind, EnvGraph, GNode, NodeKind};
+use crate::graph::{EdgeKind, EnvGraph, GNode};
 use crate::pipeline::Compilation;
 
 /// Relative `/`-separated path → bytes: one side of a comparison.
@@ -1110,12 +1110,7 @@ pub fn affected_mermaid(a: &Affected<'_>) -> Option<String> {
         .collect();
     let mut s = String::from("flowchart LR\n");
     for (id, n) in &nodes {
-        let (open, close) = match n.kind {
-            NodeKind::Workload => ("[", "]"),
-            NodeKind::Resource => ("[(", ")]"),
-            NodeKind::Component => ("[[", "]]"),
-            NodeKind::Namespace => ("{{", "}}"),
-        };
+        let (open, close) = n.kind.mermaid_shape();
         let label = n.name.replace('"', "#quot;");
         let _ = writeln!(
             s,

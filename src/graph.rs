@@ -25,6 +25,19 @@ pub enum NodeKind {
     Workload,
 }
 
+impl NodeKind {
+    /// Mermaid's opening and closing brackets for this kind of node (one look in every picture:
+    /// workloads boxes, resources cylinders, components subroutines, namespaces hexagons).
+    pub fn mermaid_shape(self) -> (&'static str, &'static str) {
+        match self {
+            NodeKind::Workload => ("[", "]"),
+            NodeKind::Resource => ("[(", ")]"),
+            NodeKind::Component => ("[[", "]]"),
+            NodeKind::Namespace => ("{{", "}}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct GNode {
     /// `workload:<name>`, `resource:<instance key>`, `component:<name>`, `namespace:<name>`.
@@ -377,12 +390,7 @@ impl EnvGraph {
             .collect();
         let mut s = String::from("flowchart LR\n");
         for n in self.sorted_nodes() {
-            let (open, close) = match n.kind {
-                NodeKind::Workload => ("[", "]"),
-                NodeKind::Resource => ("[(", ")]"),
-                NodeKind::Component => ("[[", "]]"),
-                NodeKind::Namespace => ("{{", "}}"),
-            };
+            let (open, close) = n.kind.mermaid_shape();
             let _ = writeln!(
                 s,
                 "  {}{open}\"{}<br/>{}\"{close}",

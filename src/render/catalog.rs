@@ -822,12 +822,7 @@ pub fn neighbourhood_mermaid(
         .into_iter()
         .chain(nodes.iter().filter(|(id, _)| **id != center));
     for (id, n) in centre_first {
-        let (open, close) = match n.kind {
-            NodeKind::Workload => ("[", "]"),
-            NodeKind::Resource => ("[(", ")]"),
-            NodeKind::Component => ("[[", "]]"),
-            NodeKind::Namespace => ("{{", "}}"),
-        };
+        let (open, close) = n.kind.mermaid_shape();
         let _ = writeln!(
             s,
             "  {}{open}\"{}<br/>{}\"{close}",
