@@ -434,6 +434,13 @@ pub fn resolve_env(
         })
         .unwrap_or(Value::Null);
 
+    // What a workload's placeholders can see, given the outputs computed so far.
+    let scope_data = |w: &Workload, outputs: &BTreeMap<String, BTreeMap<String, Output>>| {
+        let resources = scope_for(w, &uses, outputs, &names, &calls, &skeletons, &by_name);
+        let declared: Vec<String> = w.resources.keys().cloned().collect();
+        (resources, declared)
+    };
+
     // Outputs, in dependency order.
     let mut outputs_by_instance: BTreeMap<String, BTreeMap<String, Output>> = BTreeMap::new();
     let mut instances: BTreeMap<String, Instance> = BTreeMap::new();
@@ -451,16 +458,7 @@ pub fn resolve_env(
             continue;
         };
         let prov = &platform.provisioners[p.provisioner];
-        let scope_resources = scope_for(
-            w,
-            &uses,
-            &outputs_by_instance,
-            &names,
-            &calls,
-            &skeletons,
-            &by_name,
-        );
-        let declared: Vec<String> = w.resources.keys().cloned().collect();
+        let (scope_resources, declared) = scope_data(w, &outputs_by_instance);
         let scope = Scope {
             workload: &p.first,
             metadata: &w.metadata,
@@ -615,16 +613,7 @@ pub fn resolve_env(
         else {
             continue;
         };
-        let scope_resources = scope_for(
-            w,
-            &uses,
-            &outputs_by_instance,
-            &names,
-            &calls,
-            &skeletons,
-            &by_name,
-        );
-        let declared: Vec<String> = w.resources.keys().cloned().collect();
+        let (scope_resources, declared) = scope_data(w, &outputs_by_instance);
         let scope = Scope {
             workload: &w.name.value,
             metadata: &w.metadata,
