@@ -58,7 +58,7 @@ fn workload_yaml(i: usize, image_tag: &str) -> String {
     // The previous workload of the same team: a chain of service dependencies per team.
     if i >= TEAMS.len() {
         s.push_str(&format!(
-            "  upstream:\n    type: service\n    params:\n      name: w{:05}\n",
+            "  upstream:\n    type: service\n    params:\n      workload: w{:05}\n",
             i - TEAMS.len()
         ));
     }

@@ -1142,14 +1142,34 @@ fn workload_field(
                     w.team, r.resolution.env, r.resolution.env
                 )),
             });
-            ans.layers.push(Layer {
-                role: Role::Feeds,
-                layer: LayerKind::Workload,
-                origin: format!("{file} (annotation {})", model::ANN_TEAM),
-                value: sw.team.as_ref().map(|t| json!(t.value)),
-                location: sw.team.as_ref().map(|t| Location::span(&t.span)),
-                note: None,
-            });
+            // The team comes from the workload's annotation or the platform's path claims.
+            if let Ok(choice) = crate::ownership::team_of(&cx.comp.platform, sw) {
+                let (layer, origin, location) = match &choice.origin {
+                    crate::ownership::Origin::Annotation(span) => (
+                        LayerKind::Workload,
+                        format!("{file} (annotation {})", model::ANN_TEAM),
+                        Some(Location::span(span)),
+                    ),
+                    crate::ownership::Origin::Path { field, .. } => (
+                        LayerKind::Platform,
+                        format!("platform {field}"),
+                        cx.nickel_field(&["teams", &choice.name, "paths"], 2),
+                    ),
+                    crate::ownership::Origin::Default(field) => (
+                        LayerKind::Platform,
+                        format!("platform {field}"),
+                        cx.nickel_field(&[field], 1),
+                    ),
+                };
+                ans.layers.push(Layer {
+                    role: Role::Feeds,
+                    layer,
+                    origin,
+                    value: Some(json!(choice.name)),
+                    location,
+                    note: Some(choice.describe("team")),
+                });
+            }
             return;
         }
         (_, ["metadata", "name"]) => {

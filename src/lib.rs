@@ -10,6 +10,7 @@ pub mod explain;
 pub mod graph;
 pub mod load;
 pub mod model;
+pub mod ownership;
 pub mod pipeline;
 pub mod policy;
 pub mod publish;

@@ -28,10 +28,16 @@ pub struct Platform {
     pub clusters: BTreeMap<String, Cluster>,
     pub environments: BTreeMap<String, Environment>,
     pub teams: BTreeMap<String, Team>,
+    /// The team of workloads that no annotation names and no team's `paths` claims.
+    #[serde(default)]
+    pub default_team: Option<String>,
     /// Raw profiles: resolve deep-merges profile, environment overrides and workload choices, then
     /// reads the result as a [`Profile`].
     pub profiles: BTreeMap<String, Value>,
     pub default_profile: String,
+    /// Profile name → globs of the workload files that follow it (see `ownership`).
+    #[serde(default)]
+    pub profile_paths: BTreeMap<String, Vec<String>>,
     /// In order: the first provisioner whose rules match a resource request wins.
     pub provisioners: Vec<Provisioner>,
     #[serde(default)]
@@ -151,6 +157,9 @@ pub struct Team {
     pub namespace: String,
     /// Name of the team's Argo CD AppProject.
     pub project: String,
+    /// Globs of the workload files the team owns (see `ownership`).
+    #[serde(default)]
+    pub paths: Vec<String>,
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -333,7 +342,10 @@ pub struct Provisioner {
     /// Platform components (operators) that must exist before this resource.
     #[serde(default)]
     pub requires: Vec<String>,
-    /// Default params merged under the request's params.
+    /// The params a request may give; anything else is refused (see `resolve::params`).
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamSpec>,
+    /// Defaults of optional params, deep-merged under the request's params.
     #[serde(default)]
     pub defaults: Value,
     /// Where consumers connect to the resource (network policies). Absent: derived from the
@@ -342,6 +354,46 @@ pub struct Provisioner {
     pub network: Option<ResourceNetwork>,
     #[serde(default)]
     pub description: Option<String>,
+}
+
+/// One param a provisioner accepts.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    #[serde(rename = "type", default)]
+    pub param_type: ParamType,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    #[default]
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+    Any,
+}
+
+impl ParamType {
+    /// How messages name the type (`an integer`).
+    pub fn article(self) -> &'static str {
+        match self {
+            ParamType::String => "a string",
+            ParamType::Integer => "an integer",
+            ParamType::Number => "a number",
+            ParamType::Boolean => "a boolean",
+            ParamType::Array => "a list",
+            ParamType::Object => "a mapping",
+            ParamType::Any => "any value",
+        }
+    }
 }
 
 /// How consumers of a provisioned resource reach it; every string is a template rendered with

@@ -19,6 +19,22 @@ impl Templates {
         // produce an empty field; `{% if x %}` on a missing key stays allowed.
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        // `tojson` would print an undefined value as `null` (a param the request did not give
+        // and the template did not default): that is a template bug to report, not a value.
+        env.add_filter(
+            "tojson",
+            |v: &minijinja::Value,
+             indent: Option<minijinja::Value>,
+             args: minijinja::value::Kwargs| {
+                if v.is_undefined() {
+                    return Err(minijinja::Error::new(
+                        minijinja::ErrorKind::UndefinedError,
+                        "`tojson` of a value that is not defined",
+                    ));
+                }
+                minijinja::filters::tojson(v, indent, args)
+            },
+        );
         let mut errors = Vec::new();
         for (name, source) in &platform.templates {
             if let Err(e) = env.add_template_owned(name.clone(), source.clone()) {

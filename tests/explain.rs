@@ -358,3 +358,28 @@ fn explain_never_reads_the_output_directory() {
         s(&o.stderr)
     );
 }
+
+#[test]
+fn a_namespace_names_how_the_team_was_chosen() {
+    // storefront's files carry no team annotation: the team's `paths` claim them.
+    let v = explain_json("Deployment/storefront-prod/orders#metadata.namespace");
+    let layers = v["field"]["layers"].as_array().unwrap();
+    let claim = layers
+        .iter()
+        .find(|l| l["origin"] == "platform teams.storefront.paths")
+        .unwrap_or_else(|| panic!("no path-claim layer: {layers:?}"));
+    assert_eq!(claim["value"], "storefront");
+    assert_eq!(
+        claim["location"]["line"],
+        line_of("platform/teams.ncl", "paths = [\"examples/storefront/\"]")
+    );
+    // payments' files still name their team: the annotation is what decided.
+    let v = explain_json("Deployment/payments-prod/ledger#metadata.namespace");
+    let layers = v["field"]["layers"].as_array().unwrap();
+    assert!(
+        layers.iter().any(|l| l["origin"]
+            .as_str()
+            .is_some_and(|o| o.ends_with("(annotation platc.dev/team)"))),
+        "{layers:?}"
+    );
+}

@@ -478,18 +478,28 @@ fn nickel_error(ws: &Workspace, files: &Files, err: NickelError) -> Diagnostics 
             .with_note(report)
             .into();
     };
-    let span = first
+    // The platform engineer's own file first: a whole-record contract (a provisioner's params
+    // against its defaults) has its primary label on the contract in the stdlib, and the value
+    // that broke it as a secondary one.
+    let spans: Vec<(bool, Span)> = first
         .labels
         .iter()
-        .filter(|l| l.style == LabelStyle::Primary)
-        .chain(first.labels.iter())
-        .find_map(|l| {
+        .filter_map(|l| {
             let name = files_for_diags.name(l.file_id);
             let display = ws.display_name(name)?;
             let src = files_for_diags.source(l.file_id);
             let (line, col) = line_col(src, l.range.start);
-            Some(Span::new(display, line, col))
-        });
+            Some((
+                l.style == LabelStyle::Primary,
+                Span::new(display, line, col),
+            ))
+        })
+        .collect();
+    // Workspace before stdlib, then primary before secondary; the first of the best rank.
+    let span = spans
+        .iter()
+        .min_by_key(|(primary, s)| (s.file.starts_with("<stdlib>"), !primary))
+        .map(|(_, s)| s.clone());
     // Nickel puts the contract's own message on the second line of the diagnostic message
     // ("contract broken by the value of `cluster`\n unknown cluster `prd`").
     let message = first
@@ -909,7 +919,7 @@ mod tests {
         );
         assert_eq!(
             p.teams.keys().collect::<Vec<_>>(),
-            ["data", "payments", "storefront"]
+            ["apps", "data", "payments", "storefront"]
         );
         assert_eq!(p.default_profile, "web");
         assert_eq!(p.profiles["web"]["probe_path"], json!("/healthz"));
@@ -1109,6 +1119,47 @@ mod tests {
     }
 
     #[test]
+    fn provisioner_defaults_must_be_declared_optional_params() {
+        let prov = |params: &str| {
+            minimal(
+                "replicas = 1",
+                "main",
+                &format!(
+                    "\n  provisioners = [{{ name = \"cache\", type = \"redis\", params = {{ {params} }}, defaults = {{ memory = \"1Gi\" }} }}],"
+                ),
+            )
+            .replace("  provisioners = [],", "")
+        };
+        let ws = workspace(&prov("size = {}"), &[]);
+        let d = only(&load_platform(ws.path()).expect_err("must fail")).clone();
+        assert_eq!(d.code, Code::ContractViolation);
+        assert!(
+            d.message
+                .contains("provisioner `cache` has defaults for undeclared params `memory`"),
+            "{}",
+            d.message
+        );
+        // The value that broke the contract, in the platform's file, not the stdlib.
+        assert_eq!(
+            d.span.map(|s| s.file.to_string()),
+            Some("platform/main.ncl".to_string())
+        );
+        let ws = workspace(&prov("memory = { required = true }"), &[]);
+        let d = only(&load_platform(ws.path()).expect_err("must fail")).clone();
+        assert!(
+            d.message.contains("defaults for required params `memory`"),
+            "{}",
+            d.message
+        );
+        let ws = workspace(&prov("memory = { description = \"cache size\" }"), &[]);
+        let p = load_platform(ws.path()).unwrap_or_else(|d| panic!("{d}"));
+        assert_eq!(
+            p.provisioners[0].params["memory"].param_type,
+            crate::model::ParamType::String
+        );
+    }
+
+    #[test]
     fn unknown_default_profile_and_bad_env_type() {
         let main = minimal("replicas = 2", "main", "")
             .replace("default_profile = \"web\"", "default_profile = \"wbe\"");
@@ -1298,23 +1349,50 @@ mod tests {
         })
     }
 
-    /// Params as the resolver passes them: the provisioner's defaults under the request's params.
-    fn params_for(prov: &crate::model::Provisioner) -> Value {
+    /// A sample value of a declared param type.
+    fn sample(name: &str, t: crate::model::ParamType) -> Value {
+        use crate::model::ParamType;
+        match t {
+            ParamType::String | ParamType::Any => json!(format!("sample-{name}")),
+            ParamType::Integer => json!(3),
+            ParamType::Number => json!(1.5),
+            ParamType::Boolean => json!(true),
+            ParamType::Array => json!(["sample"]),
+            ParamType::Object => json!({"sample.key": "sample"}),
+        }
+    }
+
+    /// Params as the resolver passes them for a request that gives only the required params:
+    /// the defaults, and a sample value of the declared type for each required one.
+    fn params_minimal(prov: &crate::model::Provisioner) -> Value {
         let mut params = match &prov.defaults {
             Value::Object(m) => m.clone(),
             _ => serde_json::Map::new(),
         };
-        match prov.resource_type.as_str() {
-            "endpoint" => {
-                params.insert("host".into(), json!("api.stripe.com"));
+        for (name, spec) in &prov.params {
+            if spec.required {
+                params.insert(name.clone(), sample(name, spec.param_type));
             }
-            "route" => {
-                params.insert("host".into(), json!("shop.example.com"));
-                params.insert("port".into(), json!(8080));
-            }
-            _ => {}
         }
         Value::Object(params)
+    }
+
+    /// Params of a request that gives every declared param.
+    fn params_full(prov: &crate::model::Provisioner) -> Value {
+        Value::Object(
+            prov.params
+                .iter()
+                .map(|(name, spec)| (name.clone(), sample(name, spec.param_type)))
+                .collect(),
+        )
+    }
+
+    /// Params for the route tests: a public host and a service port.
+    fn route_params(route: &crate::model::Provisioner) -> Value {
+        let mut p = params_minimal(route);
+        p["host"] = json!("shop.example.com");
+        p["port"] = json!(8080);
+        p
     }
 
     /// Parse one YAML stream into JSON values (mappings, sequences, scalars as strings).
@@ -1362,14 +1440,14 @@ mod tests {
         Ok(docs)
     }
 
-    fn render_all(p: &Platform, env: &str) -> usize {
-        let mut jinja = minijinja::Environment::new();
-        jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        for (name, src) in &p.templates {
-            jinja
-                .add_template(name, src)
-                .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
-        }
+    fn render_all(
+        p: &Platform,
+        env: &str,
+        params_for: fn(&crate::model::Provisioner) -> Value,
+    ) -> usize {
+        // The compiler's own template environment, so the test is as strict as a build.
+        let templates = crate::template::Templates::new(p)
+            .unwrap_or_else(|e| panic!("templates do not compile: {e:?}"));
         let mut rendered = 0;
         for prov in &p.provisioners {
             let ctx = sample_context(p, env, &prov.resource_type, &params_for(prov));
@@ -1388,24 +1466,15 @@ mod tests {
                         .map(|e| ("remote_key".to_string(), e.remote_key.clone())),
                 );
             for (key, expr) in exprs {
-                let out = jinja
-                    .render_str(&expr, minijinja::Value::from(minijinja::value::Serde(&ctx)))
-                    .unwrap_or_else(|e| {
-                        panic!("{}: output {key} fails in {env}: {e:#}", prov.name)
-                    });
-                assert!(
-                    !out.trim().is_empty(),
-                    "{}: output {key} is empty",
-                    prov.name
-                );
+                let out = templates
+                    .render_str(&key, &expr, &ctx)
+                    .unwrap_or_else(|e| panic!("{}: output {key} fails in {env}: {e}", prov.name));
+                assert!(!out.is_empty(), "{}: output {key} is empty", prov.name);
             }
             for m in &prov.manifests {
-                let text = jinja
-                    .get_template(m)
-                    .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&ctx))))
-                    .unwrap_or_else(|e| {
-                        panic!("{m} fails to render for {} in {env}: {e:#}", prov.name)
-                    });
+                let text = templates.render(m, &ctx).unwrap_or_else(|e| {
+                    panic!("{m} fails to render for {} in {env}: {e}", prov.name)
+                });
                 let docs = parse_yaml_stream(&text)
                     .unwrap_or_else(|e| panic!("{m} in {env} is not YAML: {e}\n{text}"));
                 assert!(!docs.is_empty(), "{m} rendered nothing");
@@ -1429,12 +1498,38 @@ mod tests {
         rendered
     }
 
+    /// Templates see only declared params (the resolver refuses others), so each must render
+    /// both when a request gives only the required ones and when it gives all of them; the
+    /// environment is strict, so reading an undeclared param fails here.
     #[test]
     fn every_reference_template_renders_to_kubernetes_objects_in_every_environment() {
         let p = load_embedded_platform().unwrap_or_else(|d| panic!("{d}"));
         for env in ["dev", "staging", "prod"] {
-            assert!(render_all(&p, env) >= 10, "too few objects in {env}");
+            assert!(
+                render_all(&p, env, params_minimal) >= 10,
+                "too few objects in {env}"
+            );
+            assert!(
+                render_all(&p, env, params_full) >= 10,
+                "too few objects in {env}"
+            );
         }
+    }
+
+    #[test]
+    fn a_template_reading_an_undeclared_param_fails_the_render_test() {
+        let mut p = load_embedded_platform().unwrap_or_else(|d| panic!("{d}"));
+        let redis = p
+            .provisioners
+            .iter_mut()
+            .find(|p| p.resource_type == "redis")
+            .expect("redis");
+        redis.params.remove("memory");
+        if let Some(d) = redis.defaults.as_object_mut() {
+            d.remove("memory");
+        }
+        let failed = std::panic::catch_unwind(|| render_all(&p, "dev", params_full));
+        assert!(failed.is_err(), "reading resource.params.memory must fail");
     }
 
     #[test]
@@ -1459,7 +1554,7 @@ mod tests {
                         &p,
                         env,
                         "route",
-                        &params_for(route),
+                        &route_params(route),
                     ))),
                 )
                 .expect("render");
@@ -1501,7 +1596,7 @@ mod tests {
                         &p,
                         env,
                         "postgres",
-                        &params_for(prov),
+                        &params_minimal(prov),
                     ))),
                 )
                 .expect("render");

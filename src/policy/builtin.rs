@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::config::{Effective, Rules};
 use super::locate::Locator;
 use super::{Finding, Severity, Sources};
-use crate::diag::{Span, did_you_mean};
-use crate::model::{ANN_PROFILE, ANN_TEAM, Platform, Workload, WorkloadKind};
+use crate::diag::Span;
+use crate::model::{ANN_PROFILE, Platform, Workload, WorkloadKind};
 use crate::pipeline::{Compilation, EnvResult};
 use crate::render::Body;
 use crate::resolve::RWorkload;
@@ -118,37 +118,16 @@ impl Cx<'_> {
 // ---------------------------------------------------------------------------------------------
 
 pub fn team_exists(platform: &Platform, w: &Workload, severity: Severity) -> Option<Finding> {
-    let teams: Vec<&str> = platform.teams.keys().map(String::as_str).collect();
-    let (span, message, help) = match &w.team {
-        Some(t) if platform.teams.contains_key(&t.value) => return None,
-        Some(t) => (
-            t.span.clone(),
-            format!(
-                "workload `{}` names team `{}`, which does not exist",
-                w.name.value, t.value
-            ),
-            match did_you_mean(&t.value, teams.iter().copied()) {
-                Some(c) => format!("did you mean `{c}`?"),
-                None => format!("teams: {}", teams.join(", ")),
-            },
-        ),
-        None => (
-            w.name.span.clone(),
-            format!("workload `{}` names no owning team", w.name.value),
-            format!(
-                "add the annotation `{ANN_TEAM}: <team>` under metadata.annotations (teams: {})",
-                teams.join(", ")
-            ),
-        ),
-    };
+    // The same decision resolve makes (annotation, path claims, default team).
+    let d = crate::ownership::team_of(platform, w).err()?;
     Some(Finding {
-        span,
+        span: d.span.unwrap_or_else(|| w.name.span.clone()),
         policy: "team-exists".into(),
         severity,
         environment: None,
         workload: w.name.value.clone(),
-        message,
-        help,
+        message: d.message,
+        help: d.help.unwrap_or_default(),
         waived: None,
     })
 }

@@ -2,6 +2,7 @@
 //! provisioners, share instances by type+class+id, compute outputs and fill placeholders.
 //! The result is plain data that the graph and the renderers read; nothing here does I/O.
 
+pub mod params;
 pub mod placeholders;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +20,44 @@ use placeholders::{Scope, resolve, resolve_plain};
 
 /// The type that names another workload instead of a provisioned resource.
 pub const SERVICE_TYPE: &str = "service";
+/// Score's reference implementations' name for a link to one port of another workload.
+pub const SERVICE_PORT_TYPE: &str = "service-port";
+
+pub fn is_service_type(rtype: &str) -> bool {
+    rtype == SERVICE_TYPE || rtype == SERVICE_PORT_TYPE
+}
+
+/// Requests that already failed with their own error. A placeholder naming one must not add a
+/// second error that contradicts the first ("declares no resource `db`" after "no provisioner
+/// for `db`"): it resolves to nothing, and the environment fails with the real error anyway.
+#[derive(Default)]
+struct Failures {
+    /// (workload, resource key)
+    requests: BTreeSet<(String, String)>,
+    /// Instance keys (a shared instance fails for all its consumers).
+    instances: BTreeSet<String>,
+}
+
+impl Failures {
+    fn keys_of(
+        &self,
+        w: &Workload,
+        uses: &BTreeMap<String, BTreeMap<String, String>>,
+    ) -> Vec<String> {
+        let wname = &w.name.value;
+        w.resources
+            .keys()
+            .filter(|k| {
+                self.requests.contains(&(wname.clone(), (*k).clone()))
+                    || uses
+                        .get(wname)
+                        .and_then(|u| u.get(*k))
+                        .is_some_and(|ikey| self.instances.contains(ikey))
+            })
+            .cloned()
+            .collect()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnvResolution {
@@ -236,41 +275,23 @@ pub fn resolve_env(
 
     // Requests → pending instances; service requests → calls.
     let mut pending: BTreeMap<String, Pending> = BTreeMap::new();
-    let mut calls: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut calls: BTreeMap<String, BTreeMap<String, Call>> = BTreeMap::new();
+    let mut failed = Failures::default();
     for w in workloads {
         let wname = w.name.value.as_str();
         for (key, req) in &w.resources {
             let rtype = req.resource_type.value.as_str();
-            if rtype == SERVICE_TYPE {
-                let target = req
-                    .params
-                    .as_ref()
-                    .and_then(|p| p.get("name"))
-                    .map(|n| n.to_json())
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_else(|| key.clone());
-                match by_name.get(target.as_str()) {
-                    Some(t) if t.service.as_ref().is_some_and(|s| !s.ports.is_empty()) => {
-                        calls.entry(wname.to_string()).or_default().insert(key.clone(), target);
+            if is_service_type(rtype) {
+                match service_call(req, &by_name) {
+                    Ok(call) => {
+                        calls
+                            .entry(wname.to_string())
+                            .or_default()
+                            .insert(key.clone(), call);
                     }
-                    Some(_) => diags.push(
-                        Diagnostic::at(
-                            Code::UnknownWorkload,
-                            &req.key.span,
-                            format!("resource `{key}` names workload `{target}`, which exposes no service ports"),
-                        )
-                        .with_help(format!("add `service.ports` to `{target}`")),
-                    ),
-                    None => {
-                        let d = Diagnostic::at(
-                            Code::UnknownWorkload,
-                            &req.key.span,
-                            format!("resource `{key}` of type `service` names workload `{target}`, which does not exist"),
-                        );
-                        diags.push(match did_you_mean(&target, by_name.keys().copied()) {
-                            Some(c) => d.with_help(format!("did you mean `{c}`? (set `params.name` when the key differs from the workload name)")),
-                            None => d.with_help("the key (or `params.name`) must be the name of another workload"),
-                        });
+                    Err(ds) => {
+                        diags.extend(ds);
+                        failed.requests.insert((wname.to_string(), key.clone()));
                     }
                 }
                 continue;
@@ -301,6 +322,7 @@ pub fn resolve_env(
                     env_name,
                     &env.env_type,
                 ));
+                failed.requests.insert((wname.to_string(), key.clone()));
                 continue;
             };
             let annotations: BTreeMap<String, String> = req
@@ -357,7 +379,7 @@ pub fn resolve_env(
     let mut uses: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for w in workloads {
         for (key, req) in &w.resources {
-            if req.resource_type.value == SERVICE_TYPE {
+            if is_service_type(&req.resource_type.value) {
                 continue;
             }
             let class = req
@@ -435,11 +457,12 @@ pub fn resolve_env(
         .unwrap_or(Value::Null);
 
     // What a workload's placeholders can see, given the outputs computed so far.
-    let scope_data = |w: &Workload, outputs: &BTreeMap<String, BTreeMap<String, Output>>| {
-        let resources = scope_for(w, &uses, outputs, &names, &calls, &skeletons, &by_name);
-        let declared: Vec<String> = w.resources.keys().cloned().collect();
-        (resources, declared)
-    };
+    let scope_data =
+        |w: &Workload, outputs: &BTreeMap<String, BTreeMap<String, Output>>, failed: &Failures| {
+            let resources = scope_for(w, &uses, outputs, &names, &calls, &skeletons);
+            let declared: Vec<String> = w.resources.keys().cloned().collect();
+            (resources, declared, failed.keys_of(w, &uses))
+        };
 
     // Outputs, in dependency order.
     let mut outputs_by_instance: BTreeMap<String, BTreeMap<String, Output>> = BTreeMap::new();
@@ -458,22 +481,51 @@ pub fn resolve_env(
             continue;
         };
         let prov = &platform.provisioners[p.provisioner];
-        let (scope_resources, declared) = scope_data(w, &outputs_by_instance);
+        let (scope_resources, declared, failed_keys) = scope_data(w, &outputs_by_instance, &failed);
         let scope = Scope {
             workload: &p.first,
             metadata: &w.metadata,
             resources: &scope_resources,
             declared: &declared,
+            failed: &failed_keys,
         };
+        let mark_failed = |failed: &mut Failures| {
+            failed.instances.insert(ikey.clone());
+        };
+        // Params that use a failed instance's outputs: that failure is the error to report.
+        if needs
+            .get(&ikey)
+            .is_some_and(|n| n.iter().any(|k| failed.instances.contains(k)))
+        {
+            mark_failed(&mut failed);
+            continue;
+        }
         let params = match &p.params {
             Some(node) => match resolve_node(node, &scope) {
                 Ok(v) => v,
                 Err(d) => {
                     diags.push(d);
+                    mark_failed(&mut failed);
                     continue;
                 }
             },
             None => Value::Object(Default::default()),
+        };
+        let Some(req) = w.resources.get(&p.res_key) else {
+            continue;
+        };
+        let decl = params::Declared {
+            owner: format!("provisioner `{}`", prov.name),
+            params: &prov.params,
+            defaults: &prov.defaults,
+        };
+        let params = match params::check(&decl, req, params) {
+            Ok(v) => v,
+            Err(ds) => {
+                diags.extend(ds);
+                mark_failed(&mut failed);
+                continue;
+            }
         };
         let params = deep_merge(prov.defaults.clone(), params);
         let name = names.get(&ikey).cloned().unwrap_or_default();
@@ -498,7 +550,7 @@ pub fn resolve_env(
             "labels": resource_labels(platform, env_name, team, &name, &p.rtype),
         });
         let mut outputs = BTreeMap::new();
-        let mut failed = false;
+        let mut failed_outputs = false;
         for (oname, tmpl) in &prov.outputs {
             match templates.render_str(&format!("{}.outputs.{oname}", prov.name), tmpl, &context) {
                 Ok(v) => {
@@ -509,7 +561,7 @@ pub fn resolve_env(
                         "while provisioning resource `{}` of workload `{}` ({})",
                         p.res_key, p.first, p.span
                     )));
-                    failed = true;
+                    failed_outputs = true;
                 }
             }
         }
@@ -530,7 +582,7 @@ pub fn resolve_env(
                 }
                 Err(d) => {
                     diags.push(d);
-                    failed = true;
+                    failed_outputs = true;
                 }
             }
         }
@@ -543,13 +595,14 @@ pub fn resolve_env(
                 Ok(k) => Some((es.store.clone(), k)),
                 Err(d) => {
                     diags.push(d);
-                    failed = true;
+                    failed_outputs = true;
                     None
                 }
             },
             None => None,
         };
-        if failed {
+        if failed_outputs {
+            mark_failed(&mut failed);
             continue;
         }
         // Secrets live in one namespace; consumers elsewhere could not reference them.
@@ -613,12 +666,13 @@ pub fn resolve_env(
         else {
             continue;
         };
-        let (scope_resources, declared) = scope_data(w, &outputs_by_instance);
+        let (scope_resources, declared, failed_keys) = scope_data(w, &outputs_by_instance, &failed);
         let scope = Scope {
             workload: &w.name.value,
             metadata: &w.metadata,
             resources: &scope_resources,
             declared: &declared,
+            failed: &failed_keys,
         };
         let mut containers = Vec::new();
         for c in w.containers.values() {
@@ -642,7 +696,7 @@ pub fn resolve_env(
                 .get(&w.name.value)
                 .map(|m| {
                     m.values()
-                        .cloned()
+                        .map(|c| c.target.clone())
                         .collect::<BTreeSet<_>>()
                         .into_iter()
                         .collect()
@@ -688,71 +742,14 @@ fn workload_setup(
     env: &model::Environment,
     w: &Workload,
 ) -> Result<Skeleton, Diagnostic> {
-    let team = match &w.team {
-        Some(t) if platform.teams.contains_key(&t.value) => t.value.clone(),
-        Some(t) => {
-            let d = Diagnostic::at(
-                Code::UnknownTeam,
-                &t.span,
-                format!("unknown team `{}`", t.value),
-            );
-            return Err(
-                match did_you_mean(&t.value, platform.teams.keys().map(String::as_str)) {
-                    Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                    None => d.with_help(format!(
-                        "teams: {}",
-                        platform
-                            .teams
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
-                },
-            );
-        }
-        None => {
-            return Err(Diagnostic::at(
-                Code::UnknownTeam,
-                &w.name.span,
-                format!("workload `{}` has no owning team", w.name.value),
-            )
-            .with_help(format!(
-                "add the annotation `{}: <team>` under metadata.annotations (teams: {})",
-                model::ANN_TEAM,
-                platform
-                    .teams
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-    };
-    let (profile_name, pspan) = match &w.profile {
-        Some(p) => (p.value.clone(), Some(p.span.clone())),
-        None => (platform.default_profile.clone(), None),
-    };
+    let team = crate::ownership::team_of(platform, w)?.name;
+    let profile_name = crate::ownership::profile_of(platform, w)?.name;
     let Some(base) = platform.profiles.get(&profile_name) else {
-        let d = Diagnostic::error(
-            Code::UnknownProfile,
-            pspan.or(Some(w.name.span.clone())),
-            format!("unknown profile `{profile_name}`"),
-        );
-        return Err(
-            match did_you_mean(&profile_name, platform.profiles.keys().map(String::as_str)) {
-                Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                None => d.with_help(format!(
-                    "profiles: {}",
-                    platform
-                        .profiles
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            },
-        );
+        return Err(Diagnostic::at(
+            Code::Internal,
+            &w.name.span,
+            format!("profile `{profile_name}` vanished after the platform was checked"),
+        ));
     };
     let mut provenance = BTreeMap::new();
     record_provenance(
@@ -859,15 +856,16 @@ fn no_provisioner(
         .provisioners
         .iter()
         .map(|p| p.resource_type.as_str())
-        .chain([SERVICE_TYPE])
+        .chain([SERVICE_TYPE, SERVICE_PORT_TYPE])
         .collect();
     let span = &req.resource_type.span;
     if !known.contains(rtype) {
+        // The same in every environment: no environment in the message, so it is said once.
         let d = Diagnostic::at(
             Code::NoProvisioner,
             span,
             format!(
-                "no provisioner for resource type `{rtype}` (class `{class}`) in environment `{env_name}` ({env_type})"
+                "no provisioner for resource type `{rtype}`: the platform provisions no such type"
             ),
         );
         return match did_you_mean(rtype, known.iter().copied()) {
@@ -1023,16 +1021,147 @@ fn rports(s: &model::Service) -> Vec<RPort> {
         .collect()
 }
 
+/// A `service` / `service-port` request: the workload it links to and the port its outputs use.
+#[derive(Debug, Clone)]
+struct Call {
+    target: String,
+    port: Option<RPort>,
+}
+
+static SERVICE_PARAMS: std::sync::LazyLock<BTreeMap<String, model::ParamSpec>> =
+    std::sync::LazyLock::new(|| service_params(false));
+static SERVICE_PORT_PARAMS: std::sync::LazyLock<BTreeMap<String, model::ParamSpec>> =
+    std::sync::LazyLock::new(|| service_params(true));
+
+fn service_params(required: bool) -> BTreeMap<String, model::ParamSpec> {
+    let spec = |description: &str| model::ParamSpec {
+        param_type: model::ParamType::String,
+        required,
+        description: Some(description.into()),
+    };
+    BTreeMap::from([
+        (
+            "workload".into(),
+            spec(if required {
+                "the workload to connect to"
+            } else {
+                "the workload to connect to (default: the resource key)"
+            }),
+        ),
+        (
+            "port".into(),
+            spec(if required {
+                "the name (or number) of the service port the outputs `port` and `url` use"
+            } else {
+                "the name (or number) of the service port the outputs `port` and `url` use (default: `http`, else the first)"
+            }),
+        ),
+    ])
+}
+
+/// Reads a `service` / `service-port` request: its params, the target workload and the port.
+fn service_call(
+    req: &model::ResourceRequest,
+    by_name: &BTreeMap<&str, &Workload>,
+) -> Result<Call, Diagnostics> {
+    let rtype = req.resource_type.value.as_str();
+    let specs: &BTreeMap<String, model::ParamSpec> = if rtype == SERVICE_PORT_TYPE {
+        &SERVICE_PORT_PARAMS
+    } else {
+        &SERVICE_PARAMS
+    };
+    let decl = params::Declared {
+        owner: format!("type `{rtype}`"),
+        params: specs,
+        defaults: &Value::Null,
+    };
+    let raw = req
+        .params
+        .as_ref()
+        .map(Node::to_json)
+        .unwrap_or(Value::Null);
+    let params = params::check(&decl, req, raw)?;
+    let key = &req.key.value;
+    let target = params
+        .get("workload")
+        .and_then(Value::as_str)
+        .unwrap_or(key)
+        .to_string();
+    let Some(t) = by_name.get(target.as_str()) else {
+        let d = Diagnostic::at(
+            Code::UnknownWorkload,
+            &req.key.span,
+            format!(
+                "resource `{key}` of type `{rtype}` names workload `{target}`, which does not exist"
+            ),
+        );
+        return Err(match did_you_mean(&target, by_name.keys().copied()) {
+            Some(c) => d.with_help(format!(
+                "did you mean `{c}`? (set `params.workload` when the key differs from the workload name)"
+            )),
+            None => d.with_help("the key (or `params.workload`) must be the name of another workload"),
+        }
+        .into());
+    };
+    let ports = t.service.as_ref().map(rports).unwrap_or_default();
+    if ports.is_empty() {
+        return Err(Diagnostic::at(
+            Code::UnknownWorkload,
+            &req.key.span,
+            format!("resource `{key}` names workload `{target}`, which exposes no service ports"),
+        )
+        .with_help(format!("add `service.ports` to `{target}`"))
+        .into());
+    }
+    let port = match params.get("port").and_then(Value::as_str) {
+        None => ports
+            .iter()
+            .find(|p| p.name == "http")
+            .or(ports.first())
+            .cloned(),
+        Some(wanted) => {
+            let found = ports
+                .iter()
+                .find(|p| p.name == wanted || p.port.to_string() == wanted)
+                .cloned();
+            if found.is_none() {
+                let span = req
+                    .params
+                    .as_ref()
+                    .and_then(|n| n.get("port"))
+                    .map(|n| n.span.clone())
+                    .unwrap_or_else(|| req.key.span.clone());
+                return Err(Diagnostic::at(
+                    Code::UnknownWorkload,
+                    &span,
+                    format!("workload `{target}` has no service port `{wanted}`"),
+                )
+                .with_help(format!(
+                    "service ports of `{target}`: {}",
+                    ports
+                        .iter()
+                        .map(|p| format!("`{}` ({})", p.name, p.port))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .into());
+            }
+            found
+        }
+    };
+    Ok(Call { target, port })
+}
+
 /// The outputs a workload's placeholders can see: its provisioned resources and the workloads
-/// it calls.
+/// it calls (`name`, `host` and `hostname` are the target's cluster DNS name; `port` and `url`
+/// use the chosen service port).
 fn scope_for(
     w: &Workload,
     uses: &BTreeMap<String, BTreeMap<String, String>>,
     outputs: &BTreeMap<String, BTreeMap<String, Output>>,
     names: &BTreeMap<String, String>,
-    calls: &BTreeMap<String, BTreeMap<String, String>>,
+    calls: &BTreeMap<String, BTreeMap<String, Call>>,
     skeletons: &BTreeMap<String, Skeleton>,
-    by_name: &BTreeMap<&str, &Workload>,
 ) -> BTreeMap<String, (String, BTreeMap<String, Output>)> {
     let mut m = BTreeMap::new();
     if let Some(u) = uses.get(&w.name.value) {
@@ -1047,16 +1176,16 @@ fn scope_for(
         }
     }
     if let Some(c) = calls.get(&w.name.value) {
-        for (key, target) in c {
-            let (Some(sk), Some(tw)) = (skeletons.get(target), by_name.get(target.as_str())) else {
+        for (key, call) in c {
+            let Some(sk) = skeletons.get(&call.target) else {
                 continue;
             };
-            let host = format!("{target}.{}.svc.cluster.local", sk.namespace);
-            let ports = tw.service.as_ref().map(rports).unwrap_or_default();
+            let host = format!("{}.{}.svc.cluster.local", call.target, sk.namespace);
             let mut outs = BTreeMap::new();
-            outs.insert("name".to_string(), Output::Plain(host.clone()));
-            outs.insert("host".to_string(), Output::Plain(host.clone()));
-            if let Some(p) = ports.iter().find(|p| p.name == "http").or(ports.first()) {
+            for name in ["name", "host", "hostname"] {
+                outs.insert(name.to_string(), Output::Plain(host.clone()));
+            }
+            if let Some(p) = &call.port {
                 outs.insert("port".to_string(), Output::Plain(p.port.to_string()));
                 outs.insert(
                     "url".to_string(),

@@ -37,6 +37,9 @@ pub struct Scope<'a> {
     pub resources: &'a BTreeMap<String, (String, BTreeMap<String, Output>)>,
     /// All the resource keys the workload declares, for "did you mean" on unknown keys.
     pub declared: &'a [String],
+    /// Declared keys whose request already failed with its own error (no provisioner, bad
+    /// params): placeholders naming them resolve to nothing rather than contradict that error.
+    pub failed: &'a [String],
 }
 
 /// The resource keys a string refers to, for ordering resources whose params use other
@@ -135,6 +138,9 @@ fn lookup(path: &[String], s: &Spanned<String>, scope: &Scope<'_>) -> Result<Out
                     ),
                 ));
             };
+            if scope.failed.contains(key) {
+                return Ok(Output::Plain(String::new()));
+            }
             let Some((itself, outputs)) = scope.resources.get(key) else {
                 let mut d = Diagnostic::at(
                     Code::UnknownPlaceholder,
