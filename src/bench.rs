@@ -33,42 +33,71 @@ pub struct Report {
     pub workloads: usize,
     pub objects: usize,
     pub files: usize,
+    /// Bytes of the rendered tree.
+    pub bytes: usize,
     pub figures: Vec<Figure>,
-    /// Peak resident memory of this process, when the OS tells.
+    /// Files written by the last one-workload rebuild (what a real disk pays for).
+    pub written_by_one_change: usize,
+    /// Peak resident memory of one `platc build` process of the workspace, when the OS tells.
     pub peak_rss_mb: Option<f64>,
 }
 
 const TEAMS: [&str; 3] = ["payments", "storefront", "data"];
 
-/// One synthetic Score workload: a web service with a private postgres, a redis shared by ten
-/// workloads, and a call to the previous workload (a chain of service dependencies).
-fn workload_yaml(i: usize, image_tag: &str) -> String {
+/// The workspace-relative file of synthetic workload `i`: under its team's directory, which the
+/// reference platform's `teams.*.paths` claim, so the files are plain Score.
+pub fn workload_file(i: usize) -> String {
+    format!("examples/{}/w{i:05}/score.yaml", TEAMS[i % TEAMS.len()])
+}
+
+/// One synthetic Score workload, shaped like the platform repos the performance targets are
+/// about: 30% have a private postgres, 20% a redis shared by the team's workloads in groups of
+/// ten, 10% a public route with a DNS name, and each calls 0-3 earlier workloads of its team.
+pub fn workload_yaml(i: usize, image_tag: &str) -> String {
     let team = TEAMS[i % TEAMS.len()];
-    let mut s = format!(
-        "apiVersion: score.dev/v1b1\nmetadata:\n  name: w{i:05}\n  annotations:\n    platc.dev/team: {team}\ncontainers:\n  main:\n    image: ghcr.io/acme/w{i:05}:{image_tag}\n    variables:\n      DB_HOST: ${{resources.db.host}}\n      DB_PASSWORD: ${{resources.db.password}}\n      CACHE_HOST: ${{resources.cache.host}}\n      NAME: ${{metadata.name}}\n"
-    );
-    if i >= TEAMS.len() {
-        s.push_str("      UPSTREAM: ${resources.upstream.url}\n");
+    let mut vars = String::from("      NAME: ${metadata.name}\n");
+    let mut res = String::new();
+    match i % 10 {
+        0..=2 => {
+            vars.push_str("      DB_HOST: ${resources.db.host}\n      DB_PASSWORD: ${resources.db.password}\n");
+            res.push_str("  db:\n    type: postgres\n");
+        }
+        3 | 4 => {
+            vars.push_str("      CACHE: redis://${resources.cache.host}:${resources.cache.port}\n");
+            res.push_str(&format!(
+                "  cache:\n    type: redis\n    id: cache-{team}-{}\n",
+                i / 30
+            ));
+        }
+        5 => {
+            vars.push_str("      PUBLIC_URL: https://${resources.dns.host}\n");
+            res.push_str("  dns:\n    type: dns\n  route:\n    type: route\n    params:\n      host: ${resources.dns.host}\n      port: 80\n");
+        }
+        _ => {}
     }
-    s.push_str("service:\n  ports:\n    http:\n      port: 80\n      targetPort: 8080\nresources:\n  db:\n    type: postgres\n");
-    s.push_str(&format!(
-        "  cache:\n    type: redis\n    id: cache-{team}-{}\n",
-        i / 30
-    ));
-    // The previous workload of the same team: a chain of service dependencies per team.
-    if i >= TEAMS.len() {
-        s.push_str(&format!(
-            "  upstream:\n    type: service\n    params:\n      workload: w{:05}\n",
-            i - TEAMS.len()
-        ));
+    // Earlier workloads of the same team: a service graph with fan-in and chains.
+    for d in 1..=(i % 4) {
+        if let Some(j) = i.checked_sub(d * TEAMS.len()) {
+            vars.push_str(&format!("      UPSTREAM_{d}: ${{resources.up{d}.url}}\n"));
+            res.push_str(&format!(
+                "  up{d}:\n    type: service\n    params:\n      workload: w{j:05}\n"
+            ));
+        }
+    }
+    let mut s = format!(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: w{i:05}\ncontainers:\n  main:\n    image: ghcr.io/acme/w{i:05}:{image_tag}\n    variables:\n{vars}service:\n  ports:\n    http:\n      port: 80\n      targetPort: 8080\n"
+    );
+    if !res.is_empty() {
+        s.push_str("resources:\n");
+        s.push_str(&res);
     }
     s
 }
 
-/// Writes `n` workloads under `<dir>/examples/bench/`.
+/// Writes `n` workloads under `<dir>/examples/<team>/`.
 pub fn write_workspace(dir: &Path, n: usize) -> std::io::Result<()> {
     for i in 0..n {
-        let p = dir.join(format!("examples/bench/w{i:05}/score.yaml"));
+        let p = dir.join(workload_file(i));
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -81,8 +110,16 @@ fn ms(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }
 
-/// Runs the benchmark `runs` times in the scratch directory `dir` (which must be empty).
-pub fn run(dir: &Path, n: usize, runs: usize, threads: usize) -> Result<Report, Diagnostics> {
+/// Runs the benchmark `runs` times in the scratch directory `dir` (which must be empty): a
+/// cold build stage by stage, a rebuild with nothing changed and one with one workload changed,
+/// then one `platc build` process (`exe`) for its peak memory.
+pub fn run(
+    dir: &Path,
+    n: usize,
+    runs: usize,
+    threads: usize,
+    exe: Option<&Path>,
+) -> Result<Report, Diagnostics> {
     let io = |e: std::io::Error| {
         Diagnostics::from(Diagnostic::error(
             Code::Io,
@@ -91,78 +128,112 @@ pub fn run(dir: &Path, n: usize, runs: usize, threads: usize) -> Result<Report, 
         ))
     };
     write_workspace(dir, n).map_err(io)?;
+    // Before the in-process runs, while this process is small.
+    let peak_rss_mb = exe.and_then(|exe| child_peak_rss_mb(exe, dir));
     let out = dir.join("out");
     let opts = Options {
         envs: Vec::new(),
         threads,
         out_dir: Some(out.clone()),
+        bytes_only: true,
     };
     let meta = IndexMeta {
         platc_version: env!("CARGO_PKG_VERSION").to_string(),
         source_commit: None,
     };
     let emit_err = |e: emit::EmitError| Diagnostics::from(e);
-
-    let mut cold_compile = Figure {
-        name: "compile (load+resolve+graph+render+yaml), cold",
+    let figure = |name| Figure {
+        name,
         runs: Vec::new(),
     };
-    let mut cold_build = Figure {
-        name: "build into an empty output dir",
-        runs: Vec::new(),
-    };
-    let mut noop = Figure {
-        name: "rebuild, nothing changed",
-        runs: Vec::new(),
-    };
-    let mut one = Figure {
-        name: "rebuild, one workload changed",
-        runs: Vec::new(),
-    };
-    let (mut objects, mut files) = (0, 0);
+    let mut load = figure("  load (discover, Nickel, Score)");
+    let mut compile = figure("  resolve + graph + render");
+    let mut serialize = figure("  canonical YAML bytes");
+    let mut write = figure("  emit into an empty dir");
+    let mut cold = figure("cold build (sum of the stages)");
+    let mut noop = figure("rebuild, nothing changed");
+    let mut one = figure("rebuild, one workload changed");
+    let (mut objects, mut files, mut bytes, mut written) = (0, 0, 0, 0);
     for r in 0..runs.max(1) {
         if out.exists() {
             std::fs::remove_dir_all(&out).map_err(io)?;
         }
+        let t0 = Instant::now();
+        let (platform, workloads) = pipeline::load(dir, &opts)?;
+        load.runs.push(ms(t0));
         let t = Instant::now();
-        let comp = pipeline::compile(dir, &opts)?;
+        let comp = pipeline::compile_loaded(platform, workloads, &opts)?;
+        compile.runs.push(ms(t));
+        let t = Instant::now();
         let tree = comp.tree();
-        cold_compile.runs.push(ms(t));
+        serialize.runs.push(ms(t));
+        let t = Instant::now();
+        emit::emit(&out, &tree, &meta).map_err(emit_err)?;
+        write.runs.push(ms(t));
+        cold.runs.push(ms(t0));
         objects = comp.objects().count();
         files = tree.files.len();
-        drop(comp);
-
-        let t = Instant::now();
-        let comp = pipeline::compile(dir, &opts)?;
-        emit::emit(&out, &comp.tree(), &meta).map_err(emit_err)?;
-        cold_build.runs.push(ms(t));
+        bytes = tree.files.values().map(Vec::len).sum();
+        drop((comp, tree));
 
         let t = Instant::now();
         let comp = pipeline::compile(dir, &opts)?;
         emit::emit(&out, &comp.tree(), &meta).map_err(emit_err)?;
         noop.runs.push(ms(t));
 
-        let changed = dir.join("examples/bench/w00000/score.yaml");
-        std::fs::write(&changed, workload_yaml(0, &format!("1.0.{}", r + 1))).map_err(io)?;
+        std::fs::write(
+            dir.join(workload_file(0)),
+            workload_yaml(0, &format!("1.0.{}", r + 1)),
+        )
+        .map_err(io)?;
         let t = Instant::now();
         let comp = pipeline::compile(dir, &opts)?;
-        emit::emit(&out, &comp.tree(), &meta).map_err(emit_err)?;
+        let report = emit::emit(&out, &comp.tree(), &meta).map_err(emit_err)?;
         one.runs.push(ms(t));
+        written = report.written.len() + report.removed.len();
     }
     Ok(Report {
         workloads: n,
         objects,
         files,
-        figures: vec![cold_compile, cold_build, noop, one],
-        peak_rss_mb: peak_rss_mb(),
+        bytes,
+        figures: vec![cold, load, compile, serialize, write, noop, one],
+        written_by_one_change: written,
+        peak_rss_mb,
     })
 }
 
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+/// Peak RSS of one `platc build` of `dir` in a child process (into a fresh output directory),
+/// from that child's own resource usage.
+#[cfg(unix)]
+fn child_peak_rss_mb(exe: &Path, dir: &Path) -> Option<f64> {
+    let out = dir.join("out-rss");
+    let child = std::process::Command::new(exe)
+        .args(["build", "-C"])
+        .arg(dir)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let pid = libc::pid_t::try_from(child.id()).ok()?;
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: wait4 reaps our own child and fills the rusage it is given.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+    let _ = std::fs::remove_dir_all(&out);
+    if rc != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return None;
+    }
+    // SAFETY: wait4 succeeded, so the struct was filled.
+    let kb = unsafe { usage.assume_init() }.ru_maxrss as f64;
     Some(kb / 1024.0)
+}
+
+#[cfg(not(unix))]
+fn child_peak_rss_mb(_exe: &Path, _dir: &Path) -> Option<f64> {
+    None
 }
 
 #[cfg(test)]
@@ -175,16 +246,30 @@ mod tests {
         write_workspace(dir.path(), 12).unwrap();
         let comp = pipeline::compile(dir.path(), &Options::default()).unwrap();
         assert_eq!(comp.workloads.len(), 12);
-        // Shared redis: one instance per team and group of thirty workloads.
         let dev = &comp.envs[0].resolution;
-        assert_eq!(
+        let count = |t: &str| {
             dev.instances
                 .iter()
-                .filter(|i| i.resource_type == "redis")
-                .count(),
-            3
+                .filter(|i| i.resource_type == t)
+                .count()
+        };
+        // 30% postgres, redis shared by a team's group, 10% route + dns.
+        assert_eq!(
+            (count("postgres"), count("redis"), count("route")),
+            (5, 2, 1)
         );
-        assert!(dev.workloads.iter().any(|w| !w.calls.is_empty()));
+        assert_eq!(count("dns"), 1);
+        // Teams come from the directories the reference platform's teams claim.
+        assert!(
+            dev.workloads
+                .iter()
+                .all(|w| w.namespace == format!("{}-dev", w.team))
+        );
+        let calls: usize = dev.workloads.iter().map(|w| w.calls.len()).sum();
+        assert_eq!(
+            calls, 12,
+            "0-3 calls each, to earlier workloads of the team"
+        );
     }
 
     #[test]

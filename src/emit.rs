@@ -307,11 +307,15 @@ fn emit_with(
     let target = Target::resolve(out_dir)?;
     target.recover()?;
     let index = Index {
-        files: tree
-            .files
-            .iter()
-            .map(|(p, b)| (p.clone(), content_hash(b)))
-            .collect(),
+        files: {
+            use rayon::prelude::*;
+            let hashed: Vec<(String, String)> = tree
+                .files
+                .par_iter()
+                .map(|(p, b)| (p.clone(), content_hash(b)))
+                .collect();
+            hashed.into_iter().collect()
+        },
         platc_version: meta.platc_version.clone(),
         source_commit: meta.source_commit.clone(),
     };
@@ -670,7 +674,12 @@ struct Plan {
     unchanged: BTreeSet<PathBuf>,
 }
 
-fn plan(live: &Path, tree: &Tree, previous: Option<&Index>) -> Result<Plan, EmitError> {
+fn plan(
+    live: &Path,
+    tree: &Tree,
+    previous: Option<&Index>,
+    new_hashes: &BTreeMap<String, String>,
+) -> Result<Plan, EmitError> {
     let entries = scan(live)?;
     let index_path = rel_to_path(INDEX_PATH);
     // Owned: listed in the previous index and still a regular file.
@@ -750,7 +759,20 @@ fn plan(live: &Path, tree: &Tree, previous: Option<&Index>) -> Result<Plan, Emit
                 report.written.push(rel.to_string())
             }
             Some(Kind::File { len }) => {
-                if *len == bytes.len() as u64 && same_content(&live.join(&path), bytes)? {
+                let same_len = *len == bytes.len() as u64;
+                // An owned file is compared by the hash its index recorded: a rebuild reads no
+                // output file. The length still catches a truncated or replaced file; a
+                // same-length hand edit of a generated file is not looked for.
+                let owned_unchanged = owned.contains(&path)
+                    && same_len
+                    && previous
+                        .and_then(|i| i.files.get(rel))
+                        .is_some_and(|h| *h == new_hashes[rel]);
+                if owned_unchanged
+                    || (!owned.contains(&path)
+                        && same_len
+                        && same_content(&live.join(&path), bytes)?)
+                {
                     report.unchanged.push(rel.to_string());
                     unchanged.insert(path);
                 } else if owned.contains(&path) {
@@ -795,13 +817,11 @@ fn rebuild(
 ) -> Result<EmitReport, EmitError> {
     let live = &target.dir;
     let previous = read_index(live)?;
-    let plan = plan(live, tree, previous.as_ref())?;
+    let plan = plan(live, tree, previous.as_ref(), &index.files)?;
     let new_index_bytes = index.to_bytes();
     if plan.report.written.is_empty() && plan.report.removed.is_empty() {
-        let old_index_bytes = previous
-            .as_ref()
-            .and_then(|_| fs::read(live.join(INDEX_PATH)).ok());
-        if old_index_bytes.as_deref() != Some(new_index_bytes.as_slice()) {
+        // The index serialises deterministically: equal content, equal bytes.
+        if previous.as_ref() != Some(index) {
             replace_index(live, &new_index_bytes)?;
         }
         return Ok(plan.report);
@@ -1181,6 +1201,29 @@ mod tests {
             siblings(tmp.path()),
             ["out"],
             "no staging directory left behind"
+        );
+    }
+
+    #[test]
+    fn a_rebuild_compares_owned_files_by_their_indexed_hash_not_by_reading_them() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let t = tree(&[("a.yaml", "aaaa\n"), ("b.yaml", "bbbb\n")]);
+        emit(&out, &t, &meta()).expect("first");
+        // Same length, other bytes: only reading the file could notice, and a rebuild must not
+        // read output files. Another length is noticed from the directory listing and rewritten.
+        fs::write(out.join("a.yaml"), "xxxx\n").expect("tamper");
+        fs::write(out.join("b.yaml"), "b\n").expect("tamper");
+        let r = emit(&out, &t, &meta()).expect("rebuild");
+        assert_eq!(r.written, ["b.yaml"]);
+        assert_eq!(r.unchanged, ["a.yaml"]);
+        assert_eq!(
+            fs::read_to_string(out.join("a.yaml")).expect("read"),
+            "xxxx\n"
+        );
+        assert_eq!(
+            fs::read_to_string(out.join("b.yaml")).expect("read"),
+            "bbbb\n"
         );
     }
 

@@ -70,6 +70,10 @@ pub fn workload_id(name: &str) -> String {
 pub fn resource_id(key: &str) -> String {
     format!("resource:{key}")
 }
+/// The instance key of a resource node id (the inverse of [`resource_id`]).
+pub fn resource_key(id: &str) -> Option<&str> {
+    id.strip_prefix("resource:")
+}
 pub fn component_id(name: &str) -> String {
     format!("component:{name}")
 }

@@ -17,10 +17,14 @@ use crate::{discover, load};
 pub struct Options {
     /// Environments to compile; empty means all of them.
     pub envs: Vec<String>,
-    /// Worker threads for per-environment work; 0 or 1 means sequential.
+    /// Worker threads (environments, plane renderers, serialisation); 0 or 1 means sequential.
     pub threads: usize,
     /// Output directory, skipped when discovering workloads.
     pub out_dir: Option<PathBuf>,
+    /// Keep only each manifest's canonical YAML bytes, written as soon as its environment is
+    /// rendered (build, publish, diff): memory then holds the tree's bytes, not a JSON value per
+    /// object. `check` and `explain` read the values and leave this off.
+    pub bytes_only: bool,
 }
 
 pub struct Compilation {
@@ -77,6 +81,7 @@ fn compile_env(
     templates: &Templates,
     workloads: &[Workload],
     env: &str,
+    bytes_only: bool,
 ) -> Result<EnvResult, Diagnostics> {
     let resolution = resolve::resolve_env(platform, templates, env, workloads)?;
     let graph = graph::build(platform, &resolution, &|w| {
@@ -88,7 +93,7 @@ fn compile_env(
         res: &resolution,
         graph: &graph,
     };
-    let objects = render::render_env(&cx)?;
+    let objects = render::render_env(&cx, bytes_only)?;
     Ok(EnvResult {
         resolution,
         graph,
@@ -104,39 +109,33 @@ pub fn compile_loaded(
 ) -> Result<Compilation, Diagnostics> {
     let templates = Templates::new(&platform).map_err(Diagnostics)?;
     let envs = env_order(&platform, &opts.envs)?;
-    let results: Vec<Result<EnvResult, Diagnostics>> = if opts.threads > 1 && envs.len() > 1 {
-        let chunk = envs.len().div_ceil(opts.threads);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = envs
-                .chunks(chunk)
-                .map(|names| {
-                    let (p, t, w) = (&platform, &templates, &workloads);
-                    s.spawn(move || {
-                        names
-                            .iter()
-                            .map(|e| compile_env(p, t, w, e))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec![Err(Diagnostics::from(Diagnostic::error(
-                            Code::Internal,
-                            None,
-                            "a compiler thread panicked",
-                        )))]
-                    })
-                })
-                .collect()
-        })
-    } else {
-        envs.iter()
-            .map(|e| compile_env(&platform, &templates, &workloads, e))
-            .collect()
-    };
+    // Environments, plane renderers and object serialisation all run on one pool; results
+    // are collected in order, so the output is the same for any number of threads.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.max(1))
+        .build()
+        .map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                Code::Internal,
+                None,
+                format!("cannot start worker threads: {e}"),
+            ))
+        })?;
+    pool.install(|| compile_envs(platform, templates, workloads, &envs, opts))
+}
+
+fn compile_envs(
+    platform: Platform,
+    templates: Templates,
+    workloads: Vec<Workload>,
+    envs: &[String],
+    opts: &Options,
+) -> Result<Compilation, Diagnostics> {
+    use rayon::prelude::*;
+    let results: Vec<Result<EnvResult, Diagnostics>> = envs
+        .par_iter()
+        .map(|e| compile_env(&platform, &templates, &workloads, e, opts.bytes_only))
+        .collect();
     let mut diags = Diagnostics::new();
     let mut env_results = Vec::new();
     for r in results {
@@ -156,12 +155,17 @@ pub fn compile_loaded(
             .map(|e| (&e.resolution, &e.graph))
             .collect(),
     })?;
-    let all: Vec<Object> = env_results
-        .iter()
-        .flat_map(|e| e.objects.iter().cloned())
-        .chain(global.iter().cloned())
-        .collect();
-    render::check_unique(&all)?;
+    let global = if opts.bytes_only {
+        render::into_bytes(global)
+    } else {
+        global
+    };
+    render::check_unique(
+        env_results
+            .iter()
+            .flat_map(|e| e.objects.iter())
+            .chain(global.iter()),
+    )?;
     Ok(Compilation {
         platform,
         workloads,
@@ -185,10 +189,14 @@ impl Compilation {
 
     /// The files of the output tree: one canonical YAML file per object, plus a README.
     pub fn tree(&self) -> Tree {
-        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        for o in self.objects() {
-            files.insert(o.path.clone(), o.bytes());
-        }
+        use rayon::prelude::*;
+        let objects: Vec<&Object> = self.objects().collect();
+        let mut files: BTreeMap<String, Vec<u8>> = objects
+            .par_iter()
+            .map(|o| (o.path.clone(), o.bytes()))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
         files.insert("README.md".into(), self.readme().into_bytes());
         Tree { files }
     }

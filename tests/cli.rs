@@ -47,20 +47,32 @@ fn build_writes_the_tree_and_a_rebuild_changes_nothing() {
 
 #[test]
 fn output_does_not_depend_on_thread_count_or_directory_order() {
-    let a = scratch_workspace(false);
-    let b = scratch_workspace(true);
-    let oa = platc(&["build", "-C", a.path().to_str().unwrap(), "--threads", "1"]);
-    let ob = platc(&["build", "-C", b.path().to_str().unwrap(), "--threads", "4"]);
-    assert!(
-        oa.status.success() && ob.status.success(),
-        "{}{}",
-        s(&oa.stderr),
-        s(&ob.stderr)
-    );
-    let ta = read_tree(&a.path().join("out"));
-    let tb = read_tree(&b.path().join("out"));
-    assert!(!ta.is_empty());
-    assert!(ta == tb, "{}", tree_diff(&ta, &tb));
+    // 1, 2 and 8 threads (environments, planes and serialisation run in parallel), from
+    // workspaces created in opposite directory orders.
+    let runs: Vec<_> = [("1", false), ("2", true), ("8", false)]
+        .into_iter()
+        .map(|(threads, reverse)| {
+            let ws = scratch_workspace(reverse);
+            let o = platc(&[
+                "build",
+                "-C",
+                ws.path().to_str().unwrap(),
+                "--threads",
+                threads,
+            ]);
+            assert!(o.status.success(), "{threads} threads: {}", s(&o.stderr));
+            (threads, read_tree(&ws.path().join("out")), ws)
+        })
+        .collect();
+    let (_, first, _) = &runs[0];
+    assert!(!first.is_empty());
+    for (threads, tree, _) in &runs[1..] {
+        assert!(
+            tree == first,
+            "{threads} threads: {}",
+            tree_diff(first, tree)
+        );
+    }
 }
 
 #[test]

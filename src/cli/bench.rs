@@ -4,9 +4,10 @@ use super::{EXIT_INPUT, EXIT_OK, output};
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Number of synthetic workloads (each in every environment of the reference platform).
-    #[arg(long, default_value_t = 1000)]
-    workloads: usize,
+    /// Numbers of synthetic workloads, comma-separated (each in every environment of the
+    /// reference platform), e.g. `100,1000,10000`.
+    #[arg(long, default_value = "1000", value_delimiter = ',')]
+    workloads: Vec<usize>,
     /// Repetitions; figures are medians.
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -16,16 +17,19 @@ pub struct BenchArgs {
     /// Only write the synthetic workspace into DIR (to profile `platc build -C DIR` by hand).
     #[arg(long, value_name = "DIR")]
     write_workspace: Option<std::path::PathBuf>,
+    /// Scratch directory (default: /dev/shm when it exists, so the disk's noise stays out).
+    #[arg(long, value_name = "DIR")]
+    scratch: Option<std::path::PathBuf>,
 }
 
 pub fn run(a: BenchArgs) -> i32 {
     if let Some(dir) = &a.write_workspace {
-        return match platc::bench::write_workspace(dir, a.workloads) {
+        let n = a.workloads.first().copied().unwrap_or(1000);
+        return match platc::bench::write_workspace(dir, n) {
             Ok(()) => {
                 println!(
-                    "wrote {} workloads under {}",
-                    a.workloads,
-                    dir.join("examples/bench").display()
+                    "wrote {n} workloads under {}",
+                    dir.join("examples").display()
                 );
                 EXIT_OK
             }
@@ -39,36 +43,73 @@ pub fn run(a: BenchArgs) -> i32 {
         .map(|n| n.get())
         .unwrap_or(1);
     let threads = a.threads.unwrap_or(cores);
-    let dir = std::env::temp_dir().join(format!("platc-bench-{}", std::process::id()));
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!("error: cannot create {}: {e}", dir.display());
-        return EXIT_INPUT;
+    let base = a.scratch.clone().unwrap_or_else(|| {
+        let shm = std::path::Path::new("/dev/shm");
+        if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        }
+    });
+    let exe = std::env::current_exe().ok();
+    let mut sizes = a.workloads.clone();
+    sizes.sort_unstable();
+    println!(
+        "platc bench: {} runs per size (medians), {threads} threads, {cores} cores, scratch {}",
+        a.runs,
+        base.display()
+    );
+    for n in sizes {
+        let dir = base.join(format!("platc-bench-{}-{n}", std::process::id()));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            eprintln!("error: cannot create {}: {e}", dir.display());
+            return EXIT_INPUT;
+        }
+        let result = platc::bench::run(&dir, n, a.runs, threads, exe.as_deref());
+        let _ = std::fs::remove_dir_all(&dir);
+        match result {
+            Ok(r) => print_report(&r),
+            Err(d) => {
+                output::print_diagnostics(&d);
+                return EXIT_INPUT;
+            }
+        }
     }
-    let result = platc::bench::run(&dir, a.workloads, a.runs, threads);
-    let _ = std::fs::remove_dir_all(&dir);
-    match result {
-        Ok(r) => {
-            println!(
-                "platc bench: {} workloads, {} objects, {} files; {} runs, {threads} threads, {cores} cores",
-                r.workloads, r.objects, r.files, a.runs
-            );
-            for f in &r.figures {
-                let runs: Vec<String> = f.runs.iter().map(|x| format!("{x:.0}")).collect();
-                println!(
-                    "  {:<50} median {:>8.1} ms   (runs: {})",
-                    f.name,
-                    f.median(),
-                    runs.join(", ")
-                );
-            }
-            if let Some(mb) = r.peak_rss_mb {
-                println!("  {:<50} {mb:>8.1} MB", "peak resident memory");
-            }
-            EXIT_OK
-        }
-        Err(d) => {
-            output::print_diagnostics(&d);
-            EXIT_INPUT
-        }
+    EXIT_OK
+}
+
+fn print_report(r: &platc::bench::Report) {
+    println!(
+        "\n{} workloads: {} objects in {} files, {:.1} MB",
+        r.workloads,
+        r.objects,
+        r.files,
+        r.bytes as f64 / 1e6
+    );
+    for f in &r.figures {
+        let runs: Vec<String> = f.runs.iter().map(|x| format!("{x:.0}")).collect();
+        println!(
+            "  {:<44} median {:>8.1} ms   (runs: {})",
+            f.name,
+            f.median(),
+            runs.join(", ")
+        );
+    }
+    if let Some(cold) = r.figures.first() {
+        println!(
+            "  {:<44} {:>15.1} µs",
+            "per object, cold build",
+            cold.median() * 1000.0 / r.objects.max(1) as f64
+        );
+    }
+    println!(
+        "  {:<44} {:>12} files",
+        "written by the one-workload rebuild", r.written_by_one_change
+    );
+    if let Some(mb) = r.peak_rss_mb {
+        println!(
+            "  {:<44} {mb:>12.1} MB",
+            "peak memory of a `platc build` process"
+        );
     }
 }

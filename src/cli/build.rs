@@ -15,7 +15,13 @@ pub struct BuildArgs {
 
 pub fn run(a: BuildArgs) -> i32 {
     let out = a.out.clone().unwrap_or_else(|| a.ws.dir.join("out"));
-    let comp = match platc::pipeline::compile(&a.ws.dir, &a.ws.options(Some(out.clone()))) {
+    let comp = match platc::pipeline::compile(
+        &a.ws.dir,
+        &platc::pipeline::Options {
+            bytes_only: true,
+            ..a.ws.options(Some(out.clone()))
+        },
+    ) {
         Ok(c) => c,
         Err(d) => {
             output::print_diagnostics(&d);

@@ -53,7 +53,11 @@ fn fail(d: &Diagnostics) -> i32 {
 }
 
 pub fn run(a: DiffArgs) -> i32 {
-    let opts = a.ws.options(None);
+    // Diff reads files (the tree), paths and planes, never the objects' values.
+    let opts = platc::pipeline::Options {
+        bytes_only: true,
+        ..a.ws.options(None)
+    };
     let fresh = match platc::pipeline::compile(&a.ws.dir, &opts) {
         Ok(c) => c,
         Err(d) => return fail(&d),

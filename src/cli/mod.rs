@@ -106,6 +106,7 @@ impl Workspace {
             envs: self.envs.clone(),
             threads,
             out_dir,
+            bytes_only: false,
         }
     }
 }

@@ -66,7 +66,13 @@ fn publish_cmd(a: &PublishArgs) -> Result<i32, platc::diag::Diagnostics> {
         None => publish::git_identities(ws)?,
     };
     let source = publish::detect_source(ws, a.source_commit.as_deref(), a.source_repo.as_deref())?;
-    let comp = platc::pipeline::compile(ws, &a.ws.options(None))?;
+    let comp = platc::pipeline::compile(
+        ws,
+        &platc::pipeline::Options {
+            bytes_only: true,
+            ..a.ws.options(None)
+        },
+    )?;
     let tree = comp.tree();
     let mut command = String::from("platc build");
     for e in &a.ws.envs {

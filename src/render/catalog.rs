@@ -852,18 +852,6 @@ fn readme(cx: &EnvCx<'_>, w: &RWorkload) -> String {
     let p = cx.platform;
     let env = &cx.res.env;
     let id = workload_id(&w.name);
-    let instances: BTreeMap<&str, &Instance> = cx
-        .res
-        .instances
-        .iter()
-        .map(|i| (i.key.as_str(), i))
-        .collect();
-    let by_name: BTreeMap<&str, &RWorkload> = cx
-        .res
-        .workloads
-        .iter()
-        .map(|x| (x.name.as_str(), x))
-        .collect();
     let env_type = p
         .environments
         .get(env)
@@ -930,7 +918,7 @@ fn readme(cx: &EnvCx<'_>, w: &RWorkload) -> String {
     } else {
         s.push_str("| key | resource | type | class | provisioner | namespace | shared with |\n|---|---|---|---|---|---|---|\n");
         for (key, ikey) in &w.uses {
-            let Some(i) = instances.get(ikey.as_str()) else {
+            let Some(i) = cx.res.instance(ikey) else {
                 continue;
             };
             let others: Vec<&str> = i
@@ -961,7 +949,7 @@ fn readme(cx: &EnvCx<'_>, w: &RWorkload) -> String {
         s.push_str("None.\n");
     } else {
         for callee in &w.calls {
-            match by_name.get(callee.as_str()) {
+            match cx.res.workload(callee) {
                 Some(c) => {
                     let ports: Vec<String> = c
                         .ports
@@ -985,11 +973,14 @@ fn readme(cx: &EnvCx<'_>, w: &RWorkload) -> String {
         }
     }
     s.push_str("\n### Called by\n\n");
+    // From the graph's communication edges: scanning every workload's calls would make the
+    // READMEs quadratic in workloads.
     let callers: Vec<&RWorkload> = cx
-        .res
-        .workloads
-        .iter()
-        .filter(|x| x.calls.contains(&w.name))
+        .graph
+        .neighbours(&id, EdgeKind::Communication, Direction::Incoming)
+        .into_iter()
+        .filter(|n| n.kind == NodeKind::Workload)
+        .filter_map(|n| cx.res.workload(&n.name))
         .collect();
     if callers.is_empty() {
         s.push_str("Nobody in this environment.\n");
@@ -1016,11 +1007,8 @@ fn readme(cx: &EnvCx<'_>, w: &RWorkload) -> String {
         "\n## Neighbourhood in the `{env}` graph\n\nSolid arrows: must exist before (sync order). Dashed arrows: calls over the network.\n"
     );
     let detail = |n: &GNode| match n.kind {
-        NodeKind::Resource => cx
-            .res
-            .instances
-            .iter()
-            .find(|i| crate::graph::resource_id(&i.key) == n.id)
+        NodeKind::Resource => crate::graph::resource_key(&n.id)
+            .and_then(|key| cx.res.instance(key))
             .map(|i| i.resource_type.clone())
             .unwrap_or_else(|| "resource".into()),
         NodeKind::Workload => "workload".into(),

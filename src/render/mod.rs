@@ -42,6 +42,9 @@ pub struct Object {
 pub enum Body {
     /// A Kubernetes (or Backstage) object, written as canonical YAML.
     Manifest(Value),
+    /// A manifest already written as canonical YAML, its value dropped: what a build keeps, so
+    /// memory holds the bytes of the tree rather than a JSON tree per object.
+    Yaml(Vec<u8>),
     /// A text file written as is (READMEs).
     Text(String),
 }
@@ -57,10 +60,12 @@ impl Object {
         }
     }
 
+    /// The manifest's value (`None` for text files, and for manifests already turned into
+    /// bytes by [`Object::into_bytes`]).
     pub fn value(&self) -> Option<&Value> {
         match &self.body {
             Body::Manifest(v) => Some(v),
-            Body::Text(_) => None,
+            Body::Yaml(_) | Body::Text(_) => None,
         }
     }
 
@@ -68,8 +73,17 @@ impl Object {
     pub fn bytes(&self) -> Vec<u8> {
         match &self.body {
             Body::Manifest(v) => crate::yaml::write::to_yaml(v).into_bytes(),
+            Body::Yaml(b) => b.clone(),
             Body::Text(t) => t.clone().into_bytes(),
         }
+    }
+
+    /// Writes a manifest as canonical YAML now and drops its value.
+    pub fn into_bytes(mut self) -> Object {
+        if let Body::Manifest(v) = &self.body {
+            self.body = Body::Yaml(crate::yaml::write::to_yaml(v).into_bytes());
+        }
+        self
     }
 }
 
@@ -129,19 +143,36 @@ pub fn renderers() -> Vec<Box<dyn PlaneRenderer>> {
 /// The label every object carries to say which plane it belongs to.
 pub const PLANE_LABEL: &str = "platc.dev/plane";
 
-/// Renders one environment with every plane renderer.
-pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
+/// Renders one environment with every plane renderer, the planes in parallel (results in plane
+/// order, so the output does not depend on scheduling). With `bytes_only`, each plane's
+/// manifests become canonical YAML as soon as that plane is done, so at most a few planes' JSON
+/// values exist at once.
+pub fn render_env(cx: &EnvCx<'_>, bytes_only: bool) -> Result<Vec<Object>, Diagnostics> {
+    use rayon::prelude::*;
+    let results: Vec<_> = renderers()
+        .par_iter()
+        .map(|r| {
+            let mut objs = r.render_env(cx)?;
+            label_planes(&mut objs, &cx.platform.name);
+            label_env_objects(&mut objs, cx);
+            Ok::<_, Diagnostics>(if bytes_only { into_bytes(objs) } else { objs })
+        })
+        .collect();
     let mut diags = Diagnostics::new();
     let mut out = Vec::new();
-    for r in renderers() {
-        match r.render_env(cx) {
+    for r in results {
+        match r {
             Ok(objs) => out.extend(objs),
             Err(d) => diags.extend(d),
         }
     }
-    label_planes(&mut out, &cx.platform.name);
-    label_env_objects(&mut out, cx);
     diags.into_result(out)
+}
+
+/// Every manifest to canonical YAML bytes, in parallel, dropping the values.
+pub fn into_bytes(objects: Vec<Object>) -> Vec<Object> {
+    use rayon::prelude::*;
+    objects.into_par_iter().map(Object::into_bytes).collect()
 }
 
 /// Environment objects all carry the same slicing labels: environment, owning team (from the
@@ -258,7 +289,7 @@ pub fn file_name(obj: &Value) -> String {
 }
 
 /// Rejects two objects written to one path (two templates rendering the same kind and name).
-pub fn check_unique(objects: &[Object]) -> Result<(), Diagnostics> {
+pub fn check_unique<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Result<(), Diagnostics> {
     let mut seen: BTreeMap<&str, &Object> = BTreeMap::new();
     let mut diags = Diagnostics::new();
     for o in objects {

@@ -333,7 +333,7 @@ fn ns_peers(namespaces: &BTreeSet<String>) -> Vec<Value> {
 }
 
 fn find<'a>(cx: &'a EnvCx<'_>, name: &str) -> Option<&'a RWorkload> {
-    cx.res.workloads.iter().find(|w| w.name == name)
+    cx.res.workload(name)
 }
 
 /// The workload's NetworkPolicy: every rule comes from one graph edge (or the workload's own
