@@ -219,7 +219,7 @@ pub fn explain(comp: &Compilation, root: &Path, target: &str) -> Result<Explanat
         return Ok(ex);
     }
     let entries = entries(comp);
-    let entry = find_entry(&entries, main)?;
+    let entry = find_entry(&entries, main, comp.layout)?;
     let cx = Cx {
         comp,
         root,
@@ -326,7 +326,11 @@ fn looks_like_path(s: &str) -> bool {
             .any(|p| s.starts_with(p))
 }
 
-fn find_entry<'a>(entries: &[Entry<'a>], main: &str) -> Result<Entry<'a>, Diagnostics> {
+fn find_entry<'a>(
+    entries: &[Entry<'a>],
+    main: &str,
+    layout: crate::model::Layout,
+) -> Result<Entry<'a>, Diagnostics> {
     let main = main.trim_start_matches("./");
     if let Some(e) = entries.iter().find(|e| e.obj.path == main) {
         return Ok(Entry {
@@ -334,9 +338,39 @@ fn find_entry<'a>(entries: &[Entry<'a>], main: &str) -> Result<Entry<'a>, Diagno
             env: e.env,
         });
     }
+    // A `manifest.yaml` of the manifest layout: the object in it, if it holds one.
+    let in_file: Vec<&Entry<'a>> = entries
+        .iter()
+        .filter(|e| layout.file_of(&e.obj.path) == main)
+        .collect();
+    match in_file.as_slice() {
+        [] => {}
+        [one] => {
+            return Ok(Entry {
+                obj: one.obj,
+                env: one.env,
+            });
+        }
+        many => {
+            let mut d = usage(format!("`{main}` holds {} objects", many.len())).with_help(
+                "name one of them (`Kind/namespace/name`), optionally with `#field.path`",
+            );
+            for e in many {
+                if let Some(id) = object_id(e.obj) {
+                    d = d.with_note(id.display());
+                }
+            }
+            return Err(d.into());
+        }
+    }
     if looks_like_path(main) {
         let d = usage(format!("no rendered file `{main}`"));
-        let paths: Vec<&str> = entries.iter().map(|e| e.obj.path.as_str()).collect();
+        let mut paths: Vec<String> = entries
+            .iter()
+            .map(|e| layout.file_of(&e.obj.path).into_owned())
+            .collect();
+        paths.dedup();
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
         return Err(match suggest(main, &paths) {
             Some(c) => d.with_help(format!("did you mean `{c}`?")),
             None => d.with_help(
@@ -532,7 +566,8 @@ fn describe(cx: &Cx<'_>, e: &Entry<'_>) -> Explanation {
     }
     Explanation {
         target: String::new(),
-        path: o.path.clone(),
+        // The file it is in: its own in the files layout, its directory's manifest.yaml else.
+        path: cx.comp.layout.file_of(&o.path).into_owned(),
         environment: env,
         object: object_id(o),
         plane: o.plane.as_str().to_string(),

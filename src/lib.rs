@@ -2,6 +2,8 @@
 //! See ARCHITECTURE.md for the pipeline and the invariants.
 
 pub mod bench;
+pub mod build;
+pub mod cache;
 pub mod diag;
 pub mod diff;
 pub mod discover;

@@ -76,7 +76,61 @@ pub struct GitOps {
     /// Namespace where Argo CD runs (Applications and AppProjects live there).
     #[serde(default = "default_argocd_ns")]
     pub argocd_namespace: String,
+    /// How objects become files (see [`Layout`]).
+    #[serde(default)]
+    pub layout: Layout,
 }
+
+/// How rendered objects become files of the GitOps tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// One object per file, `<kind>-<name>.yaml`: the smallest diffs, one file per object.
+    #[default]
+    Files,
+    /// One multi-document `manifest.yaml` per application directory (every directory under
+    /// `envs/` and every `argocd/**/apps/`), as Argo CD's source hydrator writes: about a tenth of
+    /// the files for a large platform.
+    Manifest,
+}
+
+impl Layout {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Files => "files",
+            Layout::Manifest => "manifest",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Layout> {
+        match s {
+            "files" => Some(Layout::Files),
+            "manifest" => Some(Layout::Manifest),
+            _ => None,
+        }
+    }
+
+    /// The file an object's own path (`envs/dev/web/deployment-web.yaml`) is written to. Text
+    /// files (READMEs) keep their path.
+    pub fn file_of(self, object_path: &str) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        if self == Layout::Files || !object_path.ends_with(".yaml") {
+            return Cow::Borrowed(object_path);
+        }
+        match object_path.rsplit_once('/') {
+            Some((dir, _))
+                if dir.starts_with("envs/")
+                    || (dir.starts_with("argocd/") && dir.ends_with("/apps")) =>
+            {
+                Cow::Owned(format!("{dir}/{MANIFEST_FILE}"))
+            }
+            _ => Cow::Borrowed(object_path),
+        }
+    }
+}
+
+/// The file name of an application directory in the `manifest` layout.
+pub const MANIFEST_FILE: &str = "manifest.yaml";
 
 fn default_revision() -> String {
     "main".into()
@@ -539,6 +593,9 @@ pub struct Workload {
     pub resources: BTreeMap<String, ResourceRequest>,
     /// `x-`-prefixed top-level extension fields, kept as written.
     pub extensions: BTreeMap<String, Node>,
+    /// Other files the workload's output depends on (`files.*.source`), workspace-relative,
+    /// sorted: the build cache hashes them with the workload file.
+    pub read_files: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -25,10 +25,14 @@ pub struct Options {
     /// rendered (build, publish, diff): memory then holds the tree's bytes, not a JSON value per
     /// object. `check` and `explain` read the values and leave this off.
     pub bytes_only: bool,
+    /// Overrides the platform's `gitops.layout`.
+    pub layout: Option<crate::model::Layout>,
 }
 
 pub struct Compilation {
     pub platform: Platform,
+    /// How objects become files: the platform's `gitops.layout` unless the options override it.
+    pub layout: crate::model::Layout,
     pub workloads: Vec<Workload>,
     /// In promotion order.
     pub envs: Vec<EnvResult>,
@@ -167,6 +171,7 @@ fn compile_envs(
             .chain(global.iter()),
     )?;
     Ok(Compilation {
+        layout: opts.layout.unwrap_or(platform.gitops.layout),
         platform,
         workloads,
         envs: env_results,
@@ -191,13 +196,61 @@ impl Compilation {
     pub fn tree(&self) -> Tree {
         use rayon::prelude::*;
         let objects: Vec<&Object> = self.objects().collect();
-        let mut files: BTreeMap<String, Vec<u8>> = objects
+        let rendered: Vec<(String, Vec<u8>)> = objects
             .par_iter()
             .map(|o| (o.path.clone(), o.bytes()))
-            .collect::<Vec<_>>()
-            .into_iter()
             .collect();
-        files.insert("README.md".into(), self.readme().into_bytes());
+        self.assemble(rendered, self.readme())
+    }
+
+    /// The tree, moving each object's bytes instead of copying them (a build's last use of the
+    /// compilation).
+    pub fn into_tree(mut self) -> Tree {
+        use rayon::prelude::*;
+        let readme = self.readme();
+        let mut objects: Vec<Object> = std::mem::take(&mut self.global);
+        for e in &mut self.envs {
+            objects.append(&mut e.objects);
+        }
+        let rendered: Vec<(String, Vec<u8>)> = objects
+            .into_par_iter()
+            .map(|o| {
+                let bytes = match o.body {
+                    render::Body::Yaml(b) => b,
+                    render::Body::Text(t) => t.into_bytes(),
+                    render::Body::Manifest(v) => crate::yaml::write::to_yaml(&v).into_bytes(),
+                };
+                (o.path, bytes)
+            })
+            .collect();
+        self.assemble(rendered, readme)
+    }
+
+    /// Files from (object path, bytes): in the manifest layout, an application directory's
+    /// objects become the documents of its `manifest.yaml`, in the order of their own paths (so
+    /// they are sorted like the files of the `files` layout).
+    fn assemble(&self, rendered: Vec<(String, Vec<u8>)>, readme: String) -> Tree {
+        let mut by_file: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
+        for (path, bytes) in rendered {
+            by_file
+                .entry(self.layout.file_of(&path).into_owned())
+                .or_default()
+                .insert(path, bytes);
+        }
+        let mut files: BTreeMap<String, Vec<u8>> = by_file
+            .into_iter()
+            .map(|(file, docs)| {
+                let mut docs = docs.into_values();
+                // One document (every file of the files layout): its bytes, not a copy.
+                let mut bytes = docs.next().unwrap_or_default();
+                for doc in docs {
+                    bytes.extend_from_slice(b"---\n");
+                    bytes.extend_from_slice(&doc);
+                }
+                (file, bytes)
+            })
+            .collect();
+        files.insert("README.md".into(), readme.into_bytes());
         Tree { files }
     }
 

@@ -583,3 +583,76 @@ fn a_bad_revision_is_an_input_error() {
         "one of --against, --base, --repo is required"
     );
 }
+
+/// The same change reads the same in both layouts: the same objects, kinds and changed field
+/// paths; only the files differ (one `manifest.yaml` per application directory).
+#[test]
+fn the_manifest_layout_diffs_object_by_object_like_the_files_layout() {
+    let r = pr_repo();
+    let ws = r.ws.to_str().unwrap();
+    let mut summaries = Vec::new();
+    for layout in ["files", "manifest"] {
+        let dir = r.tmp.path().join(format!("rendered-{layout}"));
+        let o = platc(&[
+            "build",
+            "-C",
+            ws,
+            "--layout",
+            layout,
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", s(&o.stderr));
+        summaries.push(dir);
+    }
+    small_change(&r.ws);
+    let mut results = Vec::new();
+    for (layout, dir) in ["files", "manifest"].iter().zip(&summaries) {
+        let out = platc_ok(&[
+            "diff",
+            "-C",
+            ws,
+            "--layout",
+            layout,
+            "--against",
+            dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        let j = json_of(&out);
+        let mut changes: Vec<(String, String, String, String, Value)> = j["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let field = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+                (
+                    field("kind"),
+                    field("namespace"),
+                    field("name"),
+                    field("change"),
+                    c["fields"].clone(),
+                )
+            })
+            .collect();
+        changes.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
+        if *layout == "manifest" {
+            let dep = j["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["kind"] == "Deployment" && c["name"] == "payments-api")
+                .expect("the payments-api Deployment changed");
+            assert_eq!(dep["path"], "envs/dev/payments-api/manifest.yaml");
+        }
+        results.push((j["summary"].clone(), changes));
+    }
+    assert_eq!(
+        results[0].1, results[1].1,
+        "the layouts disagree on what changed"
+    );
+    for k in ["added", "changed", "removed"] {
+        assert_eq!(results[0].0[k], results[1].0[k], "{k}");
+    }
+    assert!(!results[0].1.is_empty());
+}

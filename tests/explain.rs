@@ -383,3 +383,39 @@ fn a_namespace_names_how_the_team_was_chosen() {
         "{layers:?}"
     );
 }
+
+#[test]
+fn explain_reads_the_manifest_layout_the_same_way() {
+    let target = "HorizontalPodAutoscaler/storefront-prod/web#spec.maxReplicas";
+    let files = explain_json(target);
+    let (code, out, err) = explain(&["--layout", "manifest", "--format", "json", target]);
+    assert_eq!(code, 0, "{err}");
+    let manifest: Value = serde_json::from_str(&out).unwrap();
+    // Only the file differs: the object's directory's manifest.yaml.
+    assert_eq!(manifest["path"], "envs/prod/web/manifest.yaml");
+    assert_eq!(manifest["field"], files["field"]);
+    assert_eq!(manifest["object"], files["object"]);
+    assert_eq!(manifest["graph"], files["graph"]);
+
+    // A manifest.yaml with one object explains it; one with several names them.
+    let (code, out, err) = explain(&[
+        "--layout",
+        "manifest",
+        "envs/prod/_resources/analytics-api-data/manifest.yaml",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("envs/prod/_resources/analytics-api-data/manifest.yaml"),
+        "{out}"
+    );
+    let (code, _, err) = explain(&["--layout", "manifest", "envs/prod/web/manifest.yaml"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("`envs/prod/web/manifest.yaml` holds 8 objects"),
+        "{err}"
+    );
+    assert!(
+        err.contains("note: Deployment/storefront-prod/web"),
+        "{err}"
+    );
+}

@@ -17,6 +17,9 @@ pub struct BenchArgs {
     /// Only write the synthetic workspace into DIR (to profile `platc build -C DIR` by hand).
     #[arg(long, value_name = "DIR")]
     write_workspace: Option<std::path::PathBuf>,
+    /// Layouts to measure, comma-separated (`files`, `manifest`).
+    #[arg(long, default_value = "files,manifest", value_delimiter = ',', value_parser = super::parse_layout)]
+    layouts: Vec<platc::model::Layout>,
     /// Scratch directory (default: /dev/shm when it exists, so the disk's noise stays out).
     #[arg(long, value_name = "DIR")]
     scratch: Option<std::path::PathBuf>,
@@ -59,29 +62,45 @@ pub fn run(a: BenchArgs) -> i32 {
         a.runs,
         base.display()
     );
-    for n in sizes {
-        let dir = base.join(format!("platc-bench-{}-{n}", std::process::id()));
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            eprintln!("error: cannot create {}: {e}", dir.display());
-            return EXIT_INPUT;
+    let scratch = |n: usize| base.join(format!("platc-bench-{}-{n}", std::process::id()));
+    // Peak memory first, while this process is small (see bench::peak_rss_mb).
+    let mut rss = std::collections::BTreeMap::new();
+    for &n in &sizes {
+        for &layout in &a.layouts {
+            let dir = scratch(n);
+            let mb = exe
+                .as_deref()
+                .and_then(|exe| platc::bench::peak_rss_mb(exe, &dir, n, Some(layout)));
+            let _ = std::fs::remove_dir_all(&dir);
+            rss.insert((n, layout.name()), mb);
         }
-        let result = platc::bench::run(&dir, n, a.runs, threads, exe.as_deref());
-        let _ = std::fs::remove_dir_all(&dir);
-        match result {
-            Ok(r) => print_report(&r),
-            Err(d) => {
-                output::print_diagnostics(&d);
+    }
+    for &n in &sizes {
+        for &layout in &a.layouts {
+            let dir = scratch(n);
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                eprintln!("error: cannot create {}: {e}", dir.display());
                 return EXIT_INPUT;
+            }
+            let result = platc::bench::run(&dir, n, a.runs, threads, Some(layout));
+            let _ = std::fs::remove_dir_all(&dir);
+            match result {
+                Ok(r) => print_report(&r, layout, rss.get(&(n, layout.name())).copied().flatten()),
+                Err(d) => {
+                    output::print_diagnostics(&d);
+                    return EXIT_INPUT;
+                }
             }
         }
     }
     EXIT_OK
 }
 
-fn print_report(r: &platc::bench::Report) {
+fn print_report(r: &platc::bench::Report, layout: platc::model::Layout, rss: Option<f64>) {
     println!(
-        "\n{} workloads: {} objects in {} files, {:.1} MB",
+        "\n{} workloads, layout {}: {} objects in {} files, {:.1} MB",
         r.workloads,
+        layout.name(),
         r.objects,
         r.files,
         r.bytes as f64 / 1e6
@@ -106,7 +125,7 @@ fn print_report(r: &platc::bench::Report) {
         "  {:<44} {:>12} files",
         "written by the one-workload rebuild", r.written_by_one_change
     );
-    if let Some(mb) = r.peak_rss_mb {
+    if let Some(mb) = rss {
         println!(
             "  {:<44} {mb:>12.1} MB",
             "peak memory of a `platc build` process"

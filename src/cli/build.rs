@@ -15,38 +15,25 @@ pub struct BuildArgs {
 
 pub fn run(a: BuildArgs) -> i32 {
     let out = a.out.clone().unwrap_or_else(|| a.ws.dir.join("out"));
-    let comp = match platc::pipeline::compile(
-        &a.ws.dir,
-        &platc::pipeline::Options {
-            bytes_only: true,
-            ..a.ws.options(Some(out.clone()))
-        },
-    ) {
-        Ok(c) => c,
-        Err(d) => {
-            output::print_diagnostics(&d);
-            return EXIT_INPUT;
-        }
-    };
-    let tree = comp.tree();
     let meta = platc::emit::IndexMeta {
         platc_version: env!("CARGO_PKG_VERSION").to_string(),
         source_commit: None,
     };
-    match platc::emit::emit(&out, &tree, &meta) {
-        Ok(report) => {
+    match platc::build::build(&a.ws.dir, &out, &a.ws.options(Some(out.clone())), &meta) {
+        Ok(r) => {
             println!(
-                "wrote {} ({} files: {} written, {} unchanged, {} removed)",
+                "wrote {} ({} files: {} written, {} unchanged, {} removed){}",
                 out.display(),
-                tree.files.len(),
-                report.written.len(),
-                report.unchanged.len(),
-                report.removed.len()
+                r.files,
+                r.emit.written.len(),
+                r.emit.unchanged.len(),
+                r.emit.removed.len(),
+                if r.cached { "; no input changed" } else { "" }
             );
             EXIT_OK
         }
-        Err(e) => {
-            eprintln!("error: {e}");
+        Err(d) => {
+            output::print_diagnostics(&d);
             EXIT_INPUT
         }
     }

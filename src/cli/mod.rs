@@ -46,6 +46,15 @@ pub struct Workspace {
     /// Worker threads (default: the number of cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// How objects become files: `files` (one object per file) or `manifest` (one
+    /// `manifest.yaml` per application directory); default: the platform's `gitops.layout`.
+    #[arg(long, value_name = "LAYOUT", value_parser = parse_layout)]
+    pub layout: Option<platc::model::Layout>,
+}
+
+pub(crate) fn parse_layout(s: &str) -> Result<platc::model::Layout, String> {
+    platc::model::Layout::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a layout: use `files` or `manifest`"))
 }
 
 #[derive(Subcommand)]
@@ -107,6 +116,7 @@ impl Workspace {
             threads,
             out_dir,
             bytes_only: false,
+            layout: self.layout,
         }
     }
 }

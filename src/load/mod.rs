@@ -35,12 +35,25 @@ pub fn workloads(root: &Path, files: &[String]) -> Result<Vec<Workload>, Diagnos
                 continue;
             }
         };
+        let mut read_files = Vec::new();
         let mut read_source = |written: &str| -> Result<String, String> {
             let path = discover::resolve_inside(root, rel, written)?;
+            if let Some(r) = root.canonicalize().ok().and_then(|c| {
+                path.strip_prefix(c)
+                    .ok()
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+            }) {
+                read_files.push(r);
+            }
             std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{written}`: {e}"))
         };
         match score::parse_workload(rel, &text, &mut read_source) {
-            Ok(w) => out.push(w),
+            Ok(mut w) => {
+                read_files.sort();
+                read_files.dedup();
+                w.read_files = read_files;
+                out.push(w)
+            }
             Err(d) => diags.extend(d),
         }
     }

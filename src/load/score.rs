@@ -517,6 +517,7 @@ impl Loader<'_> {
             service: None,
             resources: BTreeMap::new(),
             extensions: BTreeMap::new(),
+            read_files: Vec::new(),
         };
         let Some(top) = root.as_map() else {
             self.push(

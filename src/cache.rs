@@ -1,0 +1,229 @@
+//! The build cache, first level: when none of a build's inputs changed since the last build
+//! into the same output directory, and that directory still holds exactly what that build wrote,
+//! `platc build` is done without evaluating the platform, parsing a workload or rendering a node.
+//!
+//! Inputs are everything a build reads: every file under `platform/`, Nickel files imported from
+//! elsewhere in the workspace, every workload file the platform's globs find, and the files their
+//! `files.*.source` name, each by content hash; plus the platc binary's identity (version, size,
+//! modification time) and the environments asked for. The entry lives in
+//! `<workspace>/.platc/cache/build-<hash of the output path>.json` (hidden directories are never
+//! scanned for workloads); CI keeps it by caching `.platc/cache`.
+//!
+//! An entry is never trusted: it must parse, be of this format and binary, list exactly the
+//! inputs found now with the same hashes, and the output directory must still hold its index
+//! (same bytes) and every file it lists (regular files of the recorded sizes). Anything else is a
+//! miss and the build runs in full, so deleting or corrupting the cache changes no output byte.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::emit::{self, EmitReport};
+use crate::model::{Platform, Workload};
+use crate::pipeline::Options;
+
+const FORMAT: u32 = 1;
+const CACHE_DIR: &str = ".platc/cache";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Entry {
+    format: u32,
+    tool: String,
+    /// The options that change the output (environments, layout).
+    options: String,
+    /// The platform's workload globs, to find the workload files without evaluating it.
+    globs: Vec<String>,
+    /// Inputs outside `platform/` that are not workload files (Nickel imports, `source` files).
+    extra: Vec<String>,
+    /// Every input, workspace-relative path → content hash.
+    inputs: BTreeMap<String, String>,
+    /// Content hash of the output's `.platc/index.json`.
+    index: String,
+    /// Every file written → its size.
+    outputs: BTreeMap<String, u64>,
+}
+
+/// What a build read beyond the workspace's platform directory, for [`store`].
+pub struct Recorded {
+    /// The platform's workload globs.
+    globs: Vec<String>,
+    /// Nickel imports outside `platform/` and the files workloads' `source` named.
+    extra: Vec<String>,
+}
+
+impl Recorded {
+    pub fn of(platform: &Platform, workloads: &[Workload]) -> Recorded {
+        let mut extra: Vec<String> = platform
+            .sources
+            .iter()
+            .filter(|s| !s.starts_with("<stdlib>") && !s.starts_with("platform/"))
+            .chain(workloads.iter().flat_map(|w| w.read_files.iter()))
+            .cloned()
+            .collect();
+        extra.sort();
+        extra.dedup();
+        Recorded {
+            globs: platform.workloads.clone(),
+            extra,
+        }
+    }
+}
+
+/// The report of a build that the cache answered (every file unchanged), or `None`.
+pub fn lookup(root: &Path, out_dir: &Path, opts: &Options) -> Option<EmitReport> {
+    let path = entry_path(root, out_dir)?;
+    let entry: Entry = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    if entry.format != FORMAT
+        || entry.tool != tool_identity()?
+        || entry.options != options_key(opts)
+    {
+        return None;
+    }
+    let inputs = inputs(root, out_dir, &entry.globs, &entry.extra)?;
+    if inputs != entry.inputs {
+        return None;
+    }
+    let index = std::fs::read(out_dir.join(emit::INDEX_PATH)).ok()?;
+    if emit::content_hash(&index) != entry.index {
+        return None;
+    }
+    for (rel, size) in &entry.outputs {
+        let meta = std::fs::symlink_metadata(out_dir.join(rel)).ok()?;
+        if !meta.is_file() || meta.len() != *size {
+            return None;
+        }
+    }
+    Some(EmitReport {
+        written: Vec::new(),
+        unchanged: entry.outputs.keys().cloned().collect(),
+        removed: Vec::new(),
+    })
+}
+
+/// Records a build that just wrote `files` (path → bytes) into `out_dir`. Failing to record is
+/// not an error: the next build is then a full one.
+pub fn store(
+    root: &Path,
+    out_dir: &Path,
+    opts: &Options,
+    recorded: &Recorded,
+    files: &BTreeMap<String, Vec<u8>>,
+) {
+    let _ = try_store(root, out_dir, opts, recorded, files);
+}
+
+fn try_store(
+    root: &Path,
+    out_dir: &Path,
+    opts: &Options,
+    recorded: &Recorded,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Option<()> {
+    let (globs, extra) = (recorded.globs.clone(), recorded.extra.clone());
+    let entry = Entry {
+        format: FORMAT,
+        tool: tool_identity()?,
+        options: options_key(opts),
+        inputs: inputs(root, out_dir, &globs, &extra)?,
+        globs,
+        extra,
+        index: emit::content_hash(&std::fs::read(out_dir.join(emit::INDEX_PATH)).ok()?),
+        outputs: files
+            .iter()
+            .map(|(p, b)| (p.clone(), b.len() as u64))
+            .collect(),
+    };
+    let path = entry_path(root, out_dir)?;
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_vec(&entry).ok()?).ok()?;
+    std::fs::rename(&tmp, &path).ok()?;
+    prune(path.parent()?);
+    Some(())
+}
+
+/// Keeps the most recently written entries (one per output directory) and drops the rest, so
+/// builds into many scratch directories do not grow the cache without bound.
+fn prune(dir: &Path) {
+    const KEEP: usize = 16;
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = read
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let name = e.file_name();
+            let name = name.to_str()?;
+            if !name.starts_with("build-") {
+                return None;
+            }
+            Some((e.metadata().ok()?.modified().ok()?, e.path()))
+        })
+        .collect();
+    if entries.len() <= KEEP {
+        return;
+    }
+    entries.sort();
+    for (_, p) in &entries[..entries.len() - KEEP] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Every input file with its content hash (`None` when one cannot be read: no caching then).
+fn inputs(
+    root: &Path,
+    out_dir: &Path,
+    globs: &[String],
+    extra: &[String],
+) -> Option<BTreeMap<String, String>> {
+    let mut files: Vec<String> = Vec::new();
+    let platform_dir = root.join("platform");
+    if platform_dir.join("main.ncl").is_file() {
+        for e in walkdir::WalkDir::new(&platform_dir).sort_by_file_name() {
+            let e = e.ok()?;
+            if e.file_type().is_file() {
+                let rel = e.path().strip_prefix(root).ok()?;
+                files.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    files.extend(crate::discover::find_workloads(root, globs, Some(out_dir)).ok()?);
+    files.extend(extra.iter().cloned());
+    files
+        .into_iter()
+        .map(|rel| {
+            let bytes = std::fs::read(root.join(&rel)).ok()?;
+            Some((rel, emit::content_hash(&bytes)))
+        })
+        .collect()
+}
+
+fn options_key(opts: &Options) -> String {
+    format!("envs={:?} layout={:?}", opts.envs, opts.layout)
+}
+
+/// The running binary: a rebuilt platc (even of the same version) never uses an older entry.
+fn tool_identity() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    let meta = std::fs::metadata(exe).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!(
+        "platc {} {} {mtime}",
+        env!("CARGO_PKG_VERSION"),
+        meta.len()
+    ))
+}
+
+fn entry_path(root: &Path, out_dir: &Path) -> Option<PathBuf> {
+    let out = out_dir
+        .canonicalize()
+        .unwrap_or_else(|_| out_dir.to_path_buf());
+    let key = crate::resolve::short_hash(&out.to_string_lossy());
+    Some(root.join(CACHE_DIR).join(format!("build-{key}.json")))
+}

@@ -1,0 +1,148 @@
+//! The build cache (level 1: nothing changed → nothing done), through the real binary: a
+//! rebuild with no changed input loads and renders nothing and writes nothing; any changed input
+//! (a workload, a platform file, a file a workload's `source` names) or a damaged output makes a
+//! full build; a corrupt, stale or deleted cache is ignored and changes no output byte.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn s(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_string()
+}
+
+/// A workspace: the reference platform and the files of `from` (relative to the repository).
+fn workspace(from: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo().join("platform"),
+        &dir.path().join("platform"),
+        false,
+    );
+    copy_dir(&repo().join(from), &dir.path().join("examples"), false);
+    dir
+}
+
+/// Builds; returns the summary line.
+fn build(ws: &Path) -> String {
+    let o = platc(&["build", "-C", ws.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", s(&o.stderr));
+    s(&o.stdout)
+}
+
+fn cached(summary: &str) -> bool {
+    summary.contains("no input changed")
+}
+
+fn append(path: &Path, text: &str) {
+    let mut t = std::fs::read_to_string(path).unwrap();
+    t.push_str(text);
+    std::fs::write(path, t).unwrap();
+}
+
+#[test]
+fn an_unchanged_workspace_is_answered_by_the_cache_and_every_change_is_seen() {
+    let ws = workspace("examples");
+    let root = ws.path();
+    let out = root.join("out");
+    assert!(!cached(&build(root)));
+    let tree = read_tree(&out);
+    let second = build(root);
+    assert!(cached(&second), "{second}");
+    assert!(second.contains(" 0 written"), "{second}");
+    assert_eq!(read_tree(&out), tree);
+
+    // A workload edit: a full build, which writes what changed.
+    let web = root.join("examples/storefront/web/score.yaml");
+    let text = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(
+        &web,
+        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
+    )
+    .unwrap();
+    let changed = build(root);
+    assert!(
+        !cached(&changed) && !changed.contains(" 0 written"),
+        "{changed}"
+    );
+    assert!(cached(&build(root)));
+
+    // A platform file, even one no import names yet: a full build.
+    append(&root.join("platform/teams.ncl"), "\n# reviewed\n");
+    assert!(!cached(&build(root)));
+    std::fs::write(root.join("platform/notes.ncl"), "{}\n").unwrap();
+    assert!(!cached(&build(root)));
+    assert!(cached(&build(root)));
+
+    // A deleted or truncated output file: rebuilt and restored.
+    std::fs::write(root.join("examples/storefront/web/score.yaml"), &text).unwrap();
+    assert!(!cached(&build(root)));
+    let tree = read_tree(&out);
+    let victim = "envs/dev/web/deployment-web.yaml";
+    std::fs::remove_file(out.join(victim)).unwrap();
+    let restored = build(root);
+    assert!(!cached(&restored), "{restored}");
+    assert_eq!(read_tree(&out), tree);
+    std::fs::write(out.join(victim), "").unwrap();
+    assert!(!cached(&build(root)));
+    assert_eq!(read_tree(&out), tree);
+}
+
+#[test]
+fn a_file_named_by_source_is_an_input() {
+    let ws = workspace("tests/score-corpus/media/examples");
+    let root = ws.path();
+    build(root);
+    assert!(cached(&build(root)));
+    append(
+        &root.join("examples/media-api/config/app.conf"),
+        "\n[limits]\nmax_files = 10\n",
+    );
+    let rebuilt = build(root);
+    assert!(!cached(&rebuilt), "{rebuilt}");
+    let config = read_tree(&root.join("out"))
+        .into_iter()
+        .filter(|(p, _)| p.starts_with("envs/dev/media-api/configmap-"))
+        .map(|(_, b)| s(&b))
+        .collect::<String>();
+    assert!(config.contains("max_files = 10"), "{config}");
+}
+
+#[test]
+fn a_corrupt_stale_or_deleted_cache_changes_no_output_byte() {
+    let ws = workspace("examples");
+    let root = ws.path();
+    let out = root.join("out");
+    build(root);
+    let tree = read_tree(&out);
+    let cache_dir = root.join(".platc/cache");
+    let entries: Vec<_> = std::fs::read_dir(&cache_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    let good = std::fs::read(entry).unwrap();
+
+    for damage in [
+        b"garbage".to_vec(),
+        good[..good.len() / 2].to_vec(),
+        Vec::new(),
+        s(&good)
+            .replace("\"format\":1", "\"format\":0")
+            .into_bytes(),
+        // Stale: claims an input hash that is not the file's.
+        s(&good).replacen("\"sha256:", "\"sha256:0", 1).into_bytes(),
+    ] {
+        std::fs::write(entry, &damage).unwrap();
+        let summary = build(root);
+        assert!(!cached(&summary), "a damaged entry was trusted: {summary}");
+        assert_eq!(read_tree(&out), tree);
+    }
+    std::fs::remove_dir_all(&cache_dir).unwrap();
+    assert!(!cached(&build(root)));
+    assert_eq!(read_tree(&out), tree);
+    assert!(cached(&build(root)));
+}
