@@ -162,17 +162,17 @@ pub fn run(
         let t = Instant::now();
         let comp = pipeline::compile_loaded(platform, workloads, &opts)?;
         compile.runs.push(ms(t));
+        objects = comp.objects().count();
         let t = Instant::now();
-        let tree = comp.tree();
+        let tree = comp.into_tree();
         serialize.runs.push(ms(t));
         let t = Instant::now();
         emit::emit(&out, &tree, &meta)?;
         write.runs.push(ms(t));
         cold.runs.push(ms(t0));
-        objects = comp.objects().count();
         files = tree.files.len();
         bytes = tree.files.values().map(Vec::len).sum();
-        drop((comp, tree));
+        drop(tree);
 
         // Untimed: a build through the cache, so the next one finds an entry.
         crate::build::build(dir, &out, &opts, &meta)?;

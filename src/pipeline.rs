@@ -240,11 +240,16 @@ impl Compilation {
         let mut files: BTreeMap<String, Vec<u8>> = by_file
             .into_iter()
             .map(|(file, docs)| {
-                let mut docs = docs.into_values();
-                // One document (every file of the files layout): its bytes, not a copy.
-                let mut bytes = docs.next().unwrap_or_default();
-                for doc in docs {
-                    bytes.extend_from_slice(b"---\n");
+                if docs.len() == 1 {
+                    // Every file of the files layout: its bytes, not a copy.
+                    return (file, docs.into_values().next().unwrap_or_default());
+                }
+                let len = docs.values().map(|d| d.len() + 4).sum();
+                let mut bytes = Vec::with_capacity(len);
+                for (i, doc) in docs.into_values().enumerate() {
+                    if i > 0 {
+                        bytes.extend_from_slice(b"---\n");
+                    }
                     bytes.extend_from_slice(&doc);
                 }
                 (file, bytes)
