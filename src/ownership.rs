@@ -75,23 +75,7 @@ fn claimants<'a>(
 pub fn team_of(platform: &Platform, w: &Workload) -> Result<Choice, Diagnostic> {
     let names = || join_names(platform.teams.keys());
     if let Some(t) = &w.team {
-        if platform.teams.contains_key(&t.value) {
-            return Ok(Choice {
-                name: t.value.clone(),
-                origin: Origin::Annotation(t.span.clone()),
-            });
-        }
-        let d = Diagnostic::at(
-            Code::UnknownTeam,
-            &t.span,
-            format!("unknown team `{}`", t.value),
-        );
-        return Err(
-            match did_you_mean(&t.value, platform.teams.keys().map(String::as_str)) {
-                Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                None => d.with_help(format!("teams: {}", names())),
-            },
-        );
+        return annotated(t, platform.teams.keys(), Code::UnknownTeam, "team");
     }
     let found = claimants(platform.teams.iter().map(|(n, t)| (n, &t.paths)), &w.file);
     match found.as_slice() {
@@ -126,26 +110,7 @@ pub fn team_of(platform: &Platform, w: &Workload) -> Result<Choice, Diagnostic> 
 
 pub fn profile_of(platform: &Platform, w: &Workload) -> Result<Choice, Diagnostic> {
     if let Some(p) = &w.profile {
-        if platform.profiles.contains_key(&p.value) {
-            return Ok(Choice {
-                name: p.value.clone(),
-                origin: Origin::Annotation(p.span.clone()),
-            });
-        }
-        let d = Diagnostic::at(
-            Code::UnknownProfile,
-            &p.span,
-            format!("unknown profile `{}`", p.value),
-        );
-        return Err(
-            match did_you_mean(&p.value, platform.profiles.keys().map(String::as_str)) {
-                Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                None => d.with_help(format!(
-                    "profiles: {}",
-                    join_names(platform.profiles.keys())
-                )),
-            },
-        );
+        return annotated(p, platform.profiles.keys(), Code::UnknownProfile, "profile");
     }
     let found = claimants(platform.profile_paths.iter(), &w.file);
     match found.as_slice() {
@@ -162,6 +127,28 @@ pub fn profile_of(platform: &Platform, w: &Workload) -> Result<Choice, Diagnosti
         }),
         many => Err(ambiguous(w, "profile", ANN_PROFILE, "profile_paths", many)),
     }
+}
+
+/// The choice an annotation names, if the platform knows it.
+fn annotated<'a>(
+    a: &crate::diag::Spanned<String>,
+    known: impl Iterator<Item = &'a String> + Clone,
+    code: Code,
+    what: &str,
+) -> Result<Choice, Diagnostic> {
+    if known.clone().any(|k| *k == a.value) {
+        return Ok(Choice {
+            name: a.value.clone(),
+            origin: Origin::Annotation(a.span.clone()),
+        });
+    }
+    let d = Diagnostic::at(code, &a.span, format!("unknown {what} `{}`", a.value));
+    Err(
+        match did_you_mean(&a.value, known.clone().map(String::as_str)) {
+            Some(c) => d.with_help(format!("did you mean `{c}`?")),
+            None => d.with_help(format!("{what}s: {}", join_names(known))),
+        },
+    )
 }
 
 fn ambiguous(
