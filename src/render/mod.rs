@@ -81,7 +81,11 @@ impl Object {
     /// Writes a manifest as canonical YAML now and drops its value.
     pub fn into_bytes(mut self) -> Object {
         if let Body::Manifest(v) = &self.body {
-            self.body = Body::Yaml(crate::yaml::write::to_yaml(v).into_bytes());
+            let mut bytes = crate::yaml::write::to_yaml(v).into_bytes();
+            // The writer grows its buffer by doubling; what is kept for the whole build should
+            // not carry that slack.
+            bytes.shrink_to_fit();
+            self.body = Body::Yaml(bytes);
         }
         self
     }
