@@ -705,7 +705,7 @@ pub fn field_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
         (Value::Object(x), Value::Object(y)) => {
             let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
-                let p = join_key(path, k);
+                let p = crate::fieldpath::key(path, k);
                 match (x.get(k), y.get(k)) {
                     (Some(va), Some(vb)) => field_diff(va, vb, &p, out),
                     _ => out.push(p),
@@ -716,7 +716,7 @@ pub fn field_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
             if let (Some(nx), Some(ny)) = (by_name(x), by_name(y)) {
                 let names: BTreeSet<&str> = nx.keys().chain(ny.keys()).copied().collect();
                 for n in names {
-                    let p = format!("{path}[name={n}]");
+                    let p = crate::fieldpath::item(path, n);
                     match (nx.get(n), ny.get(n)) {
                         (Some(va), Some(vb)) => field_diff(va, vb, &p, out),
                         _ => out.push(p),
@@ -724,7 +724,7 @@ pub fn field_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
                 }
             } else {
                 for i in 0..x.len().max(y.len()) {
-                    let p = format!("{path}[{i}]");
+                    let p = crate::fieldpath::index(path, i);
                     match (x.get(i), y.get(i)) {
                         (Some(va), Some(vb)) => field_diff(va, vb, &p, out),
                         _ => out.push(p),
@@ -757,18 +757,6 @@ fn by_name(items: &[Value]) -> Option<BTreeMap<&str, &Value>> {
         }
     }
     Some(m)
-}
-
-fn join_key(path: &str, key: &str) -> String {
-    let plain = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    match (path.is_empty(), plain) {
-        (true, true) => key.to_string(),
-        (false, true) => format!("{path}.{key}"),
-        (_, false) => format!("{path}[{}]", Value::String(key.to_string())),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

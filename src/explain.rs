@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Span, Spanned, did_you_mean};
+pub use crate::fieldpath::{Sel, parse as parse_field};
 use crate::graph::{EdgeKind, GNode};
 use crate::load::score::{Piece, split_placeholders};
 use crate::model::{self, Workload};
@@ -665,14 +666,6 @@ fn graph_node(r: &EnvResult, id: &str) -> Option<GraphNode> {
 // Field paths
 // ---------------------------------------------------------------------------------------------
 
-/// One selector of a field path as written: `.key` or `[x]` (an array item by index or by its
-/// `name`, or a key of a map that contains dots, like `labels[app.kubernetes.io/name]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sel {
-    Key(String),
-    Bracket(String),
-}
-
 /// One step of a resolved field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -680,69 +673,13 @@ pub enum Step {
     Item { index: usize, name: Option<String> },
 }
 
-pub fn parse_field(s: &str) -> Result<Vec<Sel>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = s.chars();
-    let flush = |cur: &mut String, out: &mut Vec<Sel>| {
-        if !cur.is_empty() {
-            out.push(Sel::Key(std::mem::take(cur)));
-        }
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '.' => {
-                if cur.is_empty() && !matches!(out.last(), Some(Sel::Bracket(_))) {
-                    return Err(format!("empty segment in field path `{s}`"));
-                }
-                flush(&mut cur, &mut out);
-            }
-            '[' => {
-                flush(&mut cur, &mut out);
-                let mut inner = String::new();
-                let mut closed = false;
-                for c in chars.by_ref() {
-                    if c == ']' {
-                        closed = true;
-                        break;
-                    }
-                    inner.push(c);
-                }
-                if !closed || inner.is_empty() {
-                    return Err(format!("unclosed or empty `[...]` in field path `{s}`"));
-                }
-                let inner = inner.trim_matches(|c| c == '"' || c == '\'').to_string();
-                out.push(Sel::Bracket(inner));
-            }
-            c => cur.push(c),
-        }
-    }
-    if cur.is_empty() && matches!(out.last(), None | Some(Sel::Key(_))) && s.ends_with('.') {
-        return Err(format!("field path `{s}` ends with `.`"));
-    }
-    flush(&mut cur, &mut out);
-    if out.is_empty() {
-        return Err("empty field path".into());
-    }
-    Ok(out)
-}
-
 fn display_steps(steps: &[Step]) -> String {
-    let mut s = String::new();
-    for st in steps {
-        match st {
-            Step::Key(k) if k.contains(['.', '/', '[', ']']) => s.push_str(&format!("[{k}]")),
-            Step::Key(k) => {
-                if !s.is_empty() {
-                    s.push('.');
-                }
-                s.push_str(k);
-            }
-            Step::Item { name: Some(n), .. } => s.push_str(&format!("[{n}]")),
-            Step::Item { index, .. } => s.push_str(&format!("[{index}]")),
-        }
-    }
-    s
+    // Written as `platc diff` writes field paths, so a path from either reads in the other.
+    steps.iter().fold(String::new(), |path, st| match st {
+        Step::Key(k) => crate::fieldpath::key(&path, k),
+        Step::Item { name: Some(n), .. } => crate::fieldpath::item(&path, n),
+        Step::Item { index, .. } => crate::fieldpath::index(&path, *index),
+    })
 }
 
 fn walk<'v>(body: &'v Value, sels: &[Sel]) -> Result<(Vec<Step>, &'v Value), Diagnostic> {
@@ -2096,7 +2033,7 @@ mod tests {
         let v = json!({"spec": {"replicas": 2, "containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}});
         let (steps, val) = walk(&v, &parse_field("spec.containers[b].image").unwrap()).unwrap();
         assert_eq!(val, &json!("y"));
-        assert_eq!(display_steps(&steps), "spec.containers[b].image");
+        assert_eq!(display_steps(&steps), "spec.containers[name=b].image");
         let err = walk(&v, &parse_field("spec.replica").unwrap()).unwrap_err();
         assert_eq!(err.message, "`spec` has no field `replica`");
         assert_eq!(err.help.as_deref(), Some("did you mean `replicas`?"));

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod discover;
 pub mod emit;
 pub mod explain;
+pub mod fieldpath;
 pub mod graph;
 pub mod load;
 pub mod model;

@@ -656,3 +656,52 @@ fn the_manifest_layout_diffs_object_by_object_like_the_files_layout() {
     }
     assert!(!results[0].1.is_empty());
 }
+
+/// What `platc diff` prints, `platc explain` reads: every changed field path of a change, and
+/// the changed file as it is on disk.
+#[test]
+fn explain_reads_every_path_diff_prints() {
+    let r = pr_repo();
+    let ws = r.ws.to_str().unwrap();
+    let dir = r.tmp.path().join("rendered");
+    build(&r.ws, &dir);
+    edit(
+        &r.ws.join("examples/payments/payments-api/score.yaml"),
+        "payments-api:2.8.0",
+        "payments-api:2.9.0",
+    );
+    let out = platc_ok(&[
+        "diff",
+        "-C",
+        ws,
+        "--against",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let j = json_of(&out);
+    let mut explained = 0;
+    for c in j["changes"].as_array().unwrap() {
+        let (Some(kind), Some(name)) = (c["kind"].as_str(), c["name"].as_str()) else {
+            continue;
+        };
+        let object = match c["namespace"].as_str() {
+            Some(ns) => format!("{kind}/{ns}/{name}"),
+            None => format!("{kind}/{name}"),
+        };
+        for f in c["fields"].as_array().into_iter().flatten() {
+            let target = format!("{object}#{}", f.as_str().unwrap());
+            let e = platc(&["explain", "-C", ws, &target]);
+            assert!(e.status.success(), "explain {target}: {}", s(&e.stderr));
+            explained += 1;
+        }
+    }
+    assert!(explained >= 1, "{}", s(&out.stdout));
+    // The file as a shell completes it, from the workspace's own build.
+    build(&r.ws, &r.ws.join("out"));
+    let on_disk =
+        r.ws.join("out/envs/dev/payments-api/deployment-payments-api.yaml");
+    let e = platc(&["explain", "-C", ws, on_disk.to_str().unwrap()]);
+    assert!(e.status.success(), "{}", s(&e.stderr));
+    assert!(s(&e.stdout).starts_with("envs/dev/payments-api/deployment-payments-api.yaml"));
+}

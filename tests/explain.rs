@@ -175,9 +175,10 @@ fn an_env_var_names_the_resource_instance_and_its_provisioner_output() {
         "Deployment/storefront-prod/checkout#spec.template.spec.containers[checkout].env[DB_HOST].value",
     );
     let f = &v["field"];
+    // Printed the way `platc diff` prints field paths.
     assert_eq!(
         f["path"],
-        "spec.template.spec.containers[checkout].env[DB_HOST].value"
+        "spec.template.spec.containers[name=checkout].env[name=DB_HOST].value"
     );
     assert_eq!(f["value"], "orders-db-rw.storefront-prod.svc.cluster.local");
     let layers = f["layers"].as_array().unwrap();

@@ -1,6 +1,6 @@
 //! `examples/` rendered with the reference platform must equal `golden/` byte for byte, and in
 //! the manifest layout `golden-manifest/`. Update the expected trees with
-//! `cargo run --release -- build --out golden` and `cargo run --release -- build --layout manifest --out golden-manifest`,
+//! `cargo run -- build --out golden` and `cargo run -- build --layout manifest --out golden-manifest`,
 //! then review `git diff golden golden-manifest`.
 
 mod common;
@@ -61,7 +61,10 @@ fn check_golden(golden: &str, args: &[&str]) {
     );
     let expected = read_tree(&repo().join(golden));
     let actual = read_tree(&out);
-    let update = format!("cargo run --release -- build {} --out {golden}", args.join(" "));
+    let update = format!(
+        "cargo run --release -- build {} --out {golden}",
+        args.join(" ")
+    );
     assert!(!expected.is_empty(), "{golden}/ is empty: run `{update}`");
     let diff = tree_diff(&expected, &actual);
     assert!(

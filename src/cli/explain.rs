@@ -7,7 +7,7 @@ use super::{EXIT_INPUT, EXIT_OK, Workspace, output};
 
 #[derive(Args)]
 #[command(
-    after_help = "Targets:\n  envs/prod/checkout/deployment-checkout.yaml            a rendered file\n  Deployment/storefront-prod/checkout                    an object (Kind/name when cluster-scoped)\n  envs/dev/web/deployment-web.yaml#spec.replicas        a field of either\n  Deployment/storefront-prod/checkout#spec.template.spec.containers[checkout].image\n\nList items are selected by name (`containers[web]`, `env[DB_HOST]`) or index (`[0]`);\nkeys with dots go in brackets (`metadata.labels[app.kubernetes.io/name]`)."
+    after_help = "Targets:\n  envs/prod/checkout/deployment-checkout.yaml            a rendered file\n  Deployment/storefront-prod/checkout                    an object (Kind/name when cluster-scoped)\n  envs/dev/web/deployment-web.yaml#spec.replicas        a field of either\n  Deployment/storefront-prod/checkout#spec.template.spec.containers[name=checkout].image\n  out/envs/dev/web/deployment-web.yaml                  a file as it is on disk\n\nField paths read as `platc diff` prints them: list items by name (`containers[name=web]`,\nalso `containers[web]`) or index (`[0]`); keys with dots in brackets\n(`metadata.labels[\"app.kubernetes.io/name\"]`, also without quotes)."
 )]
 pub struct ExplainArgs {
     #[command(flatten)]
@@ -28,7 +28,8 @@ pub fn run(a: ExplainArgs) -> i32 {
             return EXIT_INPUT;
         }
     };
-    match platc::explain::explain(&comp, &a.ws.dir, &a.target) {
+    let target = output_relative(&a.target);
+    match platc::explain::explain(&comp, &a.ws.dir, &target) {
         Ok(ex) => {
             if a.format == "json" {
                 println!("{}", serde_json::to_string_pretty(&ex).unwrap_or_default());
@@ -48,6 +49,36 @@ pub fn run(a: ExplainArgs) -> i32 {
             }
             EXIT_INPUT
         }
+    }
+}
+
+/// A file as it is on disk (`out/envs/dev/web/deployment-web.yaml`, relative to the current
+/// directory or absolute, as a shell completes it) becomes its path in the output tree: relative
+/// to the nearest directory above it that holds platc's `.platc/index.json`. Anything else is
+/// left as written.
+fn output_relative(target: &str) -> String {
+    let (main, field) = match target.split_once('#') {
+        Some((m, f)) => (m, Some(f)),
+        None => (target, None),
+    };
+    let path = std::path::Path::new(main);
+    let Ok(abs) = path.canonicalize() else {
+        return target.to_string();
+    };
+    let Some(root) = abs
+        .ancestors()
+        .skip(1)
+        .find(|d| d.join(platc::emit::INDEX_PATH).is_file())
+    else {
+        return target.to_string();
+    };
+    let Ok(rel) = abs.strip_prefix(root) else {
+        return target.to_string();
+    };
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    match field {
+        Some(f) => format!("{rel}#{f}"),
+        None => rel,
     }
 }
 
