@@ -440,6 +440,17 @@ pub struct Change {
     /// Changed field paths (`spec.template.spec.containers[name=api].image`), only for `changed`
     /// objects; empty for text files.
     pub fields: Vec<String>,
+    /// The same fields with their old and new values (`null` where the field is absent on that
+    /// side), secrets masked as in the text output.
+    pub values: Vec<FieldChange>,
+}
+
+/// One changed field of a changed object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldChange {
+    pub path: String,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
 }
 
 /// One file that differs, as the masked canonical text of both sides (empty when absent).
@@ -601,6 +612,7 @@ fn change_of(path: &str, value: Option<&Value>, change: ChangeKind, fields: Vec<
         plane: s("/metadata/labels/platc.dev~1plane"),
         change,
         fields,
+        values: Vec::new(),
     }
 }
 
@@ -658,11 +670,19 @@ fn diff_docs(diff: &mut Diff, path: &str, old: Option<Vec<Doc>>, new: Option<Vec
         for i in 0..olds.len().max(news.len()) {
             match (olds.get(i), news.get(i)) {
                 (Some(o), Some(n)) => {
-                    let mut fields = Vec::new();
-                    field_diff(o, n, "", &mut fields);
-                    if !fields.is_empty() {
-                        diff.changes
-                            .push(change_of(path, Some(n), ChangeKind::Changed, fields));
+                    // On the masked sides: a changed secret reads `*** (changed)`, never its value.
+                    let mut values = Vec::new();
+                    field_changes(
+                        Some(&masked(o, None)),
+                        Some(&masked(n, Some(o))),
+                        "",
+                        &mut values,
+                    );
+                    if !values.is_empty() {
+                        let mut c = change_of(path, Some(n), ChangeKind::Changed, Vec::new());
+                        c.fields = values.iter().map(|v| v.path.clone()).collect();
+                        c.values = values;
+                        diff.changes.push(c);
                     }
                 }
                 (None, Some(n)) => {
@@ -698,49 +718,51 @@ fn diff_docs(diff: &mut Diff, path: &str, old: Option<Vec<Doc>>, new: Option<Vec
     });
 }
 
-/// Appends the paths at which `a` and `b` differ. Maps are compared key by key, lists of objects
-/// that all carry a distinct `name` are matched by name, other lists by position.
+/// Appends the paths at which `a` and `b` differ.
 pub fn field_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
+    let mut changes = Vec::new();
+    field_changes(Some(a), Some(b), path, &mut changes);
+    out.extend(changes.into_iter().map(|c| c.path));
+}
+
+/// Appends every field at which `a` and `b` differ, with both values. Maps are compared key by
+/// key, lists of objects that all carry a distinct `name` are matched by name, other lists by
+/// position; a field present on one side only is reported whole.
+pub fn field_changes(a: Option<&Value>, b: Option<&Value>, path: &str, out: &mut Vec<FieldChange>) {
+    let leaf = |out: &mut Vec<FieldChange>| {
+        out.push(FieldChange {
+            path: if path.is_empty() {
+                ".".into()
+            } else {
+                path.into()
+            },
+            old: a.cloned(),
+            new: b.cloned(),
+        })
+    };
     match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
             let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
-                let p = crate::fieldpath::key(path, k);
-                match (x.get(k), y.get(k)) {
-                    (Some(va), Some(vb)) => field_diff(va, vb, &p, out),
-                    _ => out.push(p),
-                }
+                field_changes(x.get(k), y.get(k), &crate::fieldpath::key(path, k), out);
             }
         }
-        (Value::Array(x), Value::Array(y)) => {
+        (Some(Value::Array(x)), Some(Value::Array(y))) => {
             if let (Some(nx), Some(ny)) = (by_name(x), by_name(y)) {
                 let names: BTreeSet<&str> = nx.keys().chain(ny.keys()).copied().collect();
                 for n in names {
                     let p = crate::fieldpath::item(path, n);
-                    match (nx.get(n), ny.get(n)) {
-                        (Some(va), Some(vb)) => field_diff(va, vb, &p, out),
-                        _ => out.push(p),
-                    }
+                    field_changes(nx.get(n).copied(), ny.get(n).copied(), &p, out);
                 }
             } else {
                 for i in 0..x.len().max(y.len()) {
                     let p = crate::fieldpath::index(path, i);
-                    match (x.get(i), y.get(i)) {
-                        (Some(va), Some(vb)) => field_diff(va, vb, &p, out),
-                        _ => out.push(p),
-                    }
+                    field_changes(x.get(i), y.get(i), &p, out);
                 }
             }
         }
-        _ => {
-            if a != b {
-                out.push(if path.is_empty() {
-                    ".".into()
-                } else {
-                    path.into()
-                });
-            }
-        }
+        _ if a != b => leaf(out),
+        _ => {}
     }
 }
 
@@ -781,10 +803,10 @@ pub fn masked(value: &Value, other: Option<&Value>) -> Value {
     if let Value::Object(m) = &mut v
         && is_secret
     {
-        for field in ["data", "stringData"] {
-            if let Some(Value::Object(entries)) = m.get_mut(field) {
-                mask_all(entries, other.and_then(|o| o.get(field)));
-            }
+        // `stringData` of any object is masked by the walk below; masking it here as well
+        // compared the masked text with the other side's value and called every entry changed.
+        if let Some(Value::Object(entries)) = m.get_mut("data") {
+            mask_all(entries, other.and_then(|o| o.get("data")));
         }
     }
     mask_walk(&mut v, other);
@@ -1420,6 +1442,8 @@ mod tests {
             assert!(!text.contains(secret), "{secret} leaked:\n{text}");
         }
         assert!(text.contains("+  password: \"*** (changed)\""), "{text}");
+        // The unchanged `stringData` entry reads unchanged on both sides.
+        assert!(!text.contains("token: \"*** (changed)\""), "{text}");
         assert!(text.contains("-  password: \"***\""), "{text}");
         assert!(text.contains("value: \"*** (changed)\""), "{text}");
         assert_eq!(

@@ -186,6 +186,15 @@ fn pull_request_preview_in_all_three_formats() {
                 "spec.template.spec.containers[name=api].env[name=PAYMENTS_API_TOKEN]",
                 "spec.template.spec.containers[name=api].image",
             ],
+            // Old and new values, the token masked as in the text output.
+            "values": [
+                {"path": "spec.template.spec.containers[name=api].env[name=LOG_LEVEL]",
+                 "old": null, "new": {"name": "LOG_LEVEL", "value": "debug"}},
+                {"path": "spec.template.spec.containers[name=api].env[name=PAYMENTS_API_TOKEN]",
+                 "old": null, "new": {"name": "PAYMENTS_API_TOKEN", "value": "***"}},
+                {"path": "spec.template.spec.containers[name=api].image",
+                 "old": "ghcr.io/acme/payments-api:2.8.0", "new": "ghcr.io/acme/payments-api:2.9.0"},
+            ],
         })
     );
     let cart = change(&j, "envs/prod/cart/deployment-cart.yaml");
@@ -680,6 +689,16 @@ fn explain_reads_every_path_diff_prints() {
         "json",
     ]);
     let j = json_of(&out);
+    // Each changed field comes with its old and new value, so a bot can say "2.8.0 → 2.9.0".
+    let dep = change(&j, "envs/dev/payments-api/deployment-payments-api.yaml");
+    let image = dep["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["path"] == "spec.template.spec.containers[name=api].image")
+        .unwrap_or_else(|| panic!("no image value: {dep}"));
+    assert_eq!(image["old"], "ghcr.io/acme/payments-api:2.8.0");
+    assert_eq!(image["new"], "ghcr.io/acme/payments-api:2.9.0");
     let mut explained = 0;
     for c in j["changes"].as_array().unwrap() {
         let (Some(kind), Some(name)) = (c["kind"].as_str(), c["name"].as_str()) else {
