@@ -104,7 +104,7 @@ pub fn team_of(platform: &Platform, w: &Workload) -> Result<Choice, Diagnostic> 
                 names()
             ))),
         },
-        many => Err(ambiguous(w, "team", ANN_TEAM, "teams.<team>.paths", many)),
+        many => Err(ambiguous(w, Code::UnknownTeam, "team", ANN_TEAM, "teams.<team>.paths", many)),
     }
 }
 
@@ -125,7 +125,14 @@ pub fn profile_of(platform: &Platform, w: &Workload) -> Result<Choice, Diagnosti
             name: platform.default_profile.clone(),
             origin: Origin::Default("default_profile"),
         }),
-        many => Err(ambiguous(w, "profile", ANN_PROFILE, "profile_paths", many)),
+        many => Err(ambiguous(
+            w,
+            Code::UnknownProfile,
+            "profile",
+            ANN_PROFILE,
+            "profile_paths",
+            many,
+        )),
     }
 }
 
@@ -153,17 +160,14 @@ fn annotated<'a>(
 
 fn ambiguous(
     w: &Workload,
+    code: Code,
     what: &str,
     annotation: &str,
     field: &str,
     found: &[(&str, &str)],
 ) -> Diagnostic {
     let mut d = Diagnostic::at(
-        if what == "team" {
-            Code::UnknownTeam
-        } else {
-            Code::UnknownProfile
-        },
+        code,
         &w.name.span,
         format!(
             "workload file `{}` is claimed by {} {what}s: {}",

@@ -212,17 +212,8 @@ impl Compilation {
         for e in &mut self.envs {
             objects.append(&mut e.objects);
         }
-        let rendered: Vec<(String, Vec<u8>)> = objects
-            .into_par_iter()
-            .map(|o| {
-                let bytes = match o.body {
-                    render::Body::Yaml(b) => b,
-                    render::Body::Text(t) => t.into_bytes(),
-                    render::Body::Manifest(v) => crate::yaml::write::to_yaml(&v).into_bytes(),
-                };
-                (o.path, bytes)
-            })
-            .collect();
+        let rendered: Vec<(String, Vec<u8>)> =
+            objects.into_par_iter().map(Object::into_file).collect();
         self.assemble(rendered, readme)
     }
 

@@ -23,6 +23,8 @@ pub fn platform_of(root: &Path) -> Result<Platform, Diagnostics> {
 pub fn workloads(root: &Path, files: &[String]) -> Result<Vec<Workload>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut out = Vec::new();
+    // Files a workload's `source` names are recorded relative to the workspace.
+    let canon_root = root.canonicalize().ok();
     for rel in files {
         let text = match std::fs::read_to_string(root.join(rel)) {
             Ok(t) => t,
@@ -38,7 +40,7 @@ pub fn workloads(root: &Path, files: &[String]) -> Result<Vec<Workload>, Diagnos
         let mut read_files = Vec::new();
         let mut read_source = |written: &str| -> Result<String, String> {
             let path = discover::resolve_inside(root, rel, written)?;
-            if let Some(r) = root.canonicalize().ok().and_then(|c| {
+            if let Some(r) = canon_root.as_ref().and_then(|c| {
                 path.strip_prefix(c)
                     .ok()
                     .map(|p| p.to_string_lossy().replace('\\', "/"))

@@ -78,6 +78,16 @@ impl Object {
         }
     }
 
+    /// Its path and the file's bytes, moving what it holds instead of copying it.
+    pub fn into_file(self) -> (String, Vec<u8>) {
+        let bytes = match self.body {
+            Body::Yaml(b) => b,
+            Body::Text(t) => t.into_bytes(),
+            Body::Manifest(v) => crate::yaml::write::to_yaml(&v).into_bytes(),
+        };
+        (self.path, bytes)
+    }
+
     /// Writes a manifest as canonical YAML now and drops its value.
     pub fn into_bytes(mut self) -> Object {
         if let Body::Manifest(v) = &self.body {

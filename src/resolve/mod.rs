@@ -4,6 +4,7 @@
 
 pub mod params;
 pub mod placeholders;
+pub mod services;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -17,15 +18,8 @@ use crate::template::Templates;
 use crate::yaml::Node;
 pub use placeholders::{Output, Seg};
 use placeholders::{Scope, resolve, resolve_plain};
-
-/// The type that names another workload instead of a provisioned resource.
-pub const SERVICE_TYPE: &str = "service";
-/// Score's reference implementations' name for a link to one port of another workload.
-pub const SERVICE_PORT_TYPE: &str = "service-port";
-
-pub fn is_service_type(rtype: &str) -> bool {
-    rtype == SERVICE_TYPE || rtype == SERVICE_PORT_TYPE
-}
+use services::{Call, service_call};
+pub use services::{SERVICE_PORT_TYPE, SERVICE_TYPE, is_service_type};
 
 /// Requests that already failed with their own error. A placeholder naming one must not add a
 /// second error that contradicts the first ("declares no resource `db`" after "no provisioner
@@ -1021,137 +1015,6 @@ fn rports(s: &model::Service) -> Vec<RPort> {
         .collect()
 }
 
-/// A `service` / `service-port` request: the workload it links to and the port its outputs use.
-#[derive(Debug, Clone)]
-struct Call {
-    target: String,
-    port: Option<RPort>,
-}
-
-static SERVICE_PARAMS: std::sync::LazyLock<BTreeMap<String, model::ParamSpec>> =
-    std::sync::LazyLock::new(|| service_params(false));
-static SERVICE_PORT_PARAMS: std::sync::LazyLock<BTreeMap<String, model::ParamSpec>> =
-    std::sync::LazyLock::new(|| service_params(true));
-
-fn service_params(required: bool) -> BTreeMap<String, model::ParamSpec> {
-    let spec = |description: &str| model::ParamSpec {
-        param_type: model::ParamType::String,
-        required,
-        description: Some(description.into()),
-    };
-    BTreeMap::from([
-        (
-            "workload".into(),
-            spec(if required {
-                "the workload to connect to"
-            } else {
-                "the workload to connect to (default: the resource key)"
-            }),
-        ),
-        (
-            "port".into(),
-            spec(if required {
-                "the name (or number) of the service port the outputs `port` and `url` use"
-            } else {
-                "the name (or number) of the service port the outputs `port` and `url` use (default: `http`, else the first)"
-            }),
-        ),
-    ])
-}
-
-/// Reads a `service` / `service-port` request: its params, the target workload and the port.
-fn service_call(
-    req: &model::ResourceRequest,
-    by_name: &BTreeMap<&str, &Workload>,
-) -> Result<Call, Diagnostics> {
-    let rtype = req.resource_type.value.as_str();
-    let specs: &BTreeMap<String, model::ParamSpec> = if rtype == SERVICE_PORT_TYPE {
-        &SERVICE_PORT_PARAMS
-    } else {
-        &SERVICE_PARAMS
-    };
-    let decl = params::Declared {
-        owner: format!("type `{rtype}`"),
-        params: specs,
-        defaults: &Value::Null,
-    };
-    let raw = req
-        .params
-        .as_ref()
-        .map(Node::to_json)
-        .unwrap_or(Value::Null);
-    let params = params::check(&decl, req, raw)?;
-    let key = &req.key.value;
-    let target = params
-        .get("workload")
-        .and_then(Value::as_str)
-        .unwrap_or(key)
-        .to_string();
-    let Some(t) = by_name.get(target.as_str()) else {
-        let d = Diagnostic::at(
-            Code::UnknownWorkload,
-            &req.key.span,
-            format!(
-                "resource `{key}` of type `{rtype}` names workload `{target}`, which does not exist"
-            ),
-        );
-        return Err(match did_you_mean(&target, by_name.keys().copied()) {
-            Some(c) => d.with_help(format!(
-                "did you mean `{c}`? (set `params.workload` when the key differs from the workload name)"
-            )),
-            None => d.with_help("the key (or `params.workload`) must be the name of another workload"),
-        }
-        .into());
-    };
-    let ports = t.service.as_ref().map(rports).unwrap_or_default();
-    if ports.is_empty() {
-        return Err(Diagnostic::at(
-            Code::UnknownWorkload,
-            &req.key.span,
-            format!("resource `{key}` names workload `{target}`, which exposes no service ports"),
-        )
-        .with_help(format!("add `service.ports` to `{target}`"))
-        .into());
-    }
-    let port = match params.get("port").and_then(Value::as_str) {
-        None => ports
-            .iter()
-            .find(|p| p.name == "http")
-            .or(ports.first())
-            .cloned(),
-        Some(wanted) => {
-            let found = ports
-                .iter()
-                .find(|p| p.name == wanted || p.port.to_string() == wanted)
-                .cloned();
-            if found.is_none() {
-                let span = req
-                    .params
-                    .as_ref()
-                    .and_then(|n| n.get("port"))
-                    .map(|n| n.span.clone())
-                    .unwrap_or_else(|| req.key.span.clone());
-                return Err(Diagnostic::at(
-                    Code::UnknownWorkload,
-                    &span,
-                    format!("workload `{target}` has no service port `{wanted}`"),
-                )
-                .with_help(format!(
-                    "service ports of `{target}`: {}",
-                    ports
-                        .iter()
-                        .map(|p| format!("`{}` ({})", p.name, p.port))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-                .into());
-            }
-            found
-        }
-    };
-    Ok(Call { target, port })
-}
-
 /// The outputs a workload's placeholders can see: its provisioned resources and the workloads
 /// it calls (`name`, `host` and `hostname` are the target's cluster DNS name; `port` and `url`
 /// use the chosen service port).
@@ -1177,22 +1040,9 @@ fn scope_for(
     }
     if let Some(c) = calls.get(&w.name.value) {
         for (key, call) in c {
-            let Some(sk) = skeletons.get(&call.target) else {
-                continue;
-            };
-            let host = format!("{}.{}.svc.cluster.local", call.target, sk.namespace);
-            let mut outs = BTreeMap::new();
-            for name in ["name", "host", "hostname"] {
-                outs.insert(name.to_string(), Output::Plain(host.clone()));
+            if let Some(sk) = skeletons.get(&call.target) {
+                m.insert(key.clone(), call.outputs(&sk.namespace));
             }
-            if let Some(p) = &call.port {
-                outs.insert("port".to_string(), Output::Plain(p.port.to_string()));
-                outs.insert(
-                    "url".to_string(),
-                    Output::Plain(format!("http://{host}:{}", p.port)),
-                );
-            }
-            m.insert(key.clone(), (host, outs));
         }
     }
     m

@@ -245,6 +245,36 @@ mod tests {
     }
 
     #[test]
+    fn params_that_are_not_a_mapping_are_refused_with_what_is_accepted() {
+        let specs: BTreeMap<String, ParamSpec> =
+            serde_json::from_value(serde_json::json!({"host": {"required": true}})).unwrap();
+        let decl = Declared {
+            owner: "provisioner `endpoint`".into(),
+            params: &specs,
+            defaults: &Value::Null,
+        };
+        let params = scalar("api.example.org", true);
+        let req = ResourceRequest {
+            key: Spanned::new("api".to_string(), Span::new("w.yaml", 1, 3)),
+            resource_type: Spanned::new("endpoint".to_string(), Span::new("w.yaml", 2, 11)),
+            class: None,
+            id: None,
+            params: Some(params.clone()),
+            annotations: BTreeMap::new(),
+            metadata: None,
+        };
+        let ds = check(&decl, &req, params.to_json()).unwrap_err();
+        assert_eq!(
+            ds.0[0].message,
+            "`params` of resource `api` must be a mapping, found a scalar"
+        );
+        assert_eq!(
+            ds.0[0].help.as_deref(),
+            Some("provisioner `endpoint` accepts `host` (string, required)")
+        );
+    }
+
+    #[test]
     fn unknown_missing_and_mistyped_params_are_all_reported() {
         let specs: BTreeMap<String, ParamSpec> = serde_json::from_value(serde_json::json!({
             "host": {"type": "string", "required": true, "description": "where it is"},
