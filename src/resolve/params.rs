@@ -218,6 +218,19 @@ mod tests {
         }
     }
 
+    /// An `endpoint` request `api` with these params.
+    fn request(params: &Node) -> ResourceRequest {
+        ResourceRequest {
+            key: Spanned::new("api".to_string(), Span::new("w.yaml", 1, 3)),
+            resource_type: Spanned::new("endpoint".to_string(), Span::new("w.yaml", 2, 11)),
+            class: None,
+            id: None,
+            params: Some(params.clone()),
+            annotations: BTreeMap::new(),
+            metadata: None,
+        }
+    }
+
     #[test]
     fn scalars_are_read_by_the_declared_type() {
         let n = scalar("16", true);
@@ -254,15 +267,7 @@ mod tests {
             defaults: &Value::Null,
         };
         let params = scalar("api.example.org", true);
-        let req = ResourceRequest {
-            key: Spanned::new("api".to_string(), Span::new("w.yaml", 1, 3)),
-            resource_type: Spanned::new("endpoint".to_string(), Span::new("w.yaml", 2, 11)),
-            class: None,
-            id: None,
-            params: Some(params.clone()),
-            annotations: BTreeMap::new(),
-            metadata: None,
-        };
+        let req = request(&params);
         let ds = check(&decl, &req, params.to_json()).unwrap_err();
         assert_eq!(
             ds.0[0].message,
@@ -300,15 +305,7 @@ mod tests {
             ]),
             span: Span::new("w.yaml", 3, 7),
         };
-        let req = ResourceRequest {
-            key: Spanned::new("api".to_string(), Span::new("w.yaml", 1, 3)),
-            resource_type: Spanned::new("endpoint".to_string(), Span::new("w.yaml", 2, 11)),
-            class: None,
-            id: None,
-            params: Some(params.clone()),
-            annotations: BTreeMap::new(),
-            metadata: None,
-        };
+        let req = request(&params);
         let ds = check(&decl, &req, params.to_json()).unwrap_err();
         let msgs: BTreeMap<&str, Option<&str>> =
             ds.0.iter()
