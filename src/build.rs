@@ -1,11 +1,13 @@
-//! `platc build` as one library call: the build cache, else compile, write the tree, record.
-//! The CLI and the benchmark both go through here, so what is measured is what users run.
+//! `platc build` as one library call: the build cache, else compile (reusing the render memo's
+//! unchanged nodes), write the tree, record. The CLI and the benchmark both go through here, so
+//! what is measured is what users run.
 
 use std::path::Path;
 
 use crate::cache;
 use crate::diag::Diagnostics;
-use crate::emit::{self, EmitReport, IndexMeta};
+use crate::emit::{self, EmitError, EmitReport, IndexMeta};
+use crate::memo::{self, Memo};
 use crate::pipeline::{self, Options};
 
 pub struct BuildReport {
@@ -14,6 +16,10 @@ pub struct BuildReport {
     pub emit: EmitReport,
     /// Answered by the build cache: no input changed and the output was intact.
     pub cached: bool,
+    /// Workload, resource and namespace nodes rendered by this build, and in all (the others'
+    /// files were kept from the last build). Both 0 when the build cache answered.
+    pub nodes_rendered: usize,
+    pub nodes_total: usize,
 }
 
 /// Builds the workspace at `root` into `out_dir`.
@@ -28,6 +34,8 @@ pub fn build(
             files: report.unchanged.len(),
             emit: report,
             cached: true,
+            nodes_rendered: 0,
+            nodes_total: 0,
         });
     }
     let opts = Options {
@@ -35,14 +43,38 @@ pub fn build(
         out_dir: Some(out_dir.to_path_buf()),
         ..opts.clone()
     };
-    let comp = pipeline::compile(root, &opts)?;
-    let recorded = cache::Recorded::of(&comp.platform, &comp.workloads);
-    let tree = comp.into_tree();
-    let report = emit::emit(out_dir, &tree, meta)?;
-    cache::store(root, out_dir, &opts, &recorded, &tree.files);
+    let (platform, workloads) = pipeline::load(root, &opts)?;
+    let recorded = cache::Recorded::of(&platform, &workloads);
+    let layout = opts.layout.unwrap_or(platform.gitops.layout);
+    let memo = Memo::load(root, out_dir, &platform, layout);
+    let comp = pipeline::compile_with_memo(platform, workloads, &opts, memo.as_ref())?;
+    let (tree, owners) = comp.into_tree_with_owners();
+    let (report, index, tree, owners) = match emit::emit_indexed(out_dir, &tree, meta) {
+        Ok((report, index)) => (report, index, tree, owners),
+        // The memo is only ever a shortcut: when the output does not hold what it recorded (or
+        // a rendered file now clashes with a kept one), the build runs again rendering every
+        // node, and reports what that build finds.
+        Err(EmitError::Stale(_) | EmitError::Rejected(_)) if !tree.known.is_empty() => {
+            let (platform, workloads) = pipeline::load(root, &opts)?;
+            let memo = memo.as_ref().map(Memo::emptied);
+            let comp = pipeline::compile_with_memo(platform, workloads, &opts, memo.as_ref())?;
+            let (tree, owners) = comp.into_tree_with_owners();
+            let (report, index) = emit::emit_indexed(out_dir, &tree, meta)?;
+            (report, index, tree, owners)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let sizes = tree.sizes();
+    let (nodes_rendered, nodes_total) = (owners.rendered(), owners.total());
+    if memo.is_some() {
+        memo::store(root, out_dir, owners.entries(&index.files, &sizes));
+    }
+    cache::store(root, out_dir, &opts, &recorded, sizes);
     Ok(BuildReport {
-        files: tree.files.len(),
+        files: tree.len(),
         emit: report,
         cached: false,
+        nodes_rendered,
+        nodes_total,
     })
 }

@@ -101,16 +101,16 @@ pub fn lookup(root: &Path, out_dir: &Path, opts: &Options) -> Option<EmitReport>
     })
 }
 
-/// Records a build that just wrote `files` (path → bytes) into `out_dir`. Failing to record is
+/// Records a build that just wrote `outputs` (path → size) into `out_dir`. Failing to record is
 /// not an error: the next build is then a full one.
 pub fn store(
     root: &Path,
     out_dir: &Path,
     opts: &Options,
     recorded: &Recorded,
-    files: &BTreeMap<String, Vec<u8>>,
+    outputs: BTreeMap<String, u64>,
 ) {
-    let _ = try_store(root, out_dir, opts, recorded, files);
+    let _ = try_store(root, out_dir, opts, recorded, outputs);
 }
 
 fn try_store(
@@ -118,7 +118,7 @@ fn try_store(
     out_dir: &Path,
     opts: &Options,
     recorded: &Recorded,
-    files: &BTreeMap<String, Vec<u8>>,
+    outputs: BTreeMap<String, u64>,
 ) -> Option<()> {
     let (globs, extra) = (recorded.globs.clone(), recorded.extra.clone());
     let entry = Entry {
@@ -129,44 +129,42 @@ fn try_store(
         globs,
         extra,
         index: emit::content_hash(&std::fs::read(out_dir.join(emit::INDEX_PATH)).ok()?),
-        outputs: files
-            .iter()
-            .map(|(p, b)| (p.clone(), b.len() as u64))
-            .collect(),
+        outputs,
     };
-    let path = entry_path(root, out_dir)?;
-    std::fs::create_dir_all(path.parent()?).ok()?;
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, serde_json::to_vec(&entry).ok()?).ok()?;
-    std::fs::rename(&tmp, &path).ok()?;
-    prune(path.parent()?);
-    Some(())
+    write_atomically(
+        &entry_path(root, out_dir)?,
+        &serde_json::to_vec(&entry).ok()?,
+    )
 }
 
-/// Keeps the most recently written entries (one per output directory) and drops the rest, so
-/// builds into many scratch directories do not grow the cache without bound.
+/// Keeps the most recently written entries of each kind (one per output directory) and drops
+/// the rest, so builds into many scratch directories do not grow the cache without bound.
 fn prune(dir: &Path) {
     const KEEP: usize = 16;
     let Ok(read) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = read
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let name = e.file_name();
-            let name = name.to_str()?;
-            if !name.starts_with("build-") {
-                return None;
-            }
-            Some((e.metadata().ok()?.modified().ok()?, e.path()))
-        })
-        .collect();
-    if entries.len() <= KEEP {
-        return;
+    let mut kinds: BTreeMap<String, Vec<(std::time::SystemTime, PathBuf)>> = BTreeMap::new();
+    for e in read.flatten() {
+        let name = e.file_name();
+        let Some((kind, _)) = name.to_str().and_then(|n| n.split_once('-')) else {
+            continue;
+        };
+        if let Some(modified) = e.metadata().ok().and_then(|m| m.modified().ok()) {
+            kinds
+                .entry(kind.to_string())
+                .or_default()
+                .push((modified, e.path()));
+        }
     }
-    entries.sort();
-    for (_, p) in &entries[..entries.len() - KEEP] {
-        let _ = std::fs::remove_file(p);
+    for mut entries in kinds.into_values() {
+        if entries.len() <= KEEP {
+            continue;
+        }
+        entries.sort();
+        for (_, p) in &entries[..entries.len() - KEEP] {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
@@ -204,7 +202,7 @@ fn options_key(opts: &Options) -> String {
 }
 
 /// The running binary: a rebuilt platc (even of the same version) never uses an older entry.
-fn tool_identity() -> Option<String> {
+pub fn tool_identity() -> Option<String> {
     let exe = std::env::current_exe().ok()?;
     let meta = std::fs::metadata(exe).ok()?;
     let mtime = meta
@@ -221,9 +219,27 @@ fn tool_identity() -> Option<String> {
 }
 
 fn entry_path(root: &Path, out_dir: &Path) -> Option<PathBuf> {
+    file_of(root, out_dir, "build")
+}
+
+/// `<workspace>/.platc/cache/<kind>-<hash of the output path>.json`: one file of each kind per
+/// output directory.
+pub fn file_of(root: &Path, out_dir: &Path, kind: &str) -> Option<PathBuf> {
     let out = out_dir
         .canonicalize()
         .unwrap_or_else(|_| out_dir.to_path_buf());
     let key = crate::resolve::short_hash(&out.to_string_lossy());
-    Some(root.join(CACHE_DIR).join(format!("build-{key}.json")))
+    Some(root.join(CACHE_DIR).join(format!("{kind}-{key}.json")))
+}
+
+/// Writes a cache file through a temporary name (a reader sees the old or the new one) and
+/// prunes the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Option<()> {
+    let dir = path.parent()?;
+    std::fs::create_dir_all(dir).ok()?;
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).ok()?;
+    std::fs::rename(&tmp, path).ok()?;
+    prune(dir);
+    Some(())
 }

@@ -52,6 +52,43 @@ fn is_index_leftover(path: &Path) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tree {
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Files known to be in the output already, by content hash and size (the render memo's
+    /// unchanged nodes): kept as they are. When the output's index does not list one with that
+    /// hash, emit refuses with [`EmitError::Stale`] before touching anything.
+    pub known: BTreeMap<String, Known>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    /// `sha256:<hex>`, as in the index.
+    pub hash: String,
+    pub len: u64,
+}
+
+impl Tree {
+    pub fn new(files: BTreeMap<String, Vec<u8>>) -> Tree {
+        Tree {
+            files,
+            known: BTreeMap::new(),
+        }
+    }
+
+    /// Every path of the tree with its size.
+    pub fn sizes(&self) -> BTreeMap<String, u64> {
+        self.files
+            .iter()
+            .map(|(p, b)| (p.clone(), b.len() as u64))
+            .chain(self.known.iter().map(|(p, k)| (p.clone(), k.len)))
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len() + self.known.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.known.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +174,10 @@ pub enum EmitError {
         staging: PathBuf,
         pid: u32,
     },
+    /// A file the tree says is already there (by hash) is not, or not with that hash: the
+    /// caller's memo is stale. Nothing was written.
+    #[error("`{0}` is not in the output as the render memo recorded it")]
+    Stale(String),
     /// A simulated crash (tests only): returned without any clean-up.
     #[cfg(test)]
     #[error("interrupted at {0:?}")]
@@ -248,6 +289,15 @@ pub fn read_index(out_dir: &Path) -> Result<Option<Index>, EmitError> {
 
 /// Writes `tree` into `out_dir` (see the module documentation for the guarantees).
 pub fn emit(out_dir: &Path, tree: &Tree, meta: &IndexMeta) -> Result<EmitReport, EmitError> {
+    emit_with(out_dir, tree, meta, &Options::default()).map(|(report, _)| report)
+}
+
+/// [`emit`], also giving the index it wrote (every file's content hash).
+pub fn emit_indexed(
+    out_dir: &Path,
+    tree: &Tree,
+    meta: &IndexMeta,
+) -> Result<(EmitReport, Index), EmitError> {
     emit_with(out_dir, tree, meta, &Options::default())
 }
 
@@ -299,7 +349,7 @@ fn emit_with(
     tree: &Tree,
     meta: &IndexMeta,
     opts: &Options,
-) -> Result<EmitReport, EmitError> {
+) -> Result<(EmitReport, Index), EmitError> {
     let problems = validate_tree(tree);
     if !problems.is_empty() {
         return Err(EmitError::Rejected(problems));
@@ -314,20 +364,25 @@ fn emit_with(
                 .par_iter()
                 .map(|(p, b)| (p.clone(), content_hash(b)))
                 .collect();
-            hashed.into_iter().collect()
+            let known = tree.known.iter().map(|(p, k)| (p.clone(), k.hash.clone()));
+            hashed.into_iter().chain(known).collect()
         },
         platc_version: meta.platc_version.clone(),
         source_commit: meta.source_commit.clone(),
     };
-    match fs::symlink_metadata(&target.dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => first_build(&target, tree, &index, opts),
+    let report = match fs::symlink_metadata(&target.dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match tree.known.keys().next() {
+            Some(p) => Err(EmitError::Stale(p.clone())),
+            None => first_build(&target, tree, &index, opts),
+        },
         Err(e) => Err(io_err("inspect", &target.dir)(e)),
         Ok(m) if m.is_dir() => rebuild(&target, tree, &index, opts),
         Ok(_) => Err(EmitError::OutDir {
             path: target.dir.clone(),
             problem: "exists and is not a directory".into(),
         }),
-    }
+    }?;
+    Ok((report, index))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,14 +415,16 @@ fn path_error(path: &str) -> Option<&'static str> {
 
 fn validate_tree(tree: &Tree) -> Vec<PathProblem> {
     let mut problems = Vec::new();
-    for path in tree.files.keys() {
-        let reason = if let Some(reason) = path_error(path) {
+    for path in tree.files.keys().chain(tree.known.keys()) {
+        let reason = if tree.files.contains_key(path) && tree.known.contains_key(path) {
+            Some("is both rendered and taken from the render memo".to_string())
+        } else if let Some(reason) = path_error(path) {
             Some(reason.to_string())
         } else if path == INDEX_DIR || path.starts_with(".platc/") {
             Some("is inside `.platc/`, which is reserved for platc's ownership index".to_string())
         } else {
             ancestors(path)
-                .find(|a| tree.files.contains_key(*a))
+                .find(|a| tree.files.contains_key(*a) || tree.known.contains_key(*a))
                 .map(|a| format!("is below `{a}`, which is also a file of the output"))
         };
         if let Some(reason) = reason {
@@ -677,6 +734,15 @@ struct Plan {
     unchanged: BTreeSet<PathBuf>,
 }
 
+/// What the tree wants at one path.
+#[derive(Clone, Copy)]
+enum Want<'a> {
+    Bytes(&'a [u8]),
+    /// Already there, by hash (the size is the recorded one).
+    Known(u64),
+    Index,
+}
+
 fn plan(
     live: &Path,
     tree: &Tree,
@@ -692,7 +758,12 @@ fn plan(
         .map(|p| rel_to_path(p))
         .filter(|p| matches!(entries.get(p), Some(Kind::File { .. })))
         .collect();
-    let mut tree_paths: BTreeSet<PathBuf> = tree.files.keys().map(|p| rel_to_path(p)).collect();
+    let mut tree_paths: BTreeSet<PathBuf> = tree
+        .files
+        .keys()
+        .chain(tree.known.keys())
+        .map(|p| rel_to_path(p))
+        .collect();
     tree_paths.insert(index_path.clone());
 
     let carried: Vec<(PathBuf, Kind)> = entries
@@ -728,8 +799,12 @@ fn plan(
     let wanted = tree
         .files
         .iter()
-        .map(|(k, v)| (k.as_str(), Some(v.as_slice())));
-    for (rel, bytes) in wanted.chain([(INDEX_PATH, None)]) {
+        .map(|(k, v)| (k.as_str(), Want::Bytes(v.as_slice())));
+    let known = tree
+        .known
+        .iter()
+        .map(|(k, v)| (k.as_str(), Want::Known(v.len)));
+    for (rel, want) in wanted.chain(known).chain([(INDEX_PATH, Want::Index)]) {
         let path = rel_to_path(rel);
         for anc in ancestors(rel) {
             let anc_path = rel_to_path(anc);
@@ -743,17 +818,42 @@ fn plan(
                 ));
             }
         }
-        let Some(bytes) = bytes else {
-            // The index is platc's by definition, if it is a file.
-            if let Some(kind @ (Kind::Dir { .. } | Kind::Symlink | Kind::Other)) =
-                entries.get(&path)
-            {
-                problems.push(not_owned(
-                    rel,
-                    &format!("platc keeps its index there but it is {}", kind.describe()),
-                ));
+        let (bytes, len) = match want {
+            Want::Bytes(b) => (Some(b), b.len() as u64),
+            Want::Known(len) => (None, len),
+            Want::Index => {
+                // The index is platc's by definition, if it is a file.
+                if let Some(kind @ (Kind::Dir { .. } | Kind::Symlink | Kind::Other)) =
+                    entries.get(&path)
+                {
+                    problems.push(not_owned(
+                        rel,
+                        &format!("platc keeps its index there but it is {}", kind.describe()),
+                    ));
+                }
+                continue;
             }
-            continue;
+        };
+        let owned_unchanged = |on_disk: u64| {
+            // An owned file is compared by the hash its index recorded: a rebuild reads no
+            // output file. The length still catches a truncated or replaced file; a
+            // same-length hand edit of a generated file is not looked for.
+            owned.contains(&path)
+                && on_disk == len
+                && previous
+                    .and_then(|i| i.files.get(rel))
+                    .is_some_and(|h| *h == new_hashes[rel])
+        };
+        let Some(bytes) = bytes else {
+            // Known by hash: it must be there exactly as recorded, or the memo is stale.
+            match entries.get(&path) {
+                Some(Kind::File { len: on_disk }) if owned_unchanged(*on_disk) => {
+                    report.unchanged.push(rel.to_string());
+                    unchanged.insert(path);
+                    continue;
+                }
+                _ => return Err(EmitError::Stale(rel.to_string())),
+            }
         };
         match entries.get(&path) {
             None => report.written.push(rel.to_string()),
@@ -761,19 +861,10 @@ fn plan(
             Some(Kind::Dir { .. }) if !kept_dirs.contains(&path) => {
                 report.written.push(rel.to_string())
             }
-            Some(Kind::File { len }) => {
-                let same_len = *len == bytes.len() as u64;
-                // An owned file is compared by the hash its index recorded: a rebuild reads no
-                // output file. The length still catches a truncated or replaced file; a
-                // same-length hand edit of a generated file is not looked for.
-                let owned_unchanged = owned.contains(&path)
-                    && same_len
-                    && previous
-                        .and_then(|i| i.files.get(rel))
-                        .is_some_and(|h| *h == new_hashes[rel]);
-                if owned_unchanged
+            Some(Kind::File { len: on_disk }) => {
+                if owned_unchanged(*on_disk)
                     || (!owned.contains(&path)
-                        && same_len
+                        && *on_disk == len
                         && same_content(&live.join(&path), bytes)?)
                 {
                     report.unchanged.push(rel.to_string());
@@ -872,11 +963,12 @@ fn stage_rebuild(
     for (path, kind) in &plan.carried {
         carry(&live.join(path), &staging.join(path), *kind)?;
     }
-    let (unchanged, changed): (Vec<_>, Vec<_>) = tree
+    let (mut unchanged, changed): (Vec<_>, Vec<_>) = tree
         .files
         .iter()
         .map(|(rel, bytes)| (rel.as_str(), bytes.as_slice()))
         .partition(|(rel, _)| plan.unchanged.contains(&rel_to_path(rel)));
+    unchanged.extend(tree.known.keys().map(|rel| (rel.as_str(), &[][..])));
     out.write_all(&changed)?;
     for (rel, _) in &unchanged {
         if let Some(parent) = rel_to_path(rel).parent() {
@@ -1148,12 +1240,12 @@ mod tests {
     }
 
     fn tree(files: &[(&str, &str)]) -> Tree {
-        Tree {
-            files: files
+        Tree::new(
+            files
                 .iter()
                 .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
                 .collect(),
-        }
+        )
     }
 
     /// Everything below `dir`: files with content, links with target, directories as `<dir>`.
@@ -1570,7 +1662,8 @@ mod tests {
                     "out".into()
                 ]
             );
-            let report = emit_with(&out, &v2, &meta(), &with(None, no_exchange)).expect("recover");
+            let (report, _) =
+                emit_with(&out, &v2, &meta(), &with(None, no_exchange)).expect("recover");
             assert_eq!(
                 (report.written, report.removed),
                 (vec!["a.yaml".to_string()], vec!["gone.yaml".to_string()])
@@ -1626,7 +1719,7 @@ mod tests {
         assert!(!out.exists(), "the window this test is about");
         // A read-only look does not repair, the next emit does.
         assert_eq!(read_index(&out).expect("read"), None);
-        let report = emit_with(&out, &v2, &meta(), &with(None, true)).expect("recover");
+        let (report, _) = emit_with(&out, &v2, &meta(), &with(None, true)).expect("recover");
         assert_eq!(report.written, ["a.yaml"]);
         let mut want = before;
         want.insert("a.yaml".into(), "v2\n".into());

@@ -12,6 +12,7 @@ pub mod explain;
 pub mod fieldpath;
 pub mod graph;
 pub mod load;
+pub mod memo;
 pub mod model;
 pub mod ownership;
 pub mod pipeline;

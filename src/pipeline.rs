@@ -1,7 +1,7 @@
 //! The pipeline of DESIGN.md, end to end, as library calls: discover → load → resolve → graph
 //! → render → (check) → tree. Nothing here prints or touches the terminal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -11,7 +11,7 @@ use crate::model::{Platform, Workload};
 use crate::render::{self, EnvCx, Object};
 use crate::resolve::{self, EnvResolution};
 use crate::template::Templates;
-use crate::{discover, load};
+use crate::{discover, load, memo};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -42,7 +42,19 @@ pub struct Compilation {
 pub struct EnvResult {
     pub resolution: EnvResolution,
     pub graph: EnvGraph,
+    /// The objects rendered in this build (without the memo's reused nodes).
     pub objects: Vec<Object>,
+    /// With a render memo: every cacheable node's key (node id → key).
+    pub keys: BTreeMap<String, String>,
+    /// Nodes not rendered because the memo holds their files (node id → last build's entry).
+    pub reused: BTreeMap<String, memo::Entry>,
+}
+
+impl EnvResult {
+    /// Objects of the environment, rendered now or reused.
+    pub fn object_count(&self) -> usize {
+        self.objects.len() + self.reused.values().map(|e| e.objects).sum::<usize>()
+    }
 }
 
 /// Loads the workspace: the platform (evaluated once) and every workload file.
@@ -86,22 +98,37 @@ fn compile_env(
     workloads: &[Workload],
     env: &str,
     bytes_only: bool,
+    memo: Option<&memo::Memo>,
 ) -> Result<EnvResult, Diagnostics> {
     let resolution = resolve::resolve_env(platform, templates, env, workloads)?;
     let graph = graph::build(platform, &resolution, &|w| {
         render::kinds_needed(&resolution, w)
     })?;
+    let keys = memo
+        .map(|m| m.keys(&resolution, &graph))
+        .unwrap_or_default();
+    let reused: BTreeMap<String, memo::Entry> = memo
+        .map(|m| {
+            keys.iter()
+                .filter_map(|(id, key)| Some((id.clone(), m.hit(env, id, key)?.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let skip: BTreeSet<String> = reused.keys().cloned().collect();
     let cx = EnvCx {
         platform,
         templates,
         res: &resolution,
         graph: &graph,
+        reused: &skip,
     };
     let objects = render::render_env(&cx, bytes_only)?;
     Ok(EnvResult {
         resolution,
         graph,
         objects,
+        keys,
+        reused,
     })
 }
 
@@ -110,6 +137,17 @@ pub fn compile_loaded(
     platform: Platform,
     workloads: Vec<Workload>,
     opts: &Options,
+) -> Result<Compilation, Diagnostics> {
+    compile_with_memo(platform, workloads, opts, None)
+}
+
+/// Compiles an already loaded workspace, not rendering the nodes the memo holds (their files
+/// become [`Tree::known`] entries of [`Compilation::into_tree`]).
+pub fn compile_with_memo(
+    platform: Platform,
+    workloads: Vec<Workload>,
+    opts: &Options,
+    memo: Option<&memo::Memo>,
 ) -> Result<Compilation, Diagnostics> {
     let templates = Templates::new(&platform).map_err(Diagnostics)?;
     let envs = env_order(&platform, &opts.envs)?;
@@ -125,7 +163,7 @@ pub fn compile_loaded(
                 format!("cannot start worker threads: {e}"),
             ))
         })?;
-    pool.install(|| compile_envs(platform, templates, workloads, &envs, opts))
+    pool.install(|| compile_envs(platform, templates, workloads, &envs, opts, memo))
 }
 
 fn compile_envs(
@@ -134,11 +172,12 @@ fn compile_envs(
     workloads: Vec<Workload>,
     envs: &[String],
     opts: &Options,
+    memo: Option<&memo::Memo>,
 ) -> Result<Compilation, Diagnostics> {
     use rayon::prelude::*;
     let results: Vec<Result<EnvResult, Diagnostics>> = envs
         .par_iter()
-        .map(|e| compile_env(&platform, &templates, &workloads, e, opts.bytes_only))
+        .map(|e| compile_env(&platform, &templates, &workloads, e, opts.bytes_only, memo))
         .collect();
     let mut diags = Diagnostics::new();
     let mut env_results = Vec::new();
@@ -205,16 +244,63 @@ impl Compilation {
 
     /// The tree, moving each object's bytes instead of copying them (a build's last use of the
     /// compilation).
-    pub fn into_tree(mut self) -> Tree {
+    pub fn into_tree(self) -> Tree {
+        self.into_tree_with_owners().0
+    }
+
+    /// [`Compilation::into_tree`], with the files of the nodes the memo held as
+    /// [`Tree::known`], and which node each file's objects came from (what the memo records).
+    pub fn into_tree_with_owners(mut self) -> (Tree, memo::Owners) {
         use rayon::prelude::*;
         let readme = self.readme();
+        let layout = self.layout;
+        let mut owners = memo::Owners::default();
         let mut objects: Vec<Object> = std::mem::take(&mut self.global);
+        let mut tags: Vec<(String, String)> = objects
+            .iter()
+            .map(|o| (String::new(), o.provenance.node.clone()))
+            .collect();
+        let mut known = BTreeMap::new();
+        let mut reused_docs: Vec<(String, Vec<u8>)> = Vec::new();
         for e in &mut self.envs {
+            let env = e.resolution.env.clone();
+            tags.extend(
+                e.objects
+                    .iter()
+                    .map(|o| (env.clone(), o.provenance.node.clone())),
+            );
             objects.append(&mut e.objects);
+            for (node, entry) in &e.reused {
+                for f in &entry.files {
+                    owners.claim(f.path.clone(), &env, node);
+                    let k = crate::emit::Known {
+                        hash: f.hash.clone(),
+                        len: f.len,
+                    };
+                    known.insert(f.path.clone(), k);
+                }
+                for d in &entry.docs {
+                    owners.claim(layout.file_of(&d.path).into_owned(), &env, node);
+                    reused_docs.push((d.path.clone(), d.yaml.clone().into_bytes()));
+                }
+            }
+            let (keys, reused) = (std::mem::take(&mut e.keys), std::mem::take(&mut e.reused));
+            owners.env(env, keys, reused);
         }
-        let rendered: Vec<(String, Vec<u8>)> =
+        for (o, (env, node)) in objects.iter().zip(&tags) {
+            owners.object(layout.file_of(&o.path).into_owned(), env, node);
+        }
+        let mut rendered: Vec<(String, Vec<u8>)> =
             objects.into_par_iter().map(Object::into_file).collect();
-        self.assemble(rendered, readme)
+        for ((path, bytes), (env, node)) in rendered.iter().zip(&tags) {
+            if !env.is_empty() && owners.shared(&layout.file_of(path)) {
+                owners.doc(env, node, path, bytes);
+            }
+        }
+        rendered.extend(reused_docs);
+        let mut tree = self.assemble(rendered, readme);
+        tree.known = known;
+        (tree, owners)
     }
 
     /// Files from (object path, bytes): in the manifest layout, an application directory's
@@ -247,7 +333,7 @@ impl Compilation {
             })
             .collect();
         files.insert("README.md".into(), readme.into_bytes());
-        Tree { files }
+        Tree::new(files)
     }
 
     fn readme(&self) -> String {
@@ -266,7 +352,7 @@ impl Compilation {
                 e.resolution.cluster,
                 e.resolution.workloads.len(),
                 e.resolution.instances.len(),
-                e.objects.len()
+                e.object_count()
             ));
         }
         s.push_str("\nLayout: `argocd/projects/` AppProjects, `argocd/<env>/root.yaml` app-of-apps roots, `argocd/<env>/apps/` one Application per workload, resource and namespace, `argocd/clusters/<cluster>/` platform components, `envs/<env>/<app>/` the manifests.\n");

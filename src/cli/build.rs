@@ -21,14 +21,23 @@ pub fn run(a: BuildArgs) -> i32 {
     };
     match platc::build::build(&a.ws.dir, &out, &a.ws.options(Some(out.clone())), &meta) {
         Ok(r) => {
+            let how = if r.cached {
+                "; no input changed".to_string()
+            } else if r.nodes_rendered < r.nodes_total {
+                format!(
+                    "; rendered {} of {} nodes, the rest unchanged",
+                    r.nodes_rendered, r.nodes_total
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "wrote {} ({} files: {} written, {} unchanged, {} removed){}",
+                "wrote {} ({} files: {} written, {} unchanged, {} removed){how}",
                 out.display(),
                 r.files,
                 r.emit.written.len(),
                 r.emit.unchanged.len(),
                 r.emit.removed.len(),
-                if r.cached { "; no input changed" } else { "" }
             );
             EXIT_OK
         }

@@ -61,6 +61,7 @@ impl PlaneRenderer for DeveloperControlPlane {
             .res
             .workloads
             .iter()
+            .filter(|w| cx.fresh(&workload_id(&w.name)))
             .map(|w| Object {
                 // Argo CD's directory sources read only `.yaml`, `.yml` and `.json` files, so a
                 // README next to the manifests is never applied to the cluster.

@@ -134,6 +134,9 @@ impl PlaneRenderer for DeliveryPlane {
         let mut out = Vec::new();
 
         for (ns, team) in &cx.res.namespaces() {
+            if !cx.fresh(&namespace_id(ns)) {
+                continue;
+            }
             let name = app_name_namespace(env, ns);
             let app = application(
                 p,
@@ -155,6 +158,9 @@ impl PlaneRenderer for DeliveryPlane {
             ));
         }
         for w in &cx.res.workloads {
+            if !cx.fresh(&workload_id(&w.name)) {
+                continue;
+            }
             let team = &p.teams[&w.team];
             let name = app_name_workload(env, &w.name);
             let mut app_labels = labels(Some(env), Some(&w.team));
@@ -178,7 +184,12 @@ impl PlaneRenderer for DeliveryPlane {
                 workload_id(&w.name),
             ));
         }
-        for i in cx.res.instances.iter().filter(|i| !i.manifests.is_empty()) {
+        for i in cx
+            .res
+            .instances
+            .iter()
+            .filter(|i| !i.manifests.is_empty() && cx.fresh(&resource_id(&i.key)))
+        {
             let Some(team) = p.teams.get(&i.team) else {
                 continue;
             };

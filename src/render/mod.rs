@@ -107,6 +107,16 @@ pub struct EnvCx<'a> {
     pub templates: &'a Templates,
     pub res: &'a EnvResolution,
     pub graph: &'a EnvGraph,
+    /// Nodes whose objects the render memo already holds: renderers make no object tagged with
+    /// one of these (they may still read the node's data for other nodes' objects).
+    pub reused: &'a std::collections::BTreeSet<String>,
+}
+
+impl EnvCx<'_> {
+    /// Whether the objects of this node (a graph node id) are to be rendered.
+    pub fn fresh(&self, node: &str) -> bool {
+        self.reused.is_empty() || !self.reused.contains(node)
+    }
 }
 
 /// Everything a plane renderer may read for objects that belong to no single environment

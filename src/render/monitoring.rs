@@ -152,7 +152,10 @@ impl PlaneRenderer for MonitoringPlane {
                     continue;
                 }
             };
-            if let Some(p) = providers.get(SERVICE_MONITOR_KIND) {
+            let fresh = cx.fresh(&workload_id(&w.name));
+            if let Some(p) = providers.get(SERVICE_MONITOR_KIND)
+                && fresh
+            {
                 out.push(workload_obj(
                     env,
                     w,
@@ -161,6 +164,7 @@ impl PlaneRenderer for MonitoringPlane {
             }
             if let (Some(slo), Some(p)) = (&w.profile.slo, providers.get(PROMETHEUS_RULE_KIND))
                 && has_objectives(&w.profile.slo)
+                && fresh
             {
                 match prometheus_rule(cx.platform, env, production, w, slo, p.as_deref()) {
                     Ok(v) => out.push(workload_obj(env, w, v)),
@@ -179,6 +183,9 @@ impl PlaneRenderer for MonitoringPlane {
             let Some(ns) = workloads.first().map(|w| w.namespace.as_str()) else {
                 continue;
             };
+            if !cx.fresh(&namespace_id(ns)) {
+                continue;
+            }
             out.push(Object::manifest(
                 &namespace_dir(env, ns),
                 dashboard_config_map(cx.platform, env, team, ns, &workloads, &scraped),

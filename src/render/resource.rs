@@ -53,6 +53,9 @@ impl PlaneRenderer for ResourcePlane {
 
         let namespaces = cx.res.namespaces();
         for (ns, team) in namespaces {
+            if !cx.fresh(&namespace_id(ns)) {
+                continue;
+            }
             let mut labels = Map::new();
             labels.insert("app.kubernetes.io/managed-by".into(), json!("platc"));
             labels.insert("platc.dev/team".into(), json!(team));
@@ -85,13 +88,23 @@ impl PlaneRenderer for ResourcePlane {
             .iter()
             .map(|i| (i.key.as_str(), i))
             .collect();
-        for w in &cx.res.workloads {
+        for w in cx
+            .res
+            .workloads
+            .iter()
+            .filter(|w| cx.fresh(&workload_id(&w.name)))
+        {
             match render_workload(cx, w, &by_key) {
                 Ok(objs) => out.extend(objs),
                 Err(d) => diags.extend(d),
             }
         }
-        for i in &cx.res.instances {
+        for i in cx
+            .res
+            .instances
+            .iter()
+            .filter(|i| cx.fresh(&resource_id(&i.key)))
+        {
             match render_instance(cx, i) {
                 Ok(objs) => out.extend(objs),
                 Err(d) => diags.extend(d),

@@ -72,7 +72,9 @@ impl PlaneRenderer for SecurityPlane {
 
         let namespaces = cx.res.namespaces();
         for (ns, team) in &namespaces {
-            out.extend(namespace_objects(cx, ns, team));
+            if cx.fresh(&namespace_id(ns)) {
+                out.extend(namespace_objects(cx, ns, team));
+            }
         }
 
         let mut endpoints: BTreeMap<&str, Endpoint> = BTreeMap::new();
@@ -86,11 +88,18 @@ impl PlaneRenderer for SecurityPlane {
             }
         }
 
-        for w in &cx.res.workloads {
-            out.push(service_account(cx, w));
-            out.push(workload_policy(cx, w, &endpoints));
+        for w in cx.res.workloads.iter() {
+            if cx.fresh(&workload_id(&w.name)) {
+                out.push(service_account(cx, w));
+                out.push(workload_policy(cx, w, &endpoints));
+            }
         }
-        for i in &cx.res.instances {
+        for i in cx
+            .res
+            .instances
+            .iter()
+            .filter(|i| cx.fresh(&resource_id(&i.key)))
+        {
             // Pods outside platc's namespaces (the shared Kafka) are not under its default deny.
             if let Some(Endpoint::Pods(e)) = endpoints.get(i.key.as_str())
                 && namespaces.contains_key(e.namespace.as_str())
@@ -749,6 +758,7 @@ mod tests {
             templates: &templates,
             res: &e.resolution,
             graph: &e.graph,
+            reused: &Default::default(),
         };
         let Ok(Some(Endpoint::Pods(db))) = endpoint(&cx, instance(e, "payments-db")) else {
             panic!("payments-db is served by pods");
@@ -789,6 +799,7 @@ mod tests {
             templates: &templates,
             res: &res,
             graph: &graph,
+            reused: &Default::default(),
         };
         let db = res
             .instances
@@ -843,6 +854,7 @@ mod tests {
             templates: &templates,
             res: &e.resolution,
             graph: &e.graph,
+            reused: &Default::default(),
         };
         let err = endpoint(&cx, instance(e, "payment-events")).expect_err("not a port");
         assert!(
@@ -867,6 +879,7 @@ mod tests {
             templates: &templates,
             res: &e.resolution,
             graph: &e.graph,
+            reused: &Default::default(),
         };
         let objs = SecurityPlane.render_env(&cx).expect("renders");
         let paths: BTreeSet<&str> = objs.iter().map(|o| o.path.as_str()).collect();

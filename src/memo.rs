@@ -1,0 +1,385 @@
+//! The build cache, second level: per graph node. A workload, resource or namespace node whose
+//! inputs did not change since the last build into the same output directory is not rendered
+//! again: its files are taken as they are (path, content hash, size), and emit keeps them by the
+//! hash its ownership index recorded, without the bytes ever existing in memory.
+//!
+//! A node's key is a hash of everything its objects are rendered from:
+//! - the salt: the platc binary, the whole evaluated platform, the layout, the environment;
+//! - the node itself: its graph node and sync wave, and its resolved data (the `RWorkload`, the
+//!   `Instance`; for a namespace its team and every workload and instance in it or of its team,
+//!   since the team dashboard rows and the namespace's objects read those);
+//! - every neighbour through the graph, in either direction, with the edge kind: a workload's or
+//!   resource's resolved data, a namespace's team, a component's node. A new caller, a changed
+//!   callee port or a shared database's new consumer all change the key.
+//!
+//! Resolved data is hashed through its `Debug` form, so a field added to the model is part of
+//! the key without anyone remembering to add it. What is not hashed must not be read by a
+//! node's renderers: that is the contract `tests/cache.rs` checks by building after edits with
+//! and without the cache and comparing every byte.
+//!
+//! The entries live in `<workspace>/.platc/cache/nodes-<hash of the output path>.json`, beside
+//! the first level's. An entry that does not parse, is of another format, or names files the
+//! output's index does not hold with those hashes is not used (emit reports the last case and
+//! the build runs again without the memo), so a corrupt or deleted memo changes no output byte.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Write as _};
+use std::path::Path;
+
+use petgraph::Direction;
+use petgraph::visit::EdgeRef;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::graph::{EnvGraph, NodeKind};
+use crate::model::{Layout, Platform};
+use crate::resolve::EnvResolution;
+
+const FORMAT: u32 = 1;
+
+/// One file a node's objects went to: path, `sha256:…` content hash, size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeFile {
+    pub path: String,
+    pub hash: String,
+    pub len: u64,
+}
+
+/// What a node rendered to last time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub key: String,
+    /// Objects it rendered (the tree's README counts objects per environment).
+    pub objects: usize,
+    /// Files holding only this node's objects.
+    pub files: Vec<NodeFile>,
+    /// Its objects that share a file with other nodes' (the `manifest` layout's Applications
+    /// directory), as canonical YAML: the shared file is assembled again around them.
+    #[serde(default)]
+    pub docs: Vec<Doc>,
+}
+
+/// One object kept as text: its own path (not the file's) and its canonical YAML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Doc {
+    pub path: String,
+    pub yaml: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    format: u32,
+    /// `<env>` → node id → entry.
+    envs: BTreeMap<String, BTreeMap<String, Entry>>,
+}
+
+/// The entries of the last build into one output directory, and the salt of this one.
+#[derive(Debug, Default)]
+pub struct Memo {
+    salt: String,
+    envs: BTreeMap<String, BTreeMap<String, Entry>>,
+}
+
+impl Memo {
+    /// The memo for a build of `platform` into `out_dir`; empty when there is none or it is
+    /// unusable. `None` when the running binary cannot be identified (no memo at all then).
+    pub fn load(root: &Path, out_dir: &Path, platform: &Platform, layout: Layout) -> Option<Memo> {
+        let salt = salt(&crate::cache::tool_identity()?, platform, layout);
+        let envs = crate::cache::file_of(root, out_dir, "nodes")
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
+            .filter(|s| s.format == FORMAT)
+            .map(|s| s.envs)
+            .unwrap_or_default();
+        Some(Memo { salt, envs })
+    }
+
+    /// The same salt without entries: every node is rendered, and recorded for next time.
+    pub fn emptied(&self) -> Memo {
+        Memo {
+            salt: self.salt.clone(),
+            envs: BTreeMap::new(),
+        }
+    }
+
+    /// Keys of every cacheable node of one environment.
+    pub fn keys(&self, res: &EnvResolution, graph: &EnvGraph) -> BTreeMap<String, String> {
+        node_keys(&self.salt, res, graph)
+    }
+
+    /// The entry of a node rendered last time from exactly this key.
+    pub fn hit(&self, env: &str, node: &str, key: &str) -> Option<&Entry> {
+        self.envs
+            .get(env)
+            .and_then(|e| e.get(node))
+            .filter(|e| e.key == key)
+    }
+}
+
+/// Records this build's nodes for the next one. Failing to record is not an error: the next
+/// build then renders every node.
+pub fn store(root: &Path, out_dir: &Path, envs: BTreeMap<String, BTreeMap<String, Entry>>) {
+    let _ = (|| {
+        let path = crate::cache::file_of(root, out_dir, "nodes")?;
+        let bytes = serde_json::to_vec(&Stored {
+            format: FORMAT,
+            envs,
+        })
+        .ok()?;
+        crate::cache::write_atomically(&path, &bytes)
+    })();
+}
+
+/// Feeds a value's `Debug` form into a hash without building the string.
+struct Feed<'a>(&'a mut Sha256);
+
+impl fmt::Write for Feed<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.update(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn feed(h: &mut Sha256, v: &dyn fmt::Debug) {
+    // Writing into a hash cannot fail; the separator keeps `("a", "bc")` apart from `("ab", "c")`.
+    let _ = write!(Feed(h), "{v:?}\u{1f}");
+}
+
+fn digest(v: &dyn fmt::Debug) -> [u8; 32] {
+    let mut h = Sha256::new();
+    feed(&mut h, v);
+    h.finalize().into()
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn salt(tool: &str, platform: &Platform, layout: Layout) -> String {
+    let mut h = Sha256::new();
+    feed(&mut h, &FORMAT);
+    feed(&mut h, &tool);
+    feed(&mut h, &layout);
+    feed(&mut h, platform);
+    hex(&h.finalize())
+}
+
+/// Every workload, resource and namespace node's key (node id → hex).
+fn node_keys(salt: &str, res: &EnvResolution, graph: &EnvGraph) -> BTreeMap<String, String> {
+    use rayon::prelude::*;
+    let mut own: BTreeMap<String, [u8; 32]> = BTreeMap::new();
+    let workloads: Vec<(String, [u8; 32])> = res
+        .workloads
+        .par_iter()
+        .map(|w| (crate::graph::workload_id(&w.name), digest(w)))
+        .collect();
+    let instances: Vec<(String, [u8; 32])> = res
+        .instances
+        .par_iter()
+        .map(|i| (crate::graph::resource_id(&i.key), digest(i)))
+        .collect();
+    own.extend(workloads);
+    own.extend(instances);
+    // A namespace's objects read its team's and its own members' data (the team dashboard).
+    let namespaces = res.namespaces();
+    let mut by_ns: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut by_team: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for w in &res.workloads {
+        let id = crate::graph::workload_id(&w.name);
+        by_ns.entry(&w.namespace).or_default().insert(id.clone());
+        by_team.entry(&w.team).or_default().insert(id);
+    }
+    for i in &res.instances {
+        by_ns
+            .entry(&i.namespace)
+            .or_default()
+            .insert(crate::graph::resource_id(&i.key));
+    }
+    let mut members: BTreeMap<&str, BTreeSet<&String>> = BTreeMap::new();
+    for (ns, team) in &namespaces {
+        let m = members.entry(ns).or_default();
+        m.extend(by_ns.get(ns).into_iter().flatten());
+        m.extend(by_team.get(team).into_iter().flatten());
+    }
+    let mut shallow: BTreeMap<String, [u8; 32]> = BTreeMap::new();
+    for (ns, team) in &namespaces {
+        let mut h = Sha256::new();
+        feed(&mut h, team);
+        for m in members.get(ns).into_iter().flatten() {
+            feed(&mut h, m);
+            feed(&mut h, &own.get(m.as_str()));
+        }
+        let id = crate::graph::namespace_id(ns);
+        own.insert(id.clone(), h.finalize().into());
+        shallow.insert(id, digest(team));
+    }
+    // Two levels of what a neighbour contributes: a namespace's full data is every member, so a
+    // workload sees only its namespace's team, or every edit would change the whole namespace.
+    let of_neighbour = |id: &str| shallow.get(id).or_else(|| own.get(id));
+
+    graph
+        .index
+        .par_iter()
+        .filter_map(|(id, &ix)| {
+            let node = &graph.graph[ix];
+            if node.kind == NodeKind::Component {
+                return None;
+            }
+            let mut h = Sha256::new();
+            feed(&mut h, &salt);
+            feed(&mut h, &graph.env);
+            feed(&mut h, node);
+            feed(&mut h, &graph.waves.get(id));
+            feed(&mut h, &own.get(id));
+            let mut edges: Vec<(u8, String, &crate::graph::GNode)> = Vec::new();
+            for (dir, tag) in [(Direction::Incoming, 0u8), (Direction::Outgoing, 1u8)] {
+                for e in graph.graph.edges_directed(ix, dir) {
+                    let other = if dir == Direction::Incoming {
+                        e.source()
+                    } else {
+                        e.target()
+                    };
+                    edges.push((tag, format!("{:?}", e.weight()), &graph.graph[other]));
+                }
+            }
+            edges.sort_by(|a, b| (a.0, &a.1, &a.2.id).cmp(&(b.0, &b.1, &b.2.id)));
+            for (tag, kind, other) in edges {
+                feed(&mut h, &(tag, kind, other));
+                feed(&mut h, &of_neighbour(&other.id));
+            }
+            Some((id.clone(), hex(&h.finalize())))
+        })
+        .collect()
+}
+
+/// Which node each file of a build came from, and the environments' keys: what [`Owners::entries`]
+/// turns into the next build's memo once the files' hashes are known.
+#[derive(Debug, Default)]
+pub struct Owners {
+    /// File → (environment, node) of every object in it (`""` for objects of no environment).
+    files: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// (environment, node) → objects rendered.
+    objects: BTreeMap<(String, String), usize>,
+    /// (environment, node) → its objects in shared files.
+    docs: BTreeMap<(String, String), Vec<Doc>>,
+    keys: BTreeMap<String, BTreeMap<String, String>>,
+    reused: BTreeMap<String, BTreeMap<String, Entry>>,
+}
+
+impl Owners {
+    /// One rendered object of `node` in `env`, written to `file`.
+    pub fn object(&mut self, file: String, env: &str, node: &str) {
+        let owner = (env.to_string(), node.to_string());
+        *self.objects.entry(owner.clone()).or_default() += 1;
+        self.files.entry(file).or_default().insert(owner);
+    }
+
+    /// A file (or part of one) a reused node holds.
+    pub fn claim(&mut self, file: String, env: &str, node: &str) {
+        self.files
+            .entry(file)
+            .or_default()
+            .insert((env.to_string(), node.to_string()));
+    }
+
+    /// Whether objects of more than one node go to `file`.
+    pub fn shared(&self, file: &str) -> bool {
+        self.files.get(file).is_some_and(|o| o.len() > 1)
+    }
+
+    /// A rendered object's bytes, kept because its file is shared.
+    pub fn doc(&mut self, env: &str, node: &str, path: &str, bytes: &[u8]) {
+        let owner = (env.to_string(), node.to_string());
+        let doc = String::from_utf8(bytes.to_vec()).map(|yaml| Doc {
+            path: path.to_string(),
+            yaml,
+        });
+        // Canonical YAML is UTF-8; anything else is simply not remembered (the node is then
+        // left out of the memo by `entries`).
+        self.docs
+            .entry(owner)
+            .or_default()
+            .push(doc.unwrap_or_else(|_| Doc {
+                path: String::new(),
+                yaml: String::new(),
+            }));
+    }
+
+    /// An environment's node keys and the nodes taken from the memo.
+    pub fn env(
+        &mut self,
+        env: String,
+        keys: BTreeMap<String, String>,
+        reused: BTreeMap<String, Entry>,
+    ) {
+        self.keys.insert(env.clone(), keys);
+        self.reused.insert(env, reused);
+    }
+
+    /// Nodes rendered now.
+    pub fn rendered(&self) -> usize {
+        self.keys
+            .iter()
+            .map(|(env, keys)| keys.len() - self.reused.get(env).map_or(0, BTreeMap::len))
+            .sum()
+    }
+
+    /// Cacheable nodes in all.
+    pub fn total(&self) -> usize {
+        self.keys.values().map(BTreeMap::len).sum()
+    }
+
+    /// The memo entries of this build: reused nodes as they were; rendered nodes with the
+    /// files that hold only their objects, and their objects in shared files as text.
+    /// `hashes` and `sizes` are the written tree's.
+    pub fn entries(
+        mut self,
+        hashes: &BTreeMap<String, String>,
+        sizes: &BTreeMap<String, u64>,
+    ) -> BTreeMap<String, BTreeMap<String, Entry>> {
+        let mut files_of: BTreeMap<(String, String), Vec<NodeFile>> = BTreeMap::new();
+        let mut lost: BTreeSet<(String, String)> = BTreeSet::new();
+        for (path, owners) in std::mem::take(&mut self.files) {
+            if owners.len() > 1 {
+                continue;
+            }
+            let Some(owner) = owners.into_iter().next() else {
+                continue;
+            };
+            match (hashes.get(&path), sizes.get(&path)) {
+                (Some(hash), Some(len)) => files_of.entry(owner).or_default().push(NodeFile {
+                    path,
+                    hash: hash.clone(),
+                    len: *len,
+                }),
+                _ => {
+                    lost.insert(owner);
+                }
+            }
+        }
+        let mut out: BTreeMap<String, BTreeMap<String, Entry>> = BTreeMap::new();
+        for (env, keys) in self.keys {
+            let mut reused = self.reused.remove(&env).unwrap_or_default();
+            let nodes = out.entry(env.clone()).or_default();
+            for (node, key) in keys {
+                if let Some(e) = reused.remove(&node) {
+                    nodes.insert(node, e);
+                    continue;
+                }
+                let owner = (env.clone(), node);
+                let docs = self.docs.remove(&owner).unwrap_or_default();
+                if lost.contains(&owner) || docs.iter().any(|d| d.path.is_empty()) {
+                    continue;
+                }
+                let entry = Entry {
+                    key,
+                    objects: self.objects.get(&owner).copied().unwrap_or(0),
+                    files: files_of.remove(&owner).unwrap_or_default(),
+                    docs,
+                };
+                nodes.insert(owner.1, entry);
+            }
+        }
+        out
+    }
+}
