@@ -122,7 +122,12 @@ fn a_corrupt_stale_or_deleted_cache_changes_no_output_byte() {
     let entries: Vec<_> = std::fs::read_dir(&cache_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("build-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("build-")
+        })
         .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     let entry = &entries[0];

@@ -17,13 +17,17 @@
 //!   Leftover staging directories of dead processes are removed by the next emit; one of a live
 //!   process means a concurrent emit, which is refused. A first build is a single rename.
 //! - When no file changes, nothing is staged: at most the index is replaced (write + rename).
+//! - When few files change (an eighth of the tree or less), they are applied in place under a
+//!   journal instead (`patch.rs`): crash-safe by completion at the next emit, but a reader may see
+//!   the change half applied while it runs. Staging costs a link per entry of the tree; a patch
+//!   costs only what changed.
 //! - `out_dir` as a symlink is followed: the directory it points to is the one swapped, so the
 //!   link stays valid. The swap gives the output directory a new inode: a shell whose working
 //!   directory is the output directory must `cd` again. Ownership, ACLs and extended attributes
 //!   of recreated directories are not carried over (modes are). The output directory must not be
 //!   a mount point (the swap happens within its parent's filesystem).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
@@ -32,6 +36,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
+
+mod patch;
 
 /// Where the ownership index lives inside the output directory.
 pub const INDEX_PATH: &str = ".platc/index.json";
@@ -310,6 +316,12 @@ pub enum Fault {
     AfterSwap,
     /// Fallback path: the live directory was renamed away, the new one not yet renamed in.
     AfterMoveAway,
+    /// In-place patch: new files staged, the journal not yet committed.
+    PatchStaged,
+    /// In-place patch: the journal committed, nothing applied.
+    PatchCommitted,
+    /// In-place patch: removals and half the renames done.
+    PatchHalfApplied,
 }
 
 #[derive(Debug, Default)]
@@ -464,6 +476,8 @@ struct Target {
 enum Stage {
     New,
     Old,
+    /// An in-place patch's files and journal (see `patch.rs`).
+    Patch,
 }
 
 impl Target {
@@ -536,6 +550,7 @@ impl Target {
         name.push(match stage {
             Stage::New => "new-",
             Stage::Old => "old-",
+            Stage::Patch => "patch-",
         });
         name.push(std::process::id().to_string());
         self.parent.join(name)
@@ -557,6 +572,8 @@ impl Target {
                 (Stage::New, pid)
             } else if let Some(pid) = rest.strip_prefix(b"old-") {
                 (Stage::Old, pid)
+            } else if let Some(pid) = rest.strip_prefix(b"patch-") {
+                (Stage::Patch, pid)
             } else {
                 continue;
             };
@@ -587,6 +604,11 @@ impl Target {
             });
         }
         for (stage, _, path) in &stages {
+            if *stage == Stage::Patch {
+                // Committed: finished now; not committed: dropped (the live tree is untouched).
+                patch::complete(&self.dir, path, &Options::default())?;
+                continue;
+            }
             let live_missing = matches!(fs::symlink_metadata(&self.dir), Err(e) if e.kind() == io::ErrorKind::NotFound);
             if *stage == Stage::Old && live_missing {
                 // Crashed between "rename live away" and "rename new in": put the old tree back.
@@ -677,7 +699,7 @@ impl Kind {
 }
 
 /// Every entry below `dir` (not following symlinks), by relative path.
-fn scan(dir: &Path) -> Result<BTreeMap<PathBuf, Kind>, EmitError> {
+fn scan(dir: &Path) -> Result<HashMap<PathBuf, Kind>, EmitError> {
     let walk_err = |e: walkdir::Error| {
         let path = e.path().unwrap_or(dir).to_path_buf();
         EmitError::Io {
@@ -686,7 +708,9 @@ fn scan(dir: &Path) -> Result<BTreeMap<PathBuf, Kind>, EmitError> {
             source: io::Error::from(e),
         }
     };
-    let mut entries = BTreeMap::new();
+    // Hashed, not ordered: a rebuild looks up every path of the tree here, and comparing paths
+    // component by component was most of a small rebuild's time.
+    let mut entries = HashMap::new();
     for entry in walkdir::WalkDir::new(dir)
         .min_depth(1)
         .follow_links(false)
@@ -731,7 +755,9 @@ struct Plan {
     /// were empty (platc never leaves empty directories behind, so a user made them).
     kept_dirs: BTreeSet<PathBuf>,
     /// Files of the tree whose live bytes are already right: linked, not rewritten.
-    unchanged: BTreeSet<PathBuf>,
+    unchanged: HashSet<PathBuf>,
+    /// A file of the tree goes where a directory is now (only a staged swap does that).
+    replaces_dir: bool,
 }
 
 /// What the tree wants at one path.
@@ -752,13 +778,13 @@ fn plan(
     let entries = scan(live)?;
     let index_path = rel_to_path(INDEX_PATH);
     // Owned: listed in the previous index and still a regular file.
-    let owned: BTreeSet<PathBuf> = previous
+    let owned: HashSet<PathBuf> = previous
         .iter()
         .flat_map(|i| i.files.keys())
         .map(|p| rel_to_path(p))
         .filter(|p| matches!(entries.get(p), Some(Kind::File { .. })))
         .collect();
-    let mut tree_paths: BTreeSet<PathBuf> = tree
+    let mut tree_paths: HashSet<PathBuf> = tree
         .files
         .keys()
         .chain(tree.known.keys())
@@ -766,7 +792,7 @@ fn plan(
         .collect();
     tree_paths.insert(index_path.clone());
 
-    let carried: Vec<(PathBuf, Kind)> = entries
+    let mut carried: Vec<(PathBuf, Kind)> = entries
         .iter()
         .filter(|(p, k)| {
             !matches!(k, Kind::Dir { .. })
@@ -776,6 +802,7 @@ fn plan(
         })
         .map(|(p, k)| (p.clone(), *k))
         .collect();
+    carried.sort_by(|a, b| a.0.cmp(&b.0));
     let mut kept_dirs: BTreeSet<PathBuf> = BTreeSet::new();
     let empty_dirs = entries
         .iter()
@@ -794,8 +821,9 @@ fn plan(
     }
 
     let mut report = EmitReport::default();
-    let mut unchanged = BTreeSet::new();
+    let mut unchanged = HashSet::new();
     let mut problems = Vec::new();
+    let mut replaces_dir = false;
     let wanted = tree
         .files
         .iter()
@@ -859,6 +887,7 @@ fn plan(
             None => report.written.push(rel.to_string()),
             // A directory holding only owned files that are going away can become a file.
             Some(Kind::Dir { .. }) if !kept_dirs.contains(&path) => {
+                replaces_dir = true;
                 report.written.push(rel.to_string())
             }
             Some(Kind::File { len: on_disk }) => {
@@ -895,11 +924,13 @@ fn plan(
         .filter(|p| !tree_paths.contains(*p))
         .map(|p| path_to_rel(p))
         .collect();
+    report.removed.sort();
     Ok(Plan {
         report,
         carried,
         kept_dirs,
         unchanged,
+        replaces_dir,
     })
 }
 
@@ -918,6 +949,25 @@ fn rebuild(
         if previous.as_ref() != Some(index) {
             replace_index(live, &new_index_bytes)?;
         }
+        return Ok(plan.report);
+    }
+    let changed = plan.report.written.len() + plan.report.removed.len();
+    if !plan.replaces_dir && patch::worth_it(changed, tree.len()) {
+        let writes: Vec<(&str, &[u8])> = plan
+            .report
+            .written
+            .iter()
+            .filter_map(|rel| Some((rel.as_str(), tree.files.get(rel)?.as_slice())))
+            .collect();
+        let patch_dir = target.stage_path(Stage::Patch);
+        patch::apply(
+            live,
+            &patch_dir,
+            &writes,
+            &plan.report.removed,
+            &new_index_bytes,
+            opts,
+        )?;
         return Ok(plan.report);
     }
     let staging = target.stage_path(Stage::New);
