@@ -29,15 +29,18 @@ pub fn build(
     opts: &Options,
     meta: &IndexMeta,
 ) -> Result<BuildReport, Diagnostics> {
-    if let Some(report) = cache::lookup(root, out_dir, opts) {
-        return Ok(BuildReport {
-            files: report.unchanged.len(),
-            emit: report,
-            cached: true,
-            nodes_rendered: 0,
-            nodes_total: 0,
-        });
-    }
+    let hashed = match cache::lookup(root, out_dir, opts) {
+        cache::Lookup::Hit(report) => {
+            return Ok(BuildReport {
+                files: report.unchanged.len(),
+                emit: report,
+                cached: true,
+                nodes_rendered: 0,
+                nodes_total: 0,
+            });
+        }
+        cache::Lookup::Miss(hashed) => hashed,
+    };
     let opts = Options {
         bytes_only: true,
         out_dir: Some(out_dir.to_path_buf()),
@@ -69,7 +72,7 @@ pub fn build(
     if memo.is_some() {
         memo::store(root, out_dir, owners.entries(&index.files, &sizes));
     }
-    cache::store(root, out_dir, &opts, &recorded, sizes);
+    cache::store(root, out_dir, &opts, &recorded, hashed, sizes);
     Ok(BuildReport {
         files: tree.len(),
         emit: report,

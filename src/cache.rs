@@ -70,8 +70,35 @@ impl Recorded {
     }
 }
 
-/// The report of a build that the cache answered (every file unchanged), or `None`.
-pub fn lookup(root: &Path, out_dir: &Path, opts: &Options) -> Option<EmitReport> {
+/// What a lookup found: the report of a build the cache answered (every file unchanged), else
+/// the inputs it hashed on the way, which [`store`] reuses when the build read the same ones.
+pub enum Lookup {
+    Hit(EmitReport),
+    Miss(Option<Hashed>),
+}
+
+/// Inputs hashed before the build read them: recording these (not hashes taken after the
+/// build) means a file edited during the build is seen as changed next time.
+pub struct Hashed {
+    globs: Vec<String>,
+    extra: Vec<String>,
+    inputs: BTreeMap<String, String>,
+}
+
+pub fn lookup(root: &Path, out_dir: &Path, opts: &Options) -> Lookup {
+    let mut hashed = None;
+    match try_lookup(root, out_dir, opts, &mut hashed) {
+        Some(report) => Lookup::Hit(report),
+        None => Lookup::Miss(hashed),
+    }
+}
+
+fn try_lookup(
+    root: &Path,
+    out_dir: &Path,
+    opts: &Options,
+    hashed: &mut Option<Hashed>,
+) -> Option<EmitReport> {
     let path = entry_path(root, out_dir)?;
     let entry: Entry = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     if entry.format != FORMAT
@@ -81,7 +108,13 @@ pub fn lookup(root: &Path, out_dir: &Path, opts: &Options) -> Option<EmitReport>
         return None;
     }
     let inputs = inputs(root, out_dir, &entry.globs, &entry.extra)?;
-    if inputs != entry.inputs {
+    let hit = inputs == entry.inputs;
+    *hashed = Some(Hashed {
+        globs: entry.globs,
+        extra: entry.extra,
+        inputs,
+    });
+    if !hit {
         return None;
     }
     let index = std::fs::read(out_dir.join(emit::INDEX_PATH)).ok()?;
@@ -108,9 +141,10 @@ pub fn store(
     out_dir: &Path,
     opts: &Options,
     recorded: &Recorded,
+    hashed: Option<Hashed>,
     outputs: BTreeMap<String, u64>,
 ) {
-    let _ = try_store(root, out_dir, opts, recorded, outputs);
+    let _ = try_store(root, out_dir, opts, recorded, hashed, outputs);
 }
 
 fn try_store(
@@ -118,14 +152,19 @@ fn try_store(
     out_dir: &Path,
     opts: &Options,
     recorded: &Recorded,
+    hashed: Option<Hashed>,
     outputs: BTreeMap<String, u64>,
 ) -> Option<()> {
     let (globs, extra) = (recorded.globs.clone(), recorded.extra.clone());
+    let inputs = match hashed {
+        Some(h) if h.globs == globs && h.extra == extra => h.inputs,
+        _ => inputs(root, out_dir, &globs, &extra)?,
+    };
     let entry = Entry {
         format: FORMAT,
         tool: tool_identity()?,
         options: options_key(opts),
-        inputs: inputs(root, out_dir, &globs, &extra)?,
+        inputs,
         globs,
         extra,
         index: emit::content_hash(&std::fs::read(out_dir.join(emit::INDEX_PATH)).ok()?),

@@ -27,7 +27,7 @@
 //!   of recreated directories are not carried over (modes are). The output directory must not be
 //!   a mount point (the swap happens within its parent's filesystem).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
@@ -38,6 +38,9 @@ use sha2::{Digest, Sha256};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 
 mod patch;
+mod plan;
+
+use plan::{Plan, plan};
 
 /// Where the ownership index lives inside the output directory.
 pub const INDEX_PATH: &str = ".platc/index.json";
@@ -698,242 +701,6 @@ impl Kind {
     }
 }
 
-/// Every entry below `dir` (not following symlinks), by relative path.
-fn scan(dir: &Path) -> Result<HashMap<PathBuf, Kind>, EmitError> {
-    let walk_err = |e: walkdir::Error| {
-        let path = e.path().unwrap_or(dir).to_path_buf();
-        EmitError::Io {
-            op: "read",
-            path,
-            source: io::Error::from(e),
-        }
-    };
-    // Hashed, not ordered: a rebuild looks up every path of the tree here, and comparing paths
-    // component by component was most of a small rebuild's time.
-    let mut entries = HashMap::new();
-    for entry in walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
-        let entry = entry.map_err(walk_err)?;
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .unwrap_or(entry.path())
-            .to_path_buf();
-        let ft = entry.file_type();
-        let kind = if ft.is_dir() {
-            Kind::Dir { empty: true }
-        } else if ft.is_file() {
-            Kind::File {
-                len: entry.metadata().map_err(walk_err)?.len(),
-            }
-        } else if ft.is_symlink() {
-            Kind::Symlink
-        } else {
-            Kind::Other
-        };
-        if let Some(Kind::Dir { empty }) = rel.parent().and_then(|p| entries.get_mut(p)) {
-            *empty = false;
-        }
-        entries.insert(rel, kind);
-    }
-    Ok(entries)
-}
-
-fn same_content(path: &Path, bytes: &[u8]) -> Result<bool, EmitError> {
-    Ok(fs::read(path).map_err(io_err("read", path))? == bytes)
-}
-
-/// What the new output keeps of the live one, and how.
-struct Plan {
-    report: EmitReport,
-    /// Unowned non-directory entries, linked into the new tree as they are.
-    carried: Vec<(PathBuf, Kind)>,
-    /// Directories recreated with their modes: those holding something carried, and those that
-    /// were empty (platc never leaves empty directories behind, so a user made them).
-    kept_dirs: BTreeSet<PathBuf>,
-    /// Files of the tree whose live bytes are already right: linked, not rewritten.
-    unchanged: HashSet<PathBuf>,
-    /// A file of the tree goes where a directory is now (only a staged swap does that).
-    replaces_dir: bool,
-}
-
-/// What the tree wants at one path.
-#[derive(Clone, Copy)]
-enum Want<'a> {
-    Bytes(&'a [u8]),
-    /// Already there, by hash (the size is the recorded one).
-    Known(u64),
-    Index,
-}
-
-fn plan(
-    live: &Path,
-    tree: &Tree,
-    previous: Option<&Index>,
-    new_hashes: &BTreeMap<String, String>,
-) -> Result<Plan, EmitError> {
-    let entries = scan(live)?;
-    let index_path = rel_to_path(INDEX_PATH);
-    // Owned: listed in the previous index and still a regular file.
-    let owned: HashSet<PathBuf> = previous
-        .iter()
-        .flat_map(|i| i.files.keys())
-        .map(|p| rel_to_path(p))
-        .filter(|p| matches!(entries.get(p), Some(Kind::File { .. })))
-        .collect();
-    let mut tree_paths: HashSet<PathBuf> = tree
-        .files
-        .keys()
-        .chain(tree.known.keys())
-        .map(|p| rel_to_path(p))
-        .collect();
-    tree_paths.insert(index_path.clone());
-
-    let mut carried: Vec<(PathBuf, Kind)> = entries
-        .iter()
-        .filter(|(p, k)| {
-            !matches!(k, Kind::Dir { .. })
-                && !owned.contains(*p)
-                && !tree_paths.contains(*p)
-                && !is_index_leftover(p)
-        })
-        .map(|(p, k)| (p.clone(), *k))
-        .collect();
-    carried.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut kept_dirs: BTreeSet<PathBuf> = BTreeSet::new();
-    let empty_dirs = entries
-        .iter()
-        .filter(|(_, k)| matches!(k, Kind::Dir { empty: true }))
-        .map(|(p, _)| p);
-    for path in empty_dirs.clone() {
-        kept_dirs.insert(path.clone());
-    }
-    for path in carried.iter().map(|(p, _)| p).chain(empty_dirs) {
-        kept_dirs.extend(
-            path.ancestors()
-                .skip(1)
-                .filter(|a| !a.as_os_str().is_empty())
-                .map(Path::to_path_buf),
-        );
-    }
-
-    let mut report = EmitReport::default();
-    let mut unchanged = HashSet::new();
-    let mut problems = Vec::new();
-    let mut replaces_dir = false;
-    let wanted = tree
-        .files
-        .iter()
-        .map(|(k, v)| (k.as_str(), Want::Bytes(v.as_slice())));
-    let known = tree
-        .known
-        .iter()
-        .map(|(k, v)| (k.as_str(), Want::Known(v.len)));
-    for (rel, want) in wanted.chain(known).chain([(INDEX_PATH, Want::Index)]) {
-        let path = rel_to_path(rel);
-        for anc in ancestors(rel) {
-            let anc_path = rel_to_path(anc);
-            if let Some(kind) = entries.get(&anc_path)
-                && !matches!(kind, Kind::Dir { .. })
-                && !owned.contains(&anc_path)
-            {
-                problems.push(not_owned(
-                    rel,
-                    &format!("`{anc}` is {} platc did not write", kind.describe()),
-                ));
-            }
-        }
-        let (bytes, len) = match want {
-            Want::Bytes(b) => (Some(b), b.len() as u64),
-            Want::Known(len) => (None, len),
-            Want::Index => {
-                // The index is platc's by definition, if it is a file.
-                if let Some(kind @ (Kind::Dir { .. } | Kind::Symlink | Kind::Other)) =
-                    entries.get(&path)
-                {
-                    problems.push(not_owned(
-                        rel,
-                        &format!("platc keeps its index there but it is {}", kind.describe()),
-                    ));
-                }
-                continue;
-            }
-        };
-        let owned_unchanged = |on_disk: u64| {
-            // An owned file is compared by the hash its index recorded: a rebuild reads no
-            // output file. The length still catches a truncated or replaced file; a
-            // same-length hand edit of a generated file is not looked for.
-            owned.contains(&path)
-                && on_disk == len
-                && previous
-                    .and_then(|i| i.files.get(rel))
-                    .is_some_and(|h| *h == new_hashes[rel])
-        };
-        let Some(bytes) = bytes else {
-            // Known by hash: it must be there exactly as recorded, or the memo is stale.
-            match entries.get(&path) {
-                Some(Kind::File { len: on_disk }) if owned_unchanged(*on_disk) => {
-                    report.unchanged.push(rel.to_string());
-                    unchanged.insert(path);
-                    continue;
-                }
-                _ => return Err(EmitError::Stale(rel.to_string())),
-            }
-        };
-        match entries.get(&path) {
-            None => report.written.push(rel.to_string()),
-            // A directory holding only owned files that are going away can become a file.
-            Some(Kind::Dir { .. }) if !kept_dirs.contains(&path) => {
-                replaces_dir = true;
-                report.written.push(rel.to_string())
-            }
-            Some(Kind::File { len: on_disk }) => {
-                if owned_unchanged(*on_disk)
-                    || (!owned.contains(&path)
-                        && *on_disk == len
-                        && same_content(&live.join(&path), bytes)?)
-                {
-                    report.unchanged.push(rel.to_string());
-                    unchanged.insert(path);
-                } else if owned.contains(&path) {
-                    report.written.push(rel.to_string());
-                } else {
-                    problems.push(not_owned(
-                        rel,
-                        "a different file that platc did not write is already there",
-                    ));
-                }
-            }
-            Some(kind) => problems.push(not_owned(
-                rel,
-                &format!(
-                    "platc needs to write a file there but it is {}",
-                    kind.describe()
-                ),
-            )),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(EmitError::Rejected(problems));
-    }
-    report.removed = owned
-        .iter()
-        .filter(|p| !tree_paths.contains(*p))
-        .map(|p| path_to_rel(p))
-        .collect();
-    report.removed.sort();
-    Ok(Plan {
-        report,
-        carried,
-        kept_dirs,
-        unchanged,
-        replaces_dir,
-    })
-}
-
 fn rebuild(
     target: &Target,
     tree: &Tree,
@@ -992,6 +759,7 @@ fn not_owned(rel: &str, why: &str) -> PathProblem {
     }
 }
 
+#[cfg(test)]
 fn path_to_rel(path: &Path) -> String {
     path.components()
         .map(|c| c.as_os_str().to_string_lossy())
@@ -1017,7 +785,7 @@ fn stage_rebuild(
         .files
         .iter()
         .map(|(rel, bytes)| (rel.as_str(), bytes.as_slice()))
-        .partition(|(rel, _)| plan.unchanged.contains(&rel_to_path(rel)));
+        .partition(|(rel, _)| plan.unchanged.contains(*rel));
     unchanged.extend(tree.known.keys().map(|rel| (rel.as_str(), &[][..])));
     out.write_all(&changed)?;
     for (rel, _) in &unchanged {
