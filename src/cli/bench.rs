@@ -125,6 +125,10 @@ fn print_report(r: &platc::bench::Report, layout: platc::model::Layout, rss: Opt
         "  {:<44} {:>12} files",
         "written by the one-workload rebuild", r.written_by_one_change
     );
+    println!(
+        "  {:<44} {:>12} of {} graph nodes",
+        "rendered by the one-workload rebuild", r.nodes_by_one_change.0, r.nodes_by_one_change.1
+    );
     if let Some(mb) = rss {
         println!(
             "  {:<44} {mb:>12.1} MB",
