@@ -22,7 +22,7 @@
 //! output's index does not hold with those hashes is not used (emit reports the last case and
 //! the build runs again without the memo), so a corrupt or deleted memo changes no output byte.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
 use std::path::Path;
 
@@ -253,56 +253,73 @@ fn node_keys(salt: &str, res: &EnvResolution, graph: &EnvGraph) -> BTreeMap<Stri
 }
 
 /// Which node each file of a build came from, and the environments' keys: what [`Owners::entries`]
-/// turns into the next build's memo once the files' hashes are known.
+/// turns into the next build's memo once the files' hashes are known. Nodes are interned, so a
+/// 35k-file build keeps one small number per file.
 #[derive(Debug, Default)]
 pub struct Owners {
-    /// File → (environment, node) of every object in it (`""` for objects of no environment).
-    files: BTreeMap<String, BTreeSet<(String, String)>>,
-    /// (environment, node) → objects rendered.
-    objects: BTreeMap<(String, String), usize>,
-    /// (environment, node) → its objects in shared files.
-    docs: BTreeMap<(String, String), Vec<Doc>>,
+    /// (environment, node) of each id (`""` for objects of no environment).
+    nodes: Vec<(String, String)>,
+    ids: HashMap<(String, String), u32>,
+    /// File → its only owner, or `None` when objects of several nodes share it.
+    files: HashMap<String, Option<u32>>,
+    /// Id → objects rendered.
+    objects: HashMap<u32, usize>,
+    /// Id → its objects in shared files.
+    docs: HashMap<u32, Vec<Doc>>,
     keys: BTreeMap<String, BTreeMap<String, String>>,
     reused: BTreeMap<String, BTreeMap<String, Entry>>,
 }
 
 impl Owners {
-    /// One rendered object of `node` in `env`, written to `file`.
-    pub fn object(&mut self, file: String, env: &str, node: &str) {
-        let owner = (env.to_string(), node.to_string());
-        *self.objects.entry(owner.clone()).or_default() += 1;
-        self.files.entry(file).or_default().insert(owner);
+    /// The id of `node` in `env`.
+    pub fn tag(&mut self, env: &str, node: &str) -> u32 {
+        let key = (env.to_string(), node.to_string());
+        if let Some(id) = self.ids.get(&key) {
+            return *id;
+        }
+        let id = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        self.nodes.push(key.clone());
+        self.ids.insert(key, id);
+        id
     }
 
-    /// A file (or part of one) a reused node holds.
-    pub fn claim(&mut self, file: String, env: &str, node: &str) {
+    /// One rendered object of node `id`, written to `file`.
+    pub fn object(&mut self, file: String, id: u32) {
+        *self.objects.entry(id).or_default() += 1;
+        self.claim(file, id);
+    }
+
+    /// A file (or part of one) node `id` holds.
+    pub fn claim(&mut self, file: String, id: u32) {
         self.files
             .entry(file)
-            .or_default()
-            .insert((env.to_string(), node.to_string()));
+            .and_modify(|o| {
+                if *o != Some(id) {
+                    *o = None;
+                }
+            })
+            .or_insert(Some(id));
     }
 
     /// Whether objects of more than one node go to `file`.
     pub fn shared(&self, file: &str) -> bool {
-        self.files.get(file).is_some_and(|o| o.len() > 1)
+        matches!(self.files.get(file), Some(None))
     }
 
     /// A rendered object's bytes, kept because its file is shared.
-    pub fn doc(&mut self, env: &str, node: &str, path: &str, bytes: &[u8]) {
-        let owner = (env.to_string(), node.to_string());
-        let doc = String::from_utf8(bytes.to_vec()).map(|yaml| Doc {
-            path: path.to_string(),
-            yaml,
-        });
-        // Canonical YAML is UTF-8; anything else is simply not remembered (the node is then
-        // left out of the memo by `entries`).
-        self.docs
-            .entry(owner)
-            .or_default()
-            .push(doc.unwrap_or_else(|_| Doc {
+    pub fn doc(&mut self, id: u32, path: &str, bytes: &[u8]) {
+        // Canonical YAML is UTF-8; anything else is not remembered (an empty path marks the
+        // node, which `entries` then leaves out).
+        let doc = String::from_utf8(bytes.to_vec())
+            .map(|yaml| Doc {
+                path: path.to_string(),
+                yaml,
+            })
+            .unwrap_or_else(|_| Doc {
                 path: String::new(),
                 yaml: String::new(),
-            }));
+            });
+        self.docs.entry(id).or_default().push(doc);
     }
 
     /// An environment's node keys and the nodes taken from the memo.
@@ -337,28 +354,25 @@ impl Owners {
         hashes: &BTreeMap<String, String>,
         sizes: &BTreeMap<String, u64>,
     ) -> BTreeMap<String, BTreeMap<String, Entry>> {
-        let mut files_of: BTreeMap<(String, String), Vec<NodeFile>> = BTreeMap::new();
-        let mut lost: BTreeSet<(String, String)> = BTreeSet::new();
-        for (path, owners) in std::mem::take(&mut self.files) {
-            if owners.len() > 1 {
-                continue;
-            }
-            let Some(owner) = owners.into_iter().next() else {
+        let mut files_of: HashMap<u32, Vec<NodeFile>> = HashMap::new();
+        let mut lost: BTreeSet<u32> = BTreeSet::new();
+        for (path, owner) in std::mem::take(&mut self.files) {
+            let Some(id) = owner else {
                 continue;
             };
             match (hashes.get(&path), sizes.get(&path)) {
-                (Some(hash), Some(len)) => files_of.entry(owner).or_default().push(NodeFile {
+                (Some(hash), Some(len)) => files_of.entry(id).or_default().push(NodeFile {
                     path,
                     hash: hash.clone(),
                     len: *len,
                 }),
                 _ => {
-                    lost.insert(owner);
+                    lost.insert(id);
                 }
             }
         }
         let mut out: BTreeMap<String, BTreeMap<String, Entry>> = BTreeMap::new();
-        for (env, keys) in self.keys {
+        for (env, keys) in std::mem::take(&mut self.keys) {
             let mut reused = self.reused.remove(&env).unwrap_or_default();
             let nodes = out.entry(env.clone()).or_default();
             for (node, key) in keys {
@@ -366,18 +380,30 @@ impl Owners {
                     nodes.insert(node, e);
                     continue;
                 }
-                let owner = (env.clone(), node);
-                let docs = self.docs.remove(&owner).unwrap_or_default();
-                if lost.contains(&owner) || docs.iter().any(|d| d.path.is_empty()) {
+                let Some(&id) = self.ids.get(&(env.clone(), node.clone())) else {
+                    // Rendered nothing at all: nothing to keep, and nothing to render next time.
+                    let empty = Entry {
+                        key,
+                        objects: 0,
+                        files: Vec::new(),
+                        docs: Vec::new(),
+                    };
+                    nodes.insert(node, empty);
+                    continue;
+                };
+                let docs = self.docs.remove(&id).unwrap_or_default();
+                if lost.contains(&id) || docs.iter().any(|d| d.path.is_empty()) {
                     continue;
                 }
+                let mut files = files_of.remove(&id).unwrap_or_default();
+                files.sort_by(|a, b| a.path.cmp(&b.path));
                 let entry = Entry {
                     key,
-                    objects: self.objects.get(&owner).copied().unwrap_or(0),
-                    files: files_of.remove(&owner).unwrap_or_default(),
+                    objects: self.objects.get(&id).copied().unwrap_or(0),
+                    files,
                     docs,
                 };
-                nodes.insert(owner.1, entry);
+                nodes.insert(node, entry);
             }
         }
         out

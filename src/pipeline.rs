@@ -115,14 +115,10 @@ fn compile_env(
         })
         .unwrap_or_default();
     let skip: BTreeSet<String> = reused.keys().cloned().collect();
-    let cx = EnvCx {
-        platform,
-        templates,
-        res: &resolution,
-        graph: &graph,
-        reused: &skip,
-    };
-    let objects = render::render_env(&cx, bytes_only)?;
+    let cx = EnvCx::new(platform, templates, &resolution, &graph)
+        .reusing(&skip)
+        .bytes_only(bytes_only);
+    let objects = render::render_env(&cx)?;
     Ok(EnvResult {
         resolution,
         graph,
@@ -254,25 +250,30 @@ impl Compilation {
         use rayon::prelude::*;
         let readme = self.readme();
         let layout = self.layout;
+        // What the tree is assembled from is only the objects: the model goes first, so it and
+        // the tree's bytes are never in memory together.
+        drop(std::mem::take(&mut self.workloads));
         let mut owners = memo::Owners::default();
         let mut objects: Vec<Object> = std::mem::take(&mut self.global);
-        let mut tags: Vec<(String, String)> = objects
+        let mut tags: Vec<u32> = objects
             .iter()
-            .map(|o| (String::new(), o.provenance.node.clone()))
+            .map(|o| owners.tag("", &o.provenance.node))
             .collect();
         let mut known = BTreeMap::new();
         let mut reused_docs: Vec<(String, Vec<u8>)> = Vec::new();
-        for e in &mut self.envs {
-            let env = e.resolution.env.clone();
+        for mut e in std::mem::take(&mut self.envs) {
+            let env = std::mem::take(&mut e.resolution.env);
+            drop((e.resolution, e.graph));
             tags.extend(
                 e.objects
                     .iter()
-                    .map(|o| (env.clone(), o.provenance.node.clone())),
+                    .map(|o| owners.tag(&env, &o.provenance.node)),
             );
             objects.append(&mut e.objects);
             for (node, entry) in &e.reused {
+                let id = owners.tag(&env, node);
                 for f in &entry.files {
-                    owners.claim(f.path.clone(), &env, node);
+                    owners.claim(f.path.clone(), id);
                     let k = crate::emit::Known {
                         hash: f.hash.clone(),
                         len: f.len,
@@ -280,21 +281,20 @@ impl Compilation {
                     known.insert(f.path.clone(), k);
                 }
                 for d in &entry.docs {
-                    owners.claim(layout.file_of(&d.path).into_owned(), &env, node);
+                    owners.claim(layout.file_of(&d.path).into_owned(), id);
                     reused_docs.push((d.path.clone(), d.yaml.clone().into_bytes()));
                 }
             }
-            let (keys, reused) = (std::mem::take(&mut e.keys), std::mem::take(&mut e.reused));
-            owners.env(env, keys, reused);
+            owners.env(env, e.keys, e.reused);
         }
-        for (o, (env, node)) in objects.iter().zip(&tags) {
-            owners.object(layout.file_of(&o.path).into_owned(), env, node);
+        for (o, id) in objects.iter().zip(&tags) {
+            owners.object(layout.file_of(&o.path).into_owned(), *id);
         }
         let mut rendered: Vec<(String, Vec<u8>)> =
             objects.into_par_iter().map(Object::into_file).collect();
-        for ((path, bytes), (env, node)) in rendered.iter().zip(&tags) {
-            if !env.is_empty() && owners.shared(&layout.file_of(path)) {
-                owners.doc(env, node, path, bytes);
+        for ((path, bytes), id) in rendered.iter().zip(&tags) {
+            if owners.shared(&layout.file_of(path)) {
+                owners.doc(*id, path, bytes);
             }
         }
         rendered.extend(reused_docs);
@@ -307,31 +307,30 @@ impl Compilation {
     /// objects become the documents of its `manifest.yaml`, in the order of their own paths (so
     /// they are sorted like the files of the `files` layout).
     fn assemble(&self, rendered: Vec<(String, Vec<u8>)>, readme: String) -> Tree {
+        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut by_file: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
         for (path, bytes) in rendered {
-            by_file
-                .entry(self.layout.file_of(&path).into_owned())
-                .or_default()
-                .insert(path, bytes);
+            match self.layout.file_of(&path) {
+                // An object of its own file (every one in the files layout): its bytes as they are.
+                std::borrow::Cow::Borrowed(_) => {
+                    files.insert(path, bytes);
+                }
+                std::borrow::Cow::Owned(file) => {
+                    by_file.entry(file).or_default().insert(path, bytes);
+                }
+            }
         }
-        let mut files: BTreeMap<String, Vec<u8>> = by_file
-            .into_iter()
-            .map(|(file, docs)| {
-                if docs.len() == 1 {
-                    // Every file of the files layout: its bytes, not a copy.
-                    return (file, docs.into_values().next().unwrap_or_default());
+        for (file, docs) in by_file {
+            let len = docs.values().map(|d| d.len() + 4).sum();
+            let mut bytes = Vec::with_capacity(len);
+            for (i, doc) in docs.into_values().enumerate() {
+                if i > 0 {
+                    bytes.extend_from_slice(b"---\n");
                 }
-                let len = docs.values().map(|d| d.len() + 4).sum();
-                let mut bytes = Vec::with_capacity(len);
-                for (i, doc) in docs.into_values().enumerate() {
-                    if i > 0 {
-                        bytes.extend_from_slice(b"---\n");
-                    }
-                    bytes.extend_from_slice(&doc);
-                }
-                (file, bytes)
-            })
-            .collect();
+                bytes.extend_from_slice(&doc);
+            }
+            files.insert(file, bytes);
+        }
         files.insert("README.md".into(), readme.into_bytes());
         Tree::new(files)
     }

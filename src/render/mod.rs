@@ -7,7 +7,7 @@ pub mod monitoring;
 pub mod resource;
 pub mod security;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -109,13 +109,63 @@ pub struct EnvCx<'a> {
     pub graph: &'a EnvGraph,
     /// Nodes whose objects the render memo already holds: renderers make no object tagged with
     /// one of these (they may still read the node's data for other nodes' objects).
-    pub reused: &'a std::collections::BTreeSet<String>,
+    reused: &'a BTreeSet<String>,
+    /// Keep only each manifest's canonical YAML (see [`EnvCx::finish`]).
+    bytes_only: bool,
+    /// Namespace → owning team, computed once for the labels.
+    namespaces: BTreeMap<&'a str, &'a str>,
 }
 
-impl EnvCx<'_> {
+static NONE_REUSED: BTreeSet<String> = BTreeSet::new();
+
+impl<'a> EnvCx<'a> {
+    pub fn new(
+        platform: &'a Platform,
+        templates: &'a Templates,
+        res: &'a EnvResolution,
+        graph: &'a EnvGraph,
+    ) -> EnvCx<'a> {
+        EnvCx {
+            platform,
+            templates,
+            res,
+            graph,
+            reused: &NONE_REUSED,
+            bytes_only: false,
+            namespaces: res.namespaces(),
+        }
+    }
+
+    /// Nodes not to render (the render memo holds them).
+    pub fn reusing(mut self, reused: &'a BTreeSet<String>) -> Self {
+        self.reused = reused;
+        self
+    }
+
+    /// Manifests become bytes as soon as they are finished.
+    pub fn bytes_only(mut self, bytes_only: bool) -> Self {
+        self.bytes_only = bytes_only;
+        self
+    }
+
     /// Whether the objects of this node (a graph node id) are to be rendered.
     pub fn fresh(&self, node: &str) -> bool {
         self.reused.is_empty() || !self.reused.contains(node)
+    }
+
+    /// An object as it leaves its renderer: the plane and slicing labels every object carries,
+    /// and, in a build, its canonical YAML instead of its value. Renderers call this per
+    /// workload so that a whole plane's JSON values never exist at once; calling it twice is
+    /// harmless.
+    pub fn finish(&self, mut o: Object) -> Object {
+        label_plane(&mut o, &self.platform.name);
+        label_env_object(&mut o, self);
+        if self.bytes_only { o.into_bytes() } else { o }
+    }
+
+    /// [`EnvCx::finish`] for each object.
+    pub fn finish_all(&self, objects: Vec<Object>) -> impl Iterator<Item = Object> + '_ {
+        objects.into_iter().map(|o| self.finish(o))
     }
 }
 
@@ -168,19 +218,14 @@ pub fn renderers() -> Vec<Box<dyn PlaneRenderer>> {
 pub const PLANE_LABEL: &str = "platc.dev/plane";
 
 /// Renders one environment with every plane renderer, the planes in parallel (results in plane
-/// order, so the output does not depend on scheduling). With `bytes_only`, each plane's
-/// manifests become canonical YAML as soon as that plane is done, so at most a few planes' JSON
-/// values exist at once.
-pub fn render_env(cx: &EnvCx<'_>, bytes_only: bool) -> Result<Vec<Object>, Diagnostics> {
+/// order, so the output does not depend on scheduling). Every object is finished
+/// ([`EnvCx::finish`]); renderers finish theirs per workload already, so with `bytes_only` only
+/// a few workloads' JSON values exist at once.
+pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
     use rayon::prelude::*;
     let results: Vec<_> = renderers()
         .par_iter()
-        .map(|r| {
-            let mut objs = r.render_env(cx)?;
-            label_planes(&mut objs, &cx.platform.name);
-            label_env_objects(&mut objs, cx);
-            Ok::<_, Diagnostics>(if bytes_only { into_bytes(objs) } else { objs })
-        })
+        .map(|r| Ok::<_, Diagnostics>(cx.finish_all(r.render_env(cx)?).collect::<Vec<_>>()))
         .collect();
     let mut diags = Diagnostics::new();
     let mut out = Vec::new();
@@ -202,43 +247,42 @@ pub fn into_bytes(objects: Vec<Object>) -> Vec<Object> {
 /// Environment objects all carry the same slicing labels: environment, owning team (from the
 /// graph node that caused them), and `app.kubernetes.io/name`/`instance` where the renderer set
 /// none. Logs and metrics can then be sliced the same way on every plane.
-fn label_env_objects(objects: &mut [Object], cx: &EnvCx<'_>) {
+fn label_env_object(o: &mut Object, cx: &EnvCx<'_>) {
     let env = cx.res.env.as_str();
-    let ns_team = cx.res.namespaces();
-    for o in objects {
-        let node = o.provenance.node.as_str();
-        let team = if let Some(w) = node.strip_prefix("workload:") {
-            cx.res.workload(w).map(|w| w.team.as_str())
-        } else if let Some(k) = node.strip_prefix("resource:") {
-            cx.res.instance(k).map(|i| i.team.as_str())
-        } else if let Some(ns) = node.strip_prefix("namespace:") {
-            ns_team.get(ns).copied()
-        } else {
-            None
-        };
-        if let Body::Manifest(Value::Object(m)) = &mut o.body
-            && let Some(Value::Object(meta)) = m.get_mut("metadata")
-        {
-            let name = meta
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            if let Value::Object(labels) = meta.entry("labels").or_insert_with(|| json!({})) {
-                labels
-                    .entry("platc.dev/environment")
-                    .or_insert_with(|| json!(env));
-                if let Some(t) = team {
-                    labels.entry("platc.dev/team").or_insert_with(|| json!(t));
-                }
-                labels
-                    .entry("app.kubernetes.io/name")
-                    .or_insert_with(|| json!(name));
-                labels
-                    .entry("app.kubernetes.io/instance")
-                    .or_insert_with(|| json!(format!("{name}-{env}")));
-            }
+    let node = o.provenance.node.as_str();
+    let Body::Manifest(Value::Object(m)) = &mut o.body else {
+        return;
+    };
+    let Some(Value::Object(meta)) = m.get_mut("metadata") else {
+        return;
+    };
+    let team = if let Some(w) = node.strip_prefix("workload:") {
+        cx.res.workload(w).map(|w| w.team.as_str())
+    } else if let Some(k) = node.strip_prefix("resource:") {
+        cx.res.instance(k).map(|i| i.team.as_str())
+    } else if let Some(ns) = node.strip_prefix("namespace:") {
+        cx.namespaces.get(ns).copied()
+    } else {
+        None
+    };
+    let name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if let Value::Object(labels) = meta.entry("labels").or_insert_with(|| json!({})) {
+        labels
+            .entry("platc.dev/environment")
+            .or_insert_with(|| json!(env));
+        if let Some(t) = team {
+            labels.entry("platc.dev/team").or_insert_with(|| json!(t));
         }
+        labels
+            .entry("app.kubernetes.io/name")
+            .or_insert_with(|| json!(name));
+        labels
+            .entry("app.kubernetes.io/instance")
+            .or_insert_with(|| json!(format!("{name}-{env}")));
     }
 }
 
@@ -252,28 +296,28 @@ pub fn render_global(cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
             Err(d) => diags.extend(d),
         }
     }
-    label_planes(&mut out, &cx.platform.name);
+    for o in &mut out {
+        label_plane(o, &cx.platform.name);
+    }
     diags.into_result(out)
 }
 
 /// Every object says which plane it belongs to, so logs, metrics and `kubectl get -l` slice the
 /// platform by plane the same way; and every object, whichever renderer made it, says it is
 /// platc's and part of this platform.
-fn label_planes(objects: &mut [Object], part_of: &str) {
-    for o in objects {
-        let plane = o.plane.as_str();
-        if let Body::Manifest(Value::Object(m)) = &mut o.body
-            && let Some(Value::Object(meta)) = m.get_mut("metadata")
-            && let Value::Object(labels) = meta.entry("labels").or_insert_with(|| json!({}))
-        {
-            labels.insert(PLANE_LABEL.to_string(), json!(plane));
-            labels
-                .entry("app.kubernetes.io/managed-by")
-                .or_insert_with(|| json!("platc"));
-            labels
-                .entry("app.kubernetes.io/part-of")
-                .or_insert_with(|| json!(part_of));
-        }
+fn label_plane(o: &mut Object, part_of: &str) {
+    let plane = o.plane.as_str();
+    if let Body::Manifest(Value::Object(m)) = &mut o.body
+        && let Some(Value::Object(meta)) = m.get_mut("metadata")
+        && let Value::Object(labels) = meta.entry("labels").or_insert_with(|| json!({}))
+    {
+        labels.insert(PLANE_LABEL.to_string(), json!(plane));
+        labels
+            .entry("app.kubernetes.io/managed-by")
+            .or_insert_with(|| json!("platc"));
+        labels
+            .entry("app.kubernetes.io/part-of")
+            .or_insert_with(|| json!(part_of));
     }
 }
 

@@ -156,18 +156,18 @@ impl PlaneRenderer for MonitoringPlane {
             if let Some(p) = providers.get(SERVICE_MONITOR_KIND)
                 && fresh
             {
-                out.push(workload_obj(
+                out.push(cx.finish(workload_obj(
                     env,
                     w,
                     service_monitor(cx.platform, env, w, &s, p.as_deref()),
-                ));
+                )));
             }
             if let (Some(slo), Some(p)) = (&w.profile.slo, providers.get(PROMETHEUS_RULE_KIND))
                 && has_objectives(&w.profile.slo)
                 && fresh
             {
                 match prometheus_rule(cx.platform, env, production, w, slo, p.as_deref()) {
-                    Ok(v) => out.push(workload_obj(env, w, v)),
+                    Ok(v) => out.push(cx.finish(workload_obj(env, w, v))),
                     Err(d) => diags.push(d),
                 }
             }
@@ -186,7 +186,7 @@ impl PlaneRenderer for MonitoringPlane {
             if !cx.fresh(&namespace_id(ns)) {
                 continue;
             }
-            out.push(Object::manifest(
+            out.push(cx.finish(Object::manifest(
                 &namespace_dir(env, ns),
                 dashboard_config_map(cx.platform, env, team, ns, &workloads, &scraped),
                 Plane::Monitoring,
@@ -195,7 +195,7 @@ impl PlaneRenderer for MonitoringPlane {
                     node: namespace_id(ns),
                     via: "renderer:monitoring".into(),
                 },
-            ));
+            )));
         }
         diags.into_result(out)
     }

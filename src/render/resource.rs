@@ -95,7 +95,7 @@ impl PlaneRenderer for ResourcePlane {
             .filter(|w| cx.fresh(&workload_id(&w.name)))
         {
             match render_workload(cx, w, &by_key) {
-                Ok(objs) => out.extend(objs),
+                Ok(objs) => out.extend(cx.finish_all(objs)),
                 Err(d) => diags.extend(d),
             }
         }
@@ -106,7 +106,7 @@ impl PlaneRenderer for ResourcePlane {
             .filter(|i| cx.fresh(&resource_id(&i.key)))
         {
             match render_instance(cx, i) {
-                Ok(objs) => out.extend(objs),
+                Ok(objs) => out.extend(cx.finish_all(objs)),
                 Err(d) => diags.extend(d),
             }
         }

@@ -73,7 +73,7 @@ impl PlaneRenderer for SecurityPlane {
         let namespaces = cx.res.namespaces();
         for (ns, team) in &namespaces {
             if cx.fresh(&namespace_id(ns)) {
-                out.extend(namespace_objects(cx, ns, team));
+                out.extend(cx.finish_all(namespace_objects(cx, ns, team)));
             }
         }
 
@@ -90,8 +90,8 @@ impl PlaneRenderer for SecurityPlane {
 
         for w in cx.res.workloads.iter() {
             if cx.fresh(&workload_id(&w.name)) {
-                out.push(service_account(cx, w));
-                out.push(workload_policy(cx, w, &endpoints));
+                out.push(cx.finish(service_account(cx, w)));
+                out.push(cx.finish(workload_policy(cx, w, &endpoints)));
             }
         }
         for i in cx
@@ -104,7 +104,7 @@ impl PlaneRenderer for SecurityPlane {
             if let Some(Endpoint::Pods(e)) = endpoints.get(i.key.as_str())
                 && namespaces.contains_key(e.namespace.as_str())
             {
-                out.push(instance_policy(cx, i, e));
+                out.push(cx.finish(instance_policy(cx, i, e)));
             }
         }
         diags.into_result(out)
@@ -753,13 +753,7 @@ mod tests {
         let mut c = examples();
         let templates = Templates::new(&c.platform).expect("templates");
         let e = env_of(&c, "dev");
-        let cx = EnvCx {
-            platform: &c.platform,
-            templates: &templates,
-            res: &e.resolution,
-            graph: &e.graph,
-            reused: &Default::default(),
-        };
+        let cx = EnvCx::new(&c.platform, &templates, &e.resolution, &e.graph);
         let Ok(Some(Endpoint::Pods(db))) = endpoint(&cx, instance(e, "payments-db")) else {
             panic!("payments-db is served by pods");
         };
@@ -794,13 +788,7 @@ mod tests {
         for p in &mut c.platform.provisioners {
             p.network = None;
         }
-        let cx = EnvCx {
-            platform: &c.platform,
-            templates: &templates,
-            res: &res,
-            graph: &graph,
-            reused: &Default::default(),
-        };
+        let cx = EnvCx::new(&c.platform, &templates, &res, &graph);
         let db = res
             .instances
             .iter()
@@ -849,13 +837,7 @@ mod tests {
             }
         }
         let e = env_of(&c, "dev");
-        let cx = EnvCx {
-            platform: &c.platform,
-            templates: &templates,
-            res: &e.resolution,
-            graph: &e.graph,
-            reused: &Default::default(),
-        };
+        let cx = EnvCx::new(&c.platform, &templates, &e.resolution, &e.graph);
         let err = endpoint(&cx, instance(e, "payment-events")).expect_err("not a port");
         assert!(
             err.message.contains(
@@ -874,13 +856,7 @@ mod tests {
         }
         let templates = Templates::new(&c.platform).expect("templates");
         let e = env_of(&c, "prod");
-        let cx = EnvCx {
-            platform: &c.platform,
-            templates: &templates,
-            res: &e.resolution,
-            graph: &e.graph,
-            reused: &Default::default(),
-        };
+        let cx = EnvCx::new(&c.platform, &templates, &e.resolution, &e.graph);
         let objs = SecurityPlane.render_env(&cx).expect("renders");
         let paths: BTreeSet<&str> = objs.iter().map(|o| o.path.as_str()).collect();
         assert!(paths.contains("envs/prod/_namespaces/payments-prod/role-team-payments.yaml"));
