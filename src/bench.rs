@@ -152,6 +152,8 @@ pub fn run(
     let mut cold_cli = figure("cold `platc build` (one call, cache recorded)");
     let mut noop = figure("rebuild, nothing changed (build cache)");
     let mut one = figure("rebuild, one workload changed");
+    let mut check = figure("`platc check` (policies and schemas)");
+    let mut diff = figure("`platc diff --base` of a one-workload change");
     let (mut objects, mut files, mut bytes, mut written) = (0, 0, 0, 0);
     let mut nodes = (0, 0);
     for r in 0..runs.max(1) {
@@ -201,16 +203,87 @@ pub fn run(
         one.runs.push(ms(t));
         written = report.emit.written.len() + report.emit.removed.len();
         nodes = (report.nodes_rendered, report.nodes_total);
+
+        let t = Instant::now();
+        let checked = crate::policy::check_workspace(dir, &opts);
+        check.runs.push(ms(t));
+        if checked.counts.is_none() {
+            return Err(checked.diags);
+        }
+
+        diff.runs.push(time_diff(dir, &opts, r)?);
     }
     Ok(Report {
         workloads: n,
         objects,
         files,
         bytes,
-        figures: vec![cold, load, compile, serialize, write, cold_cli, noop, one],
+        figures: vec![
+            cold, load, compile, serialize, write, cold_cli, noop, one, check, diff,
+        ],
         written_by_one_change: written,
         nodes_by_one_change: nodes,
     })
+}
+
+/// `platc diff --base HEAD` after one workload changed since HEAD, as the CLI does it: the head
+/// compiled, the base unpacked (in the scratch directory, so the disk stays out) and rendered
+/// reusing the head's unchanged nodes, the trees compared. Untimed: committing the workspace.
+fn time_diff(dir: &Path, opts: &Options, run: usize) -> Result<f64, Diagnostics> {
+    let git = |args: &[&str]| -> Result<(), Diagnostics> {
+        let ok = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args([
+                "-c",
+                "user.name=bench",
+                "-c",
+                "user.email=bench@platc",
+                "-c",
+            ])
+            .arg("commit.gpgsign=false")
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            Ok(())
+        } else {
+            Err(Diagnostic::error(
+                Code::Io,
+                None,
+                format!("bench: `git {}` failed", args.join(" ")),
+            )
+            .into())
+        }
+    };
+    if !dir.join(".git").exists() {
+        git(&["init", "-q"])?;
+    }
+    git(&["add", "-A", "examples", "platform"]).or_else(|_| git(&["add", "-A", "examples"]))?;
+    git(&["commit", "-q", "--allow-empty", "-m", "base"])?;
+    std::fs::write(
+        dir.join(workload_file(1)),
+        workload_yaml(1, &format!("2.0.{run}")),
+    )
+    .map_err(|e| Diagnostics::from(Diagnostic::error(Code::Io, None, e.to_string())))?;
+    let t = Instant::now();
+    let head = crate::diff::compile_head(dir, opts)?;
+    let scratch = dir.parent().unwrap_or(dir);
+    let base = match crate::diff::render_base(dir, "HEAD", opts, &head, Some(scratch)) {
+        Ok(b) => b,
+        Err(crate::diff::BaseError::Checkout(d)) => return Err(d),
+        Err(crate::diff::BaseError::Compile { diags, .. }) => return Err(diags),
+    };
+    let d = crate::diff::diff_trees(&base.files, &head.tree().files);
+    let took = ms(t);
+    if d.is_empty() {
+        return Err(
+            Diagnostic::error(Code::Internal, None, "bench: the diff found no change").into(),
+        );
+    }
+    Ok(took)
 }
 
 /// Peak resident memory of one `platc build` process (`exe`) of a fresh synthetic workspace of

@@ -94,6 +94,49 @@ impl Memo {
         Some(Memo { salt, envs })
     }
 
+    /// A memo of no entries for `platform`, to compute keys with (and to fill from a
+    /// compilation with [`Memo::with_entries_of`]).
+    pub fn for_platform(platform: &Platform, layout: Layout) -> Option<Memo> {
+        Some(Memo {
+            salt: salt(&crate::cache::tool_identity()?, platform, layout),
+            envs: BTreeMap::new(),
+        })
+    }
+
+    /// This memo's salt with every node `comp` rendered (compiled with keys) as an entry of its
+    /// objects' text: another compilation whose nodes have the same keys takes them from here
+    /// instead of rendering them (`platc diff --base` renders the base only where it differs).
+    pub fn with_entries_of(self, comp: &crate::pipeline::Compilation) -> Memo {
+        let mut envs: BTreeMap<String, BTreeMap<String, Entry>> = BTreeMap::new();
+        for e in &comp.envs {
+            let mut docs: BTreeMap<&str, Vec<Doc>> = BTreeMap::new();
+            for o in &e.objects {
+                let Ok(yaml) = String::from_utf8(o.bytes()) else {
+                    continue;
+                };
+                let path = o.path.clone();
+                docs.entry(o.provenance.node.as_str())
+                    .or_default()
+                    .push(Doc { path, yaml });
+            }
+            let nodes = envs.entry(e.resolution.env.clone()).or_default();
+            for (node, key) in &e.keys {
+                let docs = docs.remove(node.as_str()).unwrap_or_default();
+                let entry = Entry {
+                    key: key.clone(),
+                    objects: docs.len(),
+                    files: Vec::new(),
+                    docs,
+                };
+                nodes.insert(node.clone(), entry);
+            }
+        }
+        Memo {
+            salt: self.salt,
+            envs,
+        }
+    }
+
     /// The same salt without entries: every node is rendered, and recorded for next time.
     pub fn emptied(&self) -> Memo {
         Memo {

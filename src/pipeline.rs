@@ -92,14 +92,40 @@ pub fn env_order(platform: &Platform, wanted: &[String]) -> Result<Vec<String>, 
     diags.into_result(envs.into_iter().map(|(_, n)| n.clone()).collect())
 }
 
+/// Whether a rendered object goes where a reused node's object or file is.
+fn clashes(
+    objects: &[Object],
+    reused: &BTreeMap<String, memo::Entry>,
+    layout: crate::model::Layout,
+) -> bool {
+    if reused.is_empty() {
+        return false;
+    }
+    let docs: BTreeSet<&str> = reused
+        .values()
+        .flat_map(|e| e.docs.iter().map(|d| d.path.as_str()))
+        .collect();
+    let files: BTreeSet<&str> = reused
+        .values()
+        .flat_map(|e| e.files.iter().map(|f| f.path.as_str()))
+        .collect();
+    objects
+        .iter()
+        .any(|o| docs.contains(o.path.as_str()) || files.contains(layout.file_of(&o.path).as_ref()))
+}
+
 fn compile_env(
     platform: &Platform,
     templates: &Templates,
     workloads: &[Workload],
     env: &str,
-    bytes_only: bool,
+    opts: &Options,
     memo: Option<&memo::Memo>,
 ) -> Result<EnvResult, Diagnostics> {
+    let (bytes_only, layout) = (
+        opts.bytes_only,
+        opts.layout.unwrap_or(platform.gitops.layout),
+    );
     let resolution = resolve::resolve_env(platform, templates, env, workloads)?;
     let graph = graph::build(platform, &resolution, &|w| {
         render::kinds_needed(&resolution, w)
@@ -118,7 +144,15 @@ fn compile_env(
     let cx = EnvCx::new(platform, templates, &resolution, &graph)
         .reusing(&skip)
         .bytes_only(bytes_only);
-    let objects = render::render_env(&cx)?;
+    let mut objects = render::render_env(&cx)?;
+    let mut reused = reused;
+    if clashes(&objects, &reused, layout) {
+        // A rendered object lands where a reused one is: without the memo the two would be
+        // reported as rendering to one path, so render everything and let that check speak.
+        reused.clear();
+        let cx = EnvCx::new(platform, templates, &resolution, &graph).bytes_only(bytes_only);
+        objects = render::render_env(&cx)?;
+    }
     Ok(EnvResult {
         resolution,
         graph,
@@ -173,7 +207,7 @@ fn compile_envs(
     use rayon::prelude::*;
     let results: Vec<Result<EnvResult, Diagnostics>> = envs
         .par_iter()
-        .map(|e| compile_env(&platform, &templates, &workloads, e, opts.bytes_only, memo))
+        .map(|e| compile_env(&platform, &templates, &workloads, e, opts, memo))
         .collect();
     let mut diags = Diagnostics::new();
     let mut env_results = Vec::new();
@@ -231,11 +265,26 @@ impl Compilation {
     pub fn tree(&self) -> Tree {
         use rayon::prelude::*;
         let objects: Vec<&Object> = self.objects().collect();
-        let rendered: Vec<(String, Vec<u8>)> = objects
+        let mut rendered: Vec<(String, Vec<u8>)> = objects
             .par_iter()
             .map(|o| (o.path.clone(), o.bytes()))
             .collect();
-        self.assemble(rendered, self.readme())
+        let mut known = BTreeMap::new();
+        for entry in self.envs.iter().flat_map(|e| e.reused.values()) {
+            for d in &entry.docs {
+                rendered.push((d.path.clone(), d.yaml.clone().into_bytes()));
+            }
+            for f in &entry.files {
+                let k = crate::emit::Known {
+                    hash: f.hash.clone(),
+                    len: f.len,
+                };
+                known.insert(f.path.clone(), k);
+            }
+        }
+        let mut tree = self.assemble(rendered, self.readme());
+        tree.known = known;
+        tree
     }
 
     /// The tree, moving each object's bytes instead of copying them (a build's last use of the

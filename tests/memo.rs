@@ -260,3 +260,51 @@ fn a_corrupt_lying_or_deleted_memo_changes_no_output_byte() {
     assert_eq!(rendered(&summary), None, "{summary}");
     assert_eq!(read_tree(&out), want(root));
 }
+
+/// `platc diff --base` renders the base only where it differs from the head: the base's tree
+/// must equal a full rendering of the base, for each kind of edit.
+#[test]
+fn a_base_rendered_from_the_head_equals_a_full_base_render() {
+    use platc::memo::Memo;
+    use platc::pipeline::{self, Options};
+    let opts = Options {
+        bytes_only: true,
+        ..Options::default()
+    };
+    let base = workspace();
+    let edits: Vec<(&str, &str, &str)> = vec![
+        (
+            "examples/storefront/web/score.yaml",
+            "storefront-web:3.12.0",
+            "storefront-web:3.13.0",
+        ),
+        (
+            "examples/payments/ledger/score.yaml",
+            "\nresources:\n",
+            "\nresources:\n  fraud:\n    type: service\n",
+        ),
+        (
+            "examples/data/warehouse-loader/score.yaml",
+            "    id: warehouse\n",
+            "    id: warehouse-2\n",
+        ),
+    ];
+    for (file, from, to) in edits {
+        let head = workspace();
+        edit(head.path(), file, from, to);
+        let compile = |root: &Path, from: Option<&pipeline::Compilation>| {
+            let (platform, workloads) = pipeline::load(root, &opts).unwrap();
+            let memo = Memo::for_platform(&platform, platform.gitops.layout).map(|m| match from {
+                Some(c) => m.with_entries_of(c),
+                None => m,
+            });
+            pipeline::compile_with_memo(platform, workloads, &opts, memo.as_ref()).unwrap()
+        };
+        let head_comp = compile(head.path(), None);
+        let reusing = compile(base.path(), Some(&head_comp));
+        let reused: usize = reusing.envs.iter().map(|e| e.reused.len()).sum();
+        assert!(reused > 0, "{file}: the base reused nothing");
+        let full = pipeline::compile(base.path(), &opts).unwrap();
+        assert_eq!(reusing.tree(), full.tree(), "{file}");
+    }
+}

@@ -1,6 +1,5 @@
 use clap::Args;
 
-use platc::diag::Diagnostics;
 use platc::policy::{self, Report, report};
 
 use super::{EXIT_FINDINGS, EXIT_OK, Workspace, output};
@@ -18,36 +17,12 @@ pub struct CheckArgs {
 }
 
 /// Load, run `team-exists`, compile what can be compiled, run the other policies.
-fn run_checks(a: &CheckArgs) -> (Option<(usize, usize, usize)>, Report, Diagnostics) {
-    let opts = a.ws.options(None);
-    let mut report = Report::default();
-    let (platform, workloads) = match platc::pipeline::load(&a.ws.dir, &opts) {
-        Ok(x) => x,
-        Err(d) => return (None, report, d),
-    };
-    let (team_findings, workloads) = match policy::check_teams(&platform, workloads) {
-        Ok(x) => x,
-        Err(d) => return (None, report, d),
-    };
-    report.extend(team_findings);
-    let c = match platc::pipeline::compile_loaded(platform, workloads, &opts) {
-        Ok(c) => c,
-        Err(d) => return (None, report, d),
-    };
-    let counts = (c.workloads.len(), c.envs.len(), c.objects().count());
-    match policy::check(&c, &a.ws.dir) {
-        Ok(r) => {
-            let teams = std::mem::take(&mut report.findings);
-            report = r;
-            report.extend(teams);
-            (Some(counts), report, Diagnostics::new())
-        }
-        Err(d) => (Some(counts), report, d),
-    }
-}
-
 pub fn run(a: CheckArgs) -> i32 {
-    let (counts, report, diags) = run_checks(&a);
+    let policy::Checked {
+        counts,
+        report,
+        diags,
+    } = policy::check_workspace(&a.ws.dir, &a.ws.options(None));
     match a.format.as_str() {
         "json" => println!("{}", report::json(&report, &diags)),
         "sarif" => println!("{}", report::sarif(&report, &diags)),

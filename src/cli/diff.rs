@@ -58,7 +58,7 @@ pub fn run(a: DiffArgs) -> i32 {
         bytes_only: true,
         ..a.ws.options(None)
     };
-    let fresh = match platc::pipeline::compile(&a.ws.dir, &opts) {
+    let fresh = match diff::compile_head(&a.ws.dir, &opts) {
         Ok(c) => c,
         Err(d) => return fail(&d),
     };
@@ -67,23 +67,18 @@ pub fn run(a: DiffArgs) -> i32 {
     // The old compilation is kept alive for the graph of removed nodes.
     let mut old_comp = None;
     let (old_files, against) = if let Some(rev) = &a.base {
-        let ws = match diff::checkout_rev(&a.ws.dir, rev) {
-            Ok(w) => w,
-            Err(d) => return fail(&d),
-        };
-        match platc::pipeline::compile(&ws.root, &opts) {
-            Ok(c) => {
-                let files = c.tree().files;
-                old_comp = Some(c);
-                let short: String = ws.commit.chars().take(12).collect();
-                (files, format!("`{rev}` ({short})"))
+        match diff::render_base(&a.ws.dir, rev, &opts, &fresh, None) {
+            Ok(base) => {
+                let short: String = base.commit.chars().take(12).collect();
+                old_comp = Some(base.compilation);
+                (base.files, format!("`{rev}` ({short})"))
             }
-            Err(d) => {
+            Err(diff::BaseError::Checkout(d)) => return fail(&d),
+            Err(diff::BaseError::Compile { commit, diags }) => {
                 eprintln!(
-                    "error: the workspace does not compile at `{rev}` ({}), so there is nothing to compare with:",
-                    ws.commit
+                    "error: the workspace does not compile at `{rev}` ({commit}), so there is nothing to compare with:"
                 );
-                return fail(&d);
+                return fail(&diags);
             }
         }
     } else if let Some(dir) = &a.against {

@@ -155,6 +155,57 @@ pub fn check_teams(
     Ok((findings, keep))
 }
 
+/// What `platc check` found in a workspace.
+pub struct Checked {
+    /// Workloads, environments and objects, when the workspace compiled.
+    pub counts: Option<(usize, usize, usize)>,
+    pub report: Report,
+    pub diags: Diagnostics,
+}
+
+/// `platc check` as one call: load, team policies, compile, every policy and schema.
+pub fn check_workspace(root: &Path, opts: &crate::pipeline::Options) -> Checked {
+    let mut report = Report::default();
+    let failed = |report, diags| Checked {
+        counts: None,
+        report,
+        diags,
+    };
+    let (platform, workloads) = match crate::pipeline::load(root, opts) {
+        Ok(x) => x,
+        Err(d) => return failed(report, d),
+    };
+    let (team_findings, workloads) = match check_teams(&platform, workloads) {
+        Ok(x) => x,
+        Err(d) => return failed(report, d),
+    };
+    report.extend(team_findings);
+    let c = match crate::pipeline::compile_loaded(platform, workloads, opts) {
+        Ok(c) => c,
+        Err(d) => return failed(report, d),
+    };
+    let counts = Some((c.workloads.len(), c.envs.len(), c.objects().count()));
+    let checked = check(&c, root);
+    // Freeing every object's JSON tree is a tenth of a check: done beside the caller, which
+    // (the CLI) is usually about to exit anyway.
+    std::thread::spawn(move || drop(c));
+    match checked {
+        Ok(mut r) => {
+            r.extend(std::mem::take(&mut report.findings));
+            Checked {
+                counts,
+                report: r,
+                diags: Diagnostics::new(),
+            }
+        }
+        Err(diags) => Checked {
+            counts,
+            report,
+            diags,
+        },
+    }
+}
+
 /// Every policy but `team-exists` over a compilation; `root` is the workspace (platform files are
 /// read from it to point at profile values; the embedded platform has none, then findings point
 /// at the workload). Errors are problems of the policy configuration or of a Nickel `check`.
