@@ -23,4 +23,5 @@ pub mod resolve;
 pub mod schema;
 pub mod stdlib;
 pub mod template;
+pub mod watch;
 pub mod yaml;

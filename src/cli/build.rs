@@ -11,15 +11,57 @@ pub struct BuildArgs {
     /// Output directory (default: `out` in the workspace).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Build, then build again on every saved change of the platform or a workload (Ctrl-C
+    /// stops). Only what a change touches is rendered again; a broken save prints its errors and
+    /// the watch goes on.
+    #[arg(long)]
+    watch: bool,
 }
 
 pub fn run(a: BuildArgs) -> i32 {
     let out = a.out.clone().unwrap_or_else(|| a.ws.dir.join("out"));
+    if !a.watch {
+        return once(&a, &out);
+    }
+    eprintln!("watching {} for changes (Ctrl-C stops)", a.ws.dir.display());
+    let mut last = platc::watch::snapshot(&a.ws.dir, &out);
+    once(&a, &out);
+    loop {
+        let now = platc::watch::wait_for_change(
+            &a.ws.dir,
+            &out,
+            &last,
+            std::time::Duration::from_millis(250),
+        );
+        let changed = platc::watch::changes(&a.ws.dir, &last, &now);
+        last = now;
+        let shown: Vec<&str> = changed.iter().take(5).map(String::as_str).collect();
+        let more = changed.len().saturating_sub(shown.len());
+        println!(
+            "changed: {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        once(&a, &out);
+    }
+}
+
+/// One build and its summary line; the exit code it would have.
+fn once(a: &BuildArgs, out: &std::path::Path) -> i32 {
     let meta = platc::emit::IndexMeta {
         platc_version: env!("CARGO_PKG_VERSION").to_string(),
         source_commit: None,
     };
-    match platc::build::build(&a.ws.dir, &out, &a.ws.options(Some(out.clone())), &meta) {
+    match platc::build::build(
+        &a.ws.dir,
+        out,
+        &a.ws.options(Some(out.to_path_buf())),
+        &meta,
+    ) {
         Ok(r) => {
             let how = if r.cached {
                 "; no input changed".to_string()

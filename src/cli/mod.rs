@@ -61,7 +61,7 @@ pub(crate) fn parse_layout(s: &str) -> Result<platc::model::Layout, String> {
 enum Command {
     /// Compile the workspace and write the GitOps tree.
     #[command(
-        after_help = "Example:\n  platc build --out ../gitops   write the tree into ../gitops (only files platc owns are replaced or pruned)"
+        after_help = "Examples:\n  platc build --out ../gitops   write the tree into ../gitops (only files platc owns are replaced or pruned)\n  platc build --watch           rebuild on every saved change (only what changed is rendered again)"
     )]
     Build(build::BuildArgs),
     /// Load, resolve, graph and render without writing; report every error.

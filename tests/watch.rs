@@ -1,0 +1,123 @@
+//! `platc build --watch` through the real binary: a first build, a rebuild per saved change that
+//! renders only what changed, a broken save reported without ending the watch, and the fix
+//! picked up. Waits have a generous deadline and assert nothing about time.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use common::*;
+
+struct Watch {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Watch {
+    /// Lines (stdout and stderr) until one contains `what`; panics with what was seen after a
+    /// deadline long enough for a debug build on a loaded machine.
+    fn until(&self, what: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(120)) {
+                Ok(l) => {
+                    let done = l.contains(what);
+                    seen.push(l);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("no line with `{what}`; saw:\n{}", seen.join("\n")),
+            }
+        }
+    }
+}
+
+fn watch(ws: &std::path::Path) -> Watch {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_platc"))
+        .args(["build", "--watch", "-C"])
+        .arg(ws)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("platc runs");
+    let (tx, rx) = channel();
+    for stream in [
+        Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("stderr")),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    Watch { child, lines: rx }
+}
+
+#[test]
+fn watch_rebuilds_what_changed_and_survives_a_broken_save() {
+    let ws = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("platform"), &ws.path().join("platform"), false);
+    copy_dir(&repo().join("examples"), &ws.path().join("examples"), false);
+    let w = watch(ws.path());
+    w.until("watching");
+    let first = w.until("wrote");
+    assert!(first.iter().any(|l| l.contains(" written")), "{first:?}");
+
+    let web = ws.path().join("examples/storefront/web/score.yaml");
+    let text = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(
+        &web,
+        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
+    )
+    .unwrap();
+    let second = w.until("wrote");
+    assert!(
+        second
+            .iter()
+            .any(|l| l == "changed: examples/storefront/web/score.yaml"),
+        "{second:?}"
+    );
+    let summary = second.last().unwrap();
+    assert!(
+        summary.contains("rendered ") && !summary.contains(" 0 written"),
+        "{summary}"
+    );
+    let deployment = ws.path().join("out/envs/dev/web/deployment-web.yaml");
+    assert!(
+        std::fs::read_to_string(&deployment)
+            .unwrap()
+            .contains("3.13.0")
+    );
+
+    // A broken save: the error, and the watch goes on.
+    std::fs::write(&web, "apiVersion: score.dev/v1b1\nmetadata: [\n").unwrap();
+    let broken = w.until("error");
+    assert!(
+        broken.iter().any(|l| l.contains("score.yaml")),
+        "{broken:?}"
+    );
+    std::fs::write(&web, &text).unwrap();
+    let fixed = w.until("wrote");
+    assert!(
+        std::fs::read_to_string(&deployment)
+            .unwrap()
+            .contains("3.12.0"),
+        "{fixed:?}"
+    );
+}
