@@ -11,19 +11,20 @@ use std::time::{Duration, SystemTime};
 pub type Snapshot = BTreeMap<PathBuf, (Option<SystemTime>, u64)>;
 
 pub fn snapshot(root: &Path, out_dir: &Path) -> Snapshot {
+    // Both resolved once, so the output directory is recognised by a path comparison.
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let out = out_dir
         .canonicalize()
         .unwrap_or_else(|_| out_dir.to_path_buf());
     let mut files = Snapshot::new();
-    let walk = walkdir::WalkDir::new(root)
+    let walk = walkdir::WalkDir::new(&root)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            let skipped = e.depth() > 0 && (name.starts_with('.') || name == "target");
-            !skipped
-                && !(e.file_type().is_dir() && e.path().canonicalize().ok() == Some(out.clone()))
+            let hidden = e.depth() > 0 && (name.starts_with('.') || name == "target");
+            !hidden && e.path() != out
         });
     for e in walk.flatten() {
         if e.file_type().is_file()
@@ -37,8 +38,9 @@ pub fn snapshot(root: &Path, out_dir: &Path) -> Snapshot {
 
 /// Paths added, removed or modified between two snapshots, relative to `root`.
 pub fn changes(root: &Path, before: &Snapshot, after: &Snapshot) -> Vec<String> {
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let rel = |p: &Path| {
-        p.strip_prefix(root)
+        p.strip_prefix(&root)
             .unwrap_or(p)
             .to_string_lossy()
             .replace('\\', "/")
