@@ -11,6 +11,7 @@ pub mod emit;
 pub mod explain;
 pub mod fieldpath;
 pub mod graph;
+pub mod init;
 pub mod load;
 pub mod memo;
 pub mod model;

@@ -7,6 +7,7 @@ mod check;
 mod diff;
 mod explain;
 mod graph;
+mod init;
 mod output;
 mod publish;
 
@@ -59,6 +60,11 @@ pub(crate) fn parse_layout(s: &str) -> Result<platc::model::Layout, String> {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a new workspace: a platform that builds at once and one plain Score workload.
+    #[command(
+        after_help = "Examples:\n  platc init acme-platform && platc build -C acme-platform\n  platc init                    in the current directory (nothing existing is overwritten)"
+    )]
+    Init(init::InitArgs),
     /// Compile the workspace and write the GitOps tree.
     #[command(
         after_help = "Examples:\n  platc build --out ../gitops   write the tree into ../gitops (only files platc owns are replaced or pruned)\n  platc build --watch           rebuild on every saved change (only what changed is rendered again)"
@@ -94,6 +100,7 @@ pub fn run() -> i32 {
         }
     };
     match cli.command {
+        Command::Init(a) => init::run(a),
         Command::Build(a) => build::run(a),
         Command::Check(a) => check::run(a),
         Command::Graph(a) => graph::run(a),

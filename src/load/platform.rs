@@ -143,6 +143,14 @@ pub fn load_platform(root: &Path) -> Result<Platform, Diagnostics> {
     Ok(platform)
 }
 
+/// The reference platform's files (workspace-relative path, contents): Nickel, then templates.
+pub fn reference_files() -> impl Iterator<Item = (&'static str, &'static str)> {
+    EMBEDDED_NICKEL
+        .iter()
+        .chain(EMBEDDED_TEMPLATES)
+        .map(|(p, s)| (*p, *s))
+}
+
 /// The reference platform compiled into the binary (the repo's `platform/` dir via include_str!),
 /// used when a workspace has no platform/main.ncl.
 pub fn load_embedded_platform() -> Result<Platform, Diagnostics> {

@@ -1,0 +1,37 @@
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{EXIT_INPUT, EXIT_OK, output};
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// Directory of the new workspace (created if missing).
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+}
+
+pub fn run(a: InitArgs) -> i32 {
+    match platc::init::init(&a.dir) {
+        Ok(files) => {
+            println!(
+                "created a platc workspace in {} ({} files: the platform in platform/, one workload in workloads/hello/)",
+                a.dir.display(),
+                files.len()
+            );
+            let cd = if a.dir == std::path::Path::new(".") {
+                String::new()
+            } else {
+                format!(" -C {}", a.dir.display())
+            };
+            println!(
+                "next: platc build{cd}   (then look at out/, and `platc explain` any file in it)"
+            );
+            EXIT_OK
+        }
+        Err(d) => {
+            output::print_diagnostics(&d);
+            EXIT_INPUT
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `platc init` through the real binary: the new workspace builds, passes `platc check` and the
+//! independent judges, diffs after an edit; a second init, or one over any existing file, writes
+//! nothing.
+
+mod common;
+
+use common::*;
+
+fn s(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_string()
+}
+
+#[test]
+fn a_new_workspace_builds_checks_and_diffs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("acme-platform");
+    let ws_s = ws.to_str().unwrap();
+    let o = platc(&["init", ws_s]);
+    assert!(o.status.success(), "{}", s(&o.stderr));
+    assert!(s(&o.stdout).contains("platc build -C"), "{}", s(&o.stdout));
+
+    let o = platc(&["build", "-C", ws_s]);
+    assert!(o.status.success(), "{}", s(&o.stderr));
+    let out = ws.join("out");
+    let deployment = std::fs::read_to_string(out.join("envs/prod/hello/deployment-hello.yaml"))
+        .expect("the workload's deployment");
+    assert!(
+        deployment.contains("ghcr.io/acme/hello:1.0.0"),
+        "{deployment}"
+    );
+    // The database came from the standard postgres provisioner, its password as a reference.
+    assert!(deployment.contains("secretKeyRef"), "{deployment}");
+    let tree = read_tree(&out);
+    assert!(
+        tree.values()
+            .any(|b| String::from_utf8_lossy(b).contains("kind: Cluster")),
+        "a CloudNativePG cluster for the postgres request"
+    );
+    let platform = std::fs::read_to_string(ws.join("platform/main.ncl")).unwrap();
+    assert!(platform.contains("name = \"acme-platform\""), "{platform}");
+
+    let o = platc(&["check", "-C", ws_s]);
+    assert!(o.status.success(), "{}{}", s(&o.stdout), s(&o.stderr));
+    match validate_tree(&out) {
+        Some(summary) => eprintln!("{summary}"),
+        None => eprintln!("SKIPPED: independent judges not installed"),
+    }
+
+    let score = ws.join("workloads/hello/score.yaml");
+    let text = std::fs::read_to_string(&score).unwrap();
+    std::fs::write(&score, text.replace("hello:1.0.0", "hello:1.1.0")).unwrap();
+    let o = platc(&["diff", "-C", ws_s, "--against", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", s(&o.stderr));
+    assert!(
+        s(&o.stdout).contains("+        image: ghcr.io/acme/hello:1.1.0"),
+        "{}",
+        s(&o.stdout)
+    );
+}
+
+#[test]
+fn init_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("p");
+    assert!(platc(&["init", ws.to_str().unwrap()]).status.success());
+    let before = read_tree(&ws);
+    let o = platc(&["init", ws.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(s(&o.stderr).contains("already has"), "{}", s(&o.stderr));
+    assert_eq!(read_tree(&ws), before);
+
+    // One existing file anywhere in the way: nothing at all is written.
+    let other = tmp.path().join("q");
+    std::fs::create_dir_all(other.join("workloads/hello")).unwrap();
+    std::fs::write(other.join("workloads/hello/score.yaml"), "mine\n").unwrap();
+    let o = platc(&["init", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        s(&o.stderr).contains("`workloads/hello/score.yaml`"),
+        "{}",
+        s(&o.stderr)
+    );
+    let left = read_tree(&other);
+    assert_eq!(left.len(), 1, "{:?}", left.keys().collect::<Vec<_>>());
+}
