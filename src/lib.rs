@@ -25,4 +25,5 @@ pub mod schema;
 pub mod stdlib;
 pub mod template;
 pub mod watch;
+pub mod workload_schema;
 pub mod yaml;

@@ -246,3 +246,40 @@ fn applications_sync_in_graph_order() {
         "only {checked} edges had Applications on both ends"
     );
 }
+
+#[test]
+fn completion_scripts_name_every_subcommand_and_bash_parses_its_own() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = platc(&["completions", shell]);
+        assert!(
+            o.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let script = String::from_utf8_lossy(&o.stdout).to_string();
+        for sub in [
+            "init", "build", "check", "diff", "publish", "explain", "graph",
+        ] {
+            assert!(script.contains(sub), "{shell} script lacks `{sub}`");
+        }
+        // fish names long flags `-l watch`.
+        assert!(
+            script.contains("--watch") || script.contains("-l watch"),
+            "{shell} script lacks build's flags"
+        );
+        if shell == "bash" {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("platc.bash");
+            std::fs::write(&path, &script).unwrap();
+            let check = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&path)
+                .output();
+            if let Ok(c) = check {
+                assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+            }
+        }
+    }
+    let o = platc(&["completions", "tcsh-or-so"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -10,6 +10,7 @@ mod graph;
 mod init;
 mod output;
 mod publish;
+mod schema;
 
 use std::path::PathBuf;
 
@@ -83,6 +84,19 @@ enum Command {
     Publish(publish::PublishArgs),
     /// Say where a rendered file, object or field came from.
     Explain(explain::ExplainArgs),
+    /// Print the JSON Schema of this platform's workload files (for editors and linters).
+    #[command(
+        after_help = "Examples:\n  platc schema > workload.schema.json\n  then start each workload file with:\n  # yaml-language-server: $schema=../../workload.schema.json"
+    )]
+    Schema(schema::SchemaArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  platc completions bash > ~/.local/share/bash-completion/completions/platc\n  platc completions zsh > \"${fpath[1]}/_platc\"\n  platc completions fish > ~/.config/fish/completions/platc.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Time the pipeline on a synthetic workspace (medians of several runs).
     #[command(
         after_help = "Example:\n  platc bench --workloads 1000 --runs 5   (use a release build)"
@@ -101,6 +115,12 @@ pub fn run() -> i32 {
     };
     match cli.command {
         Command::Init(a) => init::run(a),
+        Command::Schema(a) => schema::run(a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "platc", &mut std::io::stdout());
+            EXIT_OK
+        }
         Command::Build(a) => build::run(a),
         Command::Check(a) => check::run(a),
         Command::Graph(a) => graph::run(a),

@@ -19,7 +19,7 @@ use crate::yaml::Node;
 pub use placeholders::{Output, Seg};
 use placeholders::{Scope, resolve, resolve_plain};
 use services::{Call, service_call};
-pub use services::{SERVICE_PORT_TYPE, SERVICE_TYPE, is_service_type};
+pub use services::{SERVICE_PORT_TYPE, SERVICE_TYPE, builtin_params, is_service_type};
 
 /// Requests that already failed with their own error. A placeholder naming one must not add a
 /// second error that contradicts the first ("declares no resource `db`" after "no provisioner

@@ -31,6 +31,15 @@ static SERVICE_PARAMS: std::sync::LazyLock<BTreeMap<String, model::ParamSpec>> =
 static SERVICE_PORT_PARAMS: std::sync::LazyLock<BTreeMap<String, model::ParamSpec>> =
     std::sync::LazyLock::new(|| service_params(true));
 
+/// The params of a built-in type (`service`, `service-port`), `None` for any other type.
+pub fn builtin_params(rtype: &str) -> Option<&'static BTreeMap<String, model::ParamSpec>> {
+    match rtype {
+        SERVICE_TYPE => Some(&SERVICE_PARAMS),
+        SERVICE_PORT_TYPE => Some(&SERVICE_PORT_PARAMS),
+        _ => None,
+    }
+}
+
 fn service_params(required: bool) -> BTreeMap<String, model::ParamSpec> {
     let spec = |description: &str| model::ParamSpec {
         param_type: model::ParamType::String,
