@@ -8,25 +8,9 @@ fn s(b: &[u8]) -> String {
     String::from_utf8_lossy(b).to_string()
 }
 
-/// The reference workspace (platform + examples) copied into a scratch dir.
-fn scratch_workspace(reverse: bool) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(
-        &repo().join("platform"),
-        &dir.path().join("platform"),
-        reverse,
-    );
-    copy_dir(
-        &repo().join("examples"),
-        &dir.path().join("examples"),
-        reverse,
-    );
-    dir
-}
-
 #[test]
 fn build_writes_the_tree_and_a_rebuild_changes_nothing() {
-    let ws = scratch_workspace(false);
+    let ws = example_workspace(false);
     let dir = ws.path().to_str().unwrap();
     let first = platc(&["build", "-C", dir]);
     assert!(first.status.success(), "{}", s(&first.stderr));
@@ -52,7 +36,7 @@ fn output_does_not_depend_on_thread_count_or_directory_order() {
     let runs: Vec<_> = [("1", false), ("2", true), ("8", false)]
         .into_iter()
         .map(|(threads, reverse)| {
-            let ws = scratch_workspace(reverse);
+            let ws = example_workspace(reverse);
             let o = platc(&[
                 "build",
                 "-C",
@@ -77,7 +61,7 @@ fn output_does_not_depend_on_thread_count_or_directory_order() {
 
 #[test]
 fn files_platc_did_not_write_survive_and_stale_files_are_pruned() {
-    let ws = scratch_workspace(false);
+    let ws = example_workspace(false);
     let dir = ws.path().to_str().unwrap();
     assert!(platc(&["build", "-C", dir]).status.success());
     let out = ws.path().join("out");
@@ -99,7 +83,7 @@ fn files_platc_did_not_write_survive_and_stale_files_are_pruned() {
 
 #[test]
 fn check_succeeds_on_the_examples_and_writes_nothing() {
-    let ws = scratch_workspace(false);
+    let ws = example_workspace(false);
     let o = platc(&["check", "-C", ws.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", s(&o.stderr));
     assert!(s(&o.stdout).starts_with("ok: "));
@@ -132,7 +116,7 @@ fn check_reports_errors_with_exit_code_1_and_json() {
 
 #[test]
 fn unknown_environment_is_an_input_error_with_a_suggestion() {
-    let ws = scratch_workspace(false);
+    let ws = example_workspace(false);
     let o = platc(&["build", "-C", ws.path().to_str().unwrap(), "--env", "prd"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(s(&o.stderr).contains("unknown environment `prd`"));
@@ -150,7 +134,7 @@ fn usage_errors_exit_2_and_help_has_examples() {
 
 #[test]
 fn graph_prints_both_edge_kinds_in_every_format() {
-    let ws = scratch_workspace(false);
+    let ws = example_workspace(false);
     let dir = ws.path().to_str().unwrap();
     let dot = platc(&["graph", "-C", dir, "--format", "dot", "--env", "dev"]);
     assert!(dot.status.success(), "{}", s(&dot.stderr));
@@ -188,7 +172,7 @@ fn graph_prints_both_edge_kinds_in_every_format() {
 fn applications_sync_in_graph_order() {
     // For every ordering edge between two nodes that have Applications, the later node's
     // Application has a strictly larger sync wave.
-    let ws = scratch_workspace(false);
+    let ws = example_workspace(false);
     let dir = ws.path().to_str().unwrap();
     assert!(platc(&["build", "-C", dir]).status.success());
     let js = platc(&["graph", "-C", dir, "--format", "json", "--env", "prod"]);

@@ -96,6 +96,23 @@ pub fn tree_diff(
     s
 }
 
+/// The reference workspace (platform + examples) copied into a scratch dir; `reverse` creates
+/// entries in reverse name order (directory order must not leak into output).
+pub fn example_workspace(reverse: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo().join("platform"),
+        &dir.path().join("platform"),
+        reverse,
+    );
+    copy_dir(
+        &repo().join("examples"),
+        &dir.path().join("examples"),
+        reverse,
+    );
+    dir
+}
+
 /// A scratch workspace: the repository's reference platform plus the given workload files.
 pub fn workspace_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

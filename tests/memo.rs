@@ -14,21 +14,6 @@ fn s(b: &[u8]) -> String {
     String::from_utf8_lossy(b).to_string()
 }
 
-fn workspace() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(
-        &repo().join("platform"),
-        &dir.path().join("platform"),
-        false,
-    );
-    copy_dir(
-        &repo().join("examples"),
-        &dir.path().join("examples"),
-        false,
-    );
-    dir
-}
-
 /// Builds into `out`; returns the summary line.
 fn build(ws: &Path, out: &Path, layout: &str) -> String {
     let o = platc(&[
@@ -86,7 +71,7 @@ fn check_against_fresh(root: &Path, layout: &str, step: &str, n: usize) -> Optio
 type Edit = Box<dyn Fn(&Path)>;
 
 fn edits_match_fresh_builds(layout: &str) {
-    let ws = workspace();
+    let ws = example_workspace(false);
     let root = ws.path();
     assert_eq!(rendered(&build(root, &root.join("out"), layout)), None);
 
@@ -202,7 +187,7 @@ fn memo_files(root: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn a_corrupt_lying_or_deleted_memo_changes_no_output_byte() {
-    let ws = workspace();
+    let ws = example_workspace(false);
     let root = ws.path();
     let out = root.join("out");
     build(root, &out, "files");
@@ -271,7 +256,7 @@ fn a_base_rendered_from_the_head_equals_a_full_base_render() {
         bytes_only: true,
         ..Options::default()
     };
-    let base = workspace();
+    let base = example_workspace(false);
     let edits: Vec<(&str, &str, &str)> = vec![
         (
             "examples/storefront/web/score.yaml",
@@ -290,7 +275,7 @@ fn a_base_rendered_from_the_head_equals_a_full_base_render() {
         ),
     ];
     for (file, from, to) in edits {
-        let head = workspace();
+        let head = example_workspace(false);
         edit(head.path(), file, from, to);
         let compile = |root: &Path, from: Option<&pipeline::Compilation>| {
             let (platform, workloads) = pipeline::load(root, &opts).unwrap();

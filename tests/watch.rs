@@ -71,9 +71,7 @@ fn watch(ws: &std::path::Path) -> Watch {
 
 #[test]
 fn watch_rebuilds_what_changed_and_survives_a_broken_save() {
-    let ws = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("platform"), &ws.path().join("platform"), false);
-    copy_dir(&repo().join("examples"), &ws.path().join("examples"), false);
+    let ws = example_workspace(false);
     let w = watch(ws.path());
     w.until("watching");
     let first = w.until("wrote");
