@@ -267,3 +267,39 @@ fn completion_scripts_name_every_subcommand_and_bash_parses_its_own() {
     let o = platc(&["completions", "tcsh-or-so"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn quiet_prints_only_errors_and_verbose_names_every_file() {
+    let ws = example_workspace(false);
+    let dir = ws.path().to_str().unwrap();
+    let o = platc(&["build", "-q", "-C", dir]);
+    assert!(o.status.success());
+    assert!(
+        o.stdout.is_empty() && o.stderr.is_empty(),
+        "{}",
+        s(&o.stdout)
+    );
+
+    std::fs::remove_dir_all(ws.path().join("out")).unwrap();
+    std::fs::remove_dir_all(ws.path().join(".platc")).unwrap();
+    let o = platc(&["--verbose", "build", "-C", dir]);
+    assert!(o.status.success());
+    let out = s(&o.stdout);
+    assert!(
+        out.contains("  written envs/dev/web/deployment-web.yaml"),
+        "{out}"
+    );
+    assert!(out.lines().last().unwrap().starts_with("wrote "), "{out}");
+
+    // Errors are never quiet, and quiet and verbose do not mix.
+    std::fs::write(
+        ws.path().join("examples/storefront/web/score.yaml"),
+        "metadata: [\n",
+    )
+    .unwrap();
+    let o = platc(&["-q", "check", "-C", dir]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(s(&o.stderr).contains("score.yaml"), "{}", s(&o.stderr));
+    let o = platc(&["-q", "-v", "build", "-C", dir]);
+    assert_eq!(o.status.code(), Some(2));
+}

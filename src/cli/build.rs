@@ -23,7 +23,10 @@ pub fn run(a: BuildArgs) -> i32 {
     if !a.watch {
         return once(&a, &out);
     }
-    eprintln!("watching {} for changes (Ctrl-C stops)", a.ws.dir.display());
+    output::note(&format!(
+        "watching {} for changes (Ctrl-C stops)",
+        a.ws.dir.display()
+    ));
     let mut last = platc::watch::snapshot(&a.ws.dir, &out);
     once(&a, &out);
     loop {
@@ -37,7 +40,7 @@ pub fn run(a: BuildArgs) -> i32 {
         last = now;
         let shown: Vec<&str> = changed.iter().take(5).map(String::as_str).collect();
         let more = changed.len().saturating_sub(shown.len());
-        println!(
+        output::info(&format!(
             "changed: {}{}",
             shown.join(", "),
             if more > 0 {
@@ -45,7 +48,7 @@ pub fn run(a: BuildArgs) -> i32 {
             } else {
                 String::new()
             }
-        );
+        ));
         once(&a, &out);
     }
 }
@@ -73,14 +76,20 @@ fn once(a: &BuildArgs, out: &std::path::Path) -> i32 {
             } else {
                 String::new()
             };
-            println!(
+            for f in &r.emit.written {
+                output::detail(&format!("  written {f}"));
+            }
+            for f in &r.emit.removed {
+                output::detail(&format!("  removed {f}"));
+            }
+            output::info(&format!(
                 "wrote {} ({} files: {} written, {} unchanged, {} removed){how}",
                 out.display(),
                 r.files,
                 r.emit.written.len(),
                 r.emit.unchanged.len(),
                 r.emit.removed.len(),
-            );
+            ));
             EXIT_OK
         }
         Err(d) => {

@@ -31,13 +31,15 @@ pub fn run(a: CheckArgs) -> i32 {
             print_findings(&report);
             output::print_diagnostics(&diags);
             if let Some(line) = report::schema_coverage(&report) {
-                eprintln!("note: {line}");
+                output::note(&format!("note: {line}"));
             }
             match counts {
-                Some((w, e, o)) if diags.is_empty() && !report.has_errors() => println!(
-                    "ok: {w} workloads, {e} environments, {o} objects; {}",
-                    report::summary(&report)
-                ),
+                Some((w, e, o)) if diags.is_empty() && !report.has_errors() => {
+                    output::info(&format!(
+                        "ok: {w} workloads, {e} environments, {o} objects; {}",
+                        report::summary(&report)
+                    ))
+                }
                 _ if !report.findings.is_empty() => {
                     eprintln!("{}", report::summary(&report))
                 }

@@ -14,11 +14,14 @@ pub struct InitArgs {
 pub fn run(a: InitArgs) -> i32 {
     match platc::init::init(&a.dir) {
         Ok(files) => {
-            println!(
+            for f in &files {
+                output::detail(&format!("  created {}", f.display()));
+            }
+            output::info(&format!(
                 "created a platc workspace in {} ({} files: the platform in platform/, one workload in workloads/hello/)",
                 a.dir.display(),
                 files.len()
-            );
+            ));
             let cd = if a.dir == std::path::Path::new(".") {
                 String::new()
             } else {

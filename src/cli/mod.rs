@@ -30,6 +30,12 @@ pub const EXIT_INPUT: i32 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print only errors and the command's output proper (no summary lines or notes).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print details: every file a build writes or removes.
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Args, Clone)]
@@ -113,6 +119,7 @@ pub fn run() -> i32 {
             return code;
         }
     };
+    output::set_verbosity(cli.quiet, cli.verbose);
     match cli.command {
         Command::Init(a) => init::run(a),
         Command::Schema(a) => schema::run(a),

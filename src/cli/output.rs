@@ -1,8 +1,45 @@
 //! Printing diagnostics for people: colour only on a terminal and never with NO_COLOR.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use platc::diag::{Diagnostics, Severity};
+
+/// How much a command says besides its errors and its output proper (a diff, a report, a
+/// graph): 0 quiet, 1 normal, 2 verbose. Set once from `--quiet`/`--verbose`.
+static VERBOSITY: AtomicU8 = AtomicU8::new(1);
+
+pub fn set_verbosity(quiet: bool, verbose: bool) {
+    let level = if quiet {
+        0
+    } else if verbose {
+        2
+    } else {
+        1
+    };
+    VERBOSITY.store(level, Ordering::Relaxed);
+}
+
+/// A summary or progress line (stdout), unless `--quiet`.
+pub fn info(line: &str) {
+    if VERBOSITY.load(Ordering::Relaxed) >= 1 {
+        println!("{line}");
+    }
+}
+
+/// A note on stderr, unless `--quiet`.
+pub fn note(line: &str) {
+    if VERBOSITY.load(Ordering::Relaxed) >= 1 {
+        eprintln!("{line}");
+    }
+}
+
+/// Detail only `--verbose` asks for.
+pub fn detail(line: &str) {
+    if VERBOSITY.load(Ordering::Relaxed) >= 2 {
+        println!("{line}");
+    }
+}
 
 pub fn colour() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
