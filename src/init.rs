@@ -15,6 +15,7 @@ pub fn files(name: &str) -> Vec<(String, String)> {
         .map(|(p, s)| (p.to_string(), s.to_string()))
         .collect();
     out.push(("platform/main.ncl".into(), main_ncl(name)));
+    out.push(("platform/provisioners/custom.ncl".into(), CUSTOM.into()));
     out.push(("workloads/hello/score.yaml".into(), HELLO.into()));
     out.push((".gitignore".into(), "/out/\n/.platc/\n".into()));
     out.sort();
@@ -153,9 +154,11 @@ let platc = import "platc.ncl" in
   profiles = import "profiles.ncl",
   default_profile = "web",
 
-  # The first provisioner whose type, class and environment match a resource request wins.
+  # The first provisioner whose type, class and environment match a resource request wins:
+  # your own (custom.ncl) come first, so they can also replace a standard one.
   provisioners =
-    (import "provisioners/network.ncl").provisioners
+    (import "provisioners/custom.ncl").provisioners
+    @ (import "provisioners/network.ncl").provisioners
     @ (import "provisioners/data.ncl").provisioners
     @ (import "provisioners/messaging.ncl").provisioners
     @ (import "provisioners/storage.ncl").provisioners,
@@ -178,6 +181,13 @@ let platc = import "platc.ncl" in
     },
   ],
 } | platc.Platform
+"#;
+
+const CUSTOM: &str = r#"# Your own resource types: add provisioners here (see docs/adding-a-resource-type.md).
+let platc = import "platc.ncl" in
+{
+  provisioners = [],
+} | { provisioners | Array platc.Provisioner }
 "#;
 
 const HELLO: &str = r#"# A plain Score workload (https://docs.score.dev): nothing platc-specific in it. Its team and

@@ -27,9 +27,9 @@ pub fn run(a: InitArgs) -> i32 {
             } else {
                 format!(" -C {}", a.dir.display())
             };
-            println!(
+            output::info(&format!(
                 "next: platc build{cd}   (then look at out/, and `platc explain` any file in it)"
-            );
+            ));
             EXIT_OK
         }
         Err(d) => {
