@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 
-/// The files of a new workspace named `name` (relative path, contents).
-pub fn files(name: &str) -> Vec<(String, String)> {
+/// The files of a new workspace named `name` whose rendered tree is published to `repo_url`
+/// (relative path, contents).
+pub fn files(name: &str, repo_url: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = crate::load::platform::reference_files()
         .filter(|(p, _)| !matches!(*p, "platform/main.ncl" | "platform/teams.ncl"))
         .map(|(p, s)| (p.to_string(), s.to_string()))
         .collect();
-    out.push(("platform/main.ncl".into(), main_ncl(name)));
+    out.push(("platform/main.ncl".into(), main_ncl(name, repo_url)));
     out.push(("platform/provisioners/custom.ncl".into(), CUSTOM.into()));
     out.push(("workloads/hello/score.yaml".into(), HELLO.into()));
     out.push((".gitignore".into(), "/out/\n/.platc/\n".into()));
@@ -22,11 +23,23 @@ pub fn files(name: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Writes a new workspace into `dir` (created if missing). Refuses, writing nothing, when any
-/// of its files already exists.
-pub fn init(dir: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
+/// Writes a new workspace into `dir` (created if missing), publishing to `repo_url` (a
+/// placeholder when `None`). Refuses, writing nothing, when any of its files already exists.
+pub fn init(dir: &Path, repo_url: Option<&str>) -> Result<Vec<PathBuf>, Diagnostics> {
     let name = workspace_name(dir);
-    let files = files(&name);
+    let placeholder = format!("https://git.example.com/{name}/gitops.git");
+    let repo_url = repo_url.unwrap_or(&placeholder);
+    // It goes into a Nickel string literal as it is.
+    if repo_url.is_empty() || repo_url.contains(['"', '\\', '\n']) || repo_url.contains("%{") {
+        return Err(Diagnostic::error(
+            Code::InvalidValue,
+            None,
+            format!("`{repo_url}` is not a repository URL platc init can write into the platform"),
+        )
+        .with_help("give a URL or path without quotes, backslashes, newlines or `%{`")
+        .into());
+    }
+    let files = files(&name, repo_url);
     let existing: Vec<String> = files
         .iter()
         .filter(|(p, _)| dir.join(p).symlink_metadata().is_ok())
@@ -95,8 +108,8 @@ fn workspace_name(dir: &Path) -> String {
     name
 }
 
-fn main_ncl(name: &str) -> String {
-    MAIN.replace("{name}", name)
+fn main_ncl(name: &str, repo_url: &str) -> String {
+    MAIN.replace("{repo_url}", repo_url).replace("{name}", name)
 }
 
 const MAIN: &str = r#"# The platform: what platc compiles workload specs against. Start here.
@@ -113,7 +126,7 @@ let platc = import "platc.ncl" in
 
   # The repository Argo CD syncs; `platc publish` commits the rendered tree there.
   gitops = {
-    repo_url = "https://git.example.com/{name}/gitops.git",
+    repo_url = "{repo_url}",
     target_revision = "main",
     path = "",
   },

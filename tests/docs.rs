@@ -75,6 +75,11 @@ fn adding_a_resource_type_works_as_written() {
 }
 
 #[test]
+fn first_platform_works_as_written() {
+    run_page(&repo().join("docs/first-platform.md"));
+}
+
+#[test]
 fn a_failing_step_fails_the_page() {
     let script = script_of("```sh\nplatc build --no-such-flag\n```\n");
     let o = Command::new("bash")

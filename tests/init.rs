@@ -83,3 +83,36 @@ fn init_never_overwrites() {
     let left = read_tree(&other);
     assert_eq!(left.len(), 1, "{:?}", left.keys().collect::<Vec<_>>());
 }
+
+#[test]
+fn the_repo_url_goes_into_the_platform_or_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("p");
+    let o = platc(&[
+        "init",
+        ws.to_str().unwrap(),
+        "--repo",
+        "git@example.com:acme/gitops.git",
+    ]);
+    assert!(o.status.success(), "{}", s(&o.stderr));
+    let main = std::fs::read_to_string(ws.join("platform/main.ncl")).unwrap();
+    assert!(
+        main.contains("repo_url = \"git@example.com:acme/gitops.git\""),
+        "{main}"
+    );
+    assert!(
+        platc(&["build", "-q", "-C", ws.to_str().unwrap()])
+            .status
+            .success()
+    );
+
+    let bad = tmp.path().join("q");
+    let o = platc(&["init", bad.to_str().unwrap(), "--repo", "x\" ++ \"y"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        s(&o.stderr).contains("not a repository URL"),
+        "{}",
+        s(&o.stderr)
+    );
+    assert!(!bad.exists(), "nothing written");
+}

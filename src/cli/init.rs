@@ -9,10 +9,14 @@ pub struct InitArgs {
     /// Directory of the new workspace (created if missing).
     #[arg(default_value = ".")]
     dir: PathBuf,
+    /// The GitOps repository the rendered tree is published to (what the Argo CD Applications
+    /// sync); default: a placeholder to edit in platform/main.ncl.
+    #[arg(long, value_name = "URL")]
+    repo: Option<String>,
 }
 
 pub fn run(a: InitArgs) -> i32 {
-    match platc::init::init(&a.dir) {
+    match platc::init::init(&a.dir, a.repo.as_deref()) {
         Ok(files) => {
             for f in &files {
                 output::detail(&format!("  created {}", f.display()));
