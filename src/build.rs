@@ -54,10 +54,10 @@ pub fn build(
     let (tree, owners) = comp.into_tree_with_owners();
     let (report, index, tree, owners) = match emit::emit_indexed(out_dir, &tree, meta) {
         Ok((report, index)) => (report, index, tree, owners),
-        // The memo is only ever a shortcut: when the output does not hold what it recorded (or
-        // a rendered file now clashes with a kept one), the build runs again rendering every
-        // node, and reports what that build finds.
-        Err(EmitError::Stale(_) | EmitError::Rejected(_)) if !tree.known.is_empty() => {
+        // The memo is only ever a shortcut: when the output does not hold what it recorded, the
+        // build runs again rendering every node. (A rendered object where a kept one is never
+        // gets here: compile renders that environment in full instead.)
+        Err(EmitError::Stale(_)) => {
             let (platform, workloads) = pipeline::load(root, &opts)?;
             let memo = memo.as_ref().map(Memo::emptied);
             let comp = pipeline::compile_with_memo(platform, workloads, &opts, memo.as_ref())?;

@@ -59,11 +59,44 @@ pub struct Entry {
     pub docs: Vec<Doc>,
 }
 
+impl Entry {
+    /// What a reused node puts in a tree: its objects in shared files as documents to assemble,
+    /// its own files as known hashes.
+    pub fn put(
+        &self,
+        docs: &mut Vec<(String, Vec<u8>)>,
+        known: &mut BTreeMap<String, crate::emit::Known>,
+    ) {
+        docs.extend(
+            self.docs
+                .iter()
+                .map(|d| (d.path.clone(), d.yaml.clone().into_bytes())),
+        );
+        known.extend(self.files.iter().map(|f| {
+            let k = crate::emit::Known {
+                hash: f.hash.clone(),
+                len: f.len,
+            };
+            (f.path.clone(), k)
+        }));
+    }
+}
+
 /// One object kept as text: its own path (not the file's) and its canonical YAML.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Doc {
     pub path: String,
     pub yaml: String,
+}
+
+impl Doc {
+    /// Rendered files are always UTF-8 (canonical YAML and READMEs are written from strings).
+    fn new(path: &str, bytes: &[u8]) -> Doc {
+        Doc {
+            path: path.to_string(),
+            yaml: String::from_utf8_lossy(bytes).into_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -111,13 +144,9 @@ impl Memo {
         for e in &comp.envs {
             let mut docs: BTreeMap<&str, Vec<Doc>> = BTreeMap::new();
             for o in &e.objects {
-                let Ok(yaml) = String::from_utf8(o.bytes()) else {
-                    continue;
-                };
-                let path = o.path.clone();
                 docs.entry(o.provenance.node.as_str())
                     .or_default()
-                    .push(Doc { path, yaml });
+                    .push(Doc::new(&o.path, &o.bytes()));
             }
             let nodes = envs.entry(e.resolution.env.clone()).or_default();
             for (node, key) in &e.keys {
@@ -195,7 +224,9 @@ fn digest(v: &dyn fmt::Debug) -> [u8; 32] {
 }
 
 fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(2 * d.len());
+    crate::emit::push_hex(&mut out, d);
+    out
 }
 
 fn salt(tool: &str, platform: &Platform, layout: Layout) -> String {
@@ -344,6 +375,16 @@ impl Owners {
             .or_insert(Some(id));
     }
 
+    /// The files a reused node `id` holds, wholly or in part.
+    pub fn claim_entry(&mut self, id: u32, entry: &Entry, layout: Layout) {
+        for f in &entry.files {
+            self.claim(f.path.clone(), id);
+        }
+        for d in &entry.docs {
+            self.claim(layout.file_of(&d.path).into_owned(), id);
+        }
+    }
+
     /// Whether objects of more than one node go to `file`.
     pub fn shared(&self, file: &str) -> bool {
         matches!(self.files.get(file), Some(None))
@@ -351,18 +392,7 @@ impl Owners {
 
     /// A rendered object's bytes, kept because its file is shared.
     pub fn doc(&mut self, id: u32, path: &str, bytes: &[u8]) {
-        // Canonical YAML is UTF-8; anything else is not remembered (an empty path marks the
-        // node, which `entries` then leaves out).
-        let doc = String::from_utf8(bytes.to_vec())
-            .map(|yaml| Doc {
-                path: path.to_string(),
-                yaml,
-            })
-            .unwrap_or_else(|_| Doc {
-                path: String::new(),
-                yaml: String::new(),
-            });
-        self.docs.entry(id).or_default().push(doc);
+        self.docs.entry(id).or_default().push(Doc::new(path, bytes));
     }
 
     /// An environment's node keys and the nodes taken from the memo.
@@ -434,10 +464,10 @@ impl Owners {
                     nodes.insert(node, empty);
                     continue;
                 };
-                let docs = self.docs.remove(&id).unwrap_or_default();
-                if lost.contains(&id) || docs.iter().any(|d| d.path.is_empty()) {
+                if lost.contains(&id) {
                     continue;
                 }
+                let docs = self.docs.remove(&id).unwrap_or_default();
                 let mut files = files_of.remove(&id).unwrap_or_default();
                 files.sort_by(|a, b| a.path.cmp(&b.path));
                 let entry = Entry {

@@ -271,16 +271,7 @@ impl Compilation {
             .collect();
         let mut known = BTreeMap::new();
         for entry in self.envs.iter().flat_map(|e| e.reused.values()) {
-            for d in &entry.docs {
-                rendered.push((d.path.clone(), d.yaml.clone().into_bytes()));
-            }
-            for f in &entry.files {
-                let k = crate::emit::Known {
-                    hash: f.hash.clone(),
-                    len: f.len,
-                };
-                known.insert(f.path.clone(), k);
-            }
+            entry.put(&mut rendered, &mut known);
         }
         let mut tree = self.assemble(rendered, self.readme());
         tree.known = known;
@@ -321,18 +312,8 @@ impl Compilation {
             objects.append(&mut e.objects);
             for (node, entry) in &e.reused {
                 let id = owners.tag(&env, node);
-                for f in &entry.files {
-                    owners.claim(f.path.clone(), id);
-                    let k = crate::emit::Known {
-                        hash: f.hash.clone(),
-                        len: f.len,
-                    };
-                    known.insert(f.path.clone(), k);
-                }
-                for d in &entry.docs {
-                    owners.claim(layout.file_of(&d.path).into_owned(), id);
-                    reused_docs.push((d.path.clone(), d.yaml.clone().into_bytes()));
-                }
+                owners.claim_entry(id, entry, layout);
+                entry.put(&mut reused_docs, &mut known);
             }
             owners.env(env, e.keys, e.reused);
         }

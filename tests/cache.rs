@@ -119,16 +119,7 @@ fn a_corrupt_stale_or_deleted_cache_changes_no_output_byte() {
     let tree = read_tree(&out);
     let cache_dir = root.join(".platc/cache");
     // The first level's entry (the render memo beside it has its own tests in memo.rs).
-    let entries: Vec<_> = std::fs::read_dir(&cache_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("build-")
-        })
-        .collect();
+    let entries = cache_files(root, "build");
     assert_eq!(entries.len(), 1, "{entries:?}");
     let entry = &entries[0];
     let good = std::fs::read(entry).unwrap();

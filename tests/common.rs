@@ -191,3 +191,18 @@ pub fn render_examples() -> Examples {
         graph,
     }
 }
+
+/// The build-cache files of one kind (`build`, `nodes`) in a workspace's `.platc/cache`.
+pub fn cache_files(workspace: &Path, kind: &str) -> Vec<PathBuf> {
+    let prefix = format!("{kind}-");
+    std::fs::read_dir(workspace.join(".platc/cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&prefix)
+        })
+        .collect()
+}

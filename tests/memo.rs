@@ -172,19 +172,6 @@ fn edits_match_fresh_builds_manifest_layout() {
     edits_match_fresh_builds("manifest");
 }
 
-fn memo_files(root: &Path) -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(root.join(".platc/cache"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("nodes-")
-        })
-        .collect()
-}
-
 #[test]
 fn a_corrupt_lying_or_deleted_memo_changes_no_output_byte() {
     let ws = example_workspace(false);
@@ -208,7 +195,7 @@ fn a_corrupt_lying_or_deleted_memo_changes_no_output_byte() {
         .into_iter()
         .enumerate()
     {
-        for m in memo_files(root) {
+        for m in cache_files(root, "nodes") {
             std::fs::write(m, garbage).unwrap();
         }
         bump(root, &i.to_string());
@@ -219,7 +206,7 @@ fn a_corrupt_lying_or_deleted_memo_changes_no_output_byte() {
 
     // A memo whose hashes lie: every recorded file hash is replaced. Emit finds the output
     // does not hold them and the build renders every node instead.
-    for memo in memo_files(root) {
+    for memo in cache_files(root, "nodes") {
         let text = std::fs::read_to_string(&memo).unwrap();
         std::fs::write(&memo, text.replace("\"sha256:", "\"sha256:0")).unwrap();
     }
@@ -292,4 +279,18 @@ fn a_base_rendered_from_the_head_equals_a_full_base_render() {
         let full = pipeline::compile(base.path(), &opts).unwrap();
         assert_eq!(reusing.tree(), full.tree(), "{file}");
     }
+}
+
+#[test]
+fn a_memo_whose_output_directory_is_gone_changes_no_output_byte() {
+    let ws = example_workspace(false);
+    let root = ws.path();
+    let out = root.join("out");
+    build(root, &out, "files");
+    let want = read_tree(&out);
+    // Every node's key still matches, but none of the files the memo relies on exists.
+    std::fs::remove_dir_all(&out).unwrap();
+    let summary = build(root, &out, "files");
+    assert_eq!(rendered(&summary), None, "{summary}");
+    assert_eq!(read_tree(&out), want);
 }

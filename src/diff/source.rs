@@ -383,9 +383,22 @@ pub fn compile_head(
     root: &Path,
     opts: &crate::pipeline::Options,
 ) -> Result<crate::pipeline::Compilation, Diagnostics> {
+    compile_keyed(root, opts, None)
+}
+
+/// The workspace at `root` compiled with node keys, taking from `from` every node with the same
+/// key.
+fn compile_keyed(
+    root: &Path,
+    opts: &crate::pipeline::Options,
+    from: Option<&crate::pipeline::Compilation>,
+) -> Result<crate::pipeline::Compilation, Diagnostics> {
     let (platform, workloads) = crate::pipeline::load(root, opts)?;
     let layout = opts.layout.unwrap_or(platform.gitops.layout);
-    let memo = crate::memo::Memo::for_platform(&platform, layout);
+    let memo = crate::memo::Memo::for_platform(&platform, layout).map(|m| match from {
+        Some(c) => m.with_entries_of(c),
+        None => m,
+    });
     crate::pipeline::compile_with_memo(platform, workloads, opts, memo.as_ref())
 }
 
@@ -416,13 +429,7 @@ pub fn render_base(
 ) -> Result<Base, BaseError> {
     let scratch = scratch.map_or_else(std::env::temp_dir, Path::to_path_buf);
     let ws = checkout_rev_in(root, rev, &scratch).map_err(BaseError::Checkout)?;
-    let compiled = crate::pipeline::load(&ws.root, opts).and_then(|(platform, workloads)| {
-        let layout = opts.layout.unwrap_or(platform.gitops.layout);
-        let memo =
-            crate::memo::Memo::for_platform(&platform, layout).map(|m| m.with_entries_of(head));
-        crate::pipeline::compile_with_memo(platform, workloads, opts, memo.as_ref())
-    });
-    match compiled {
+    match compile_keyed(&ws.root, opts, Some(head)) {
         Ok(compilation) => Ok(Base {
             files: compilation.tree().files,
             compilation,

@@ -135,14 +135,18 @@ impl Index {
 
 /// `sha256:<hex>` of some bytes, as recorded in the index.
 pub fn content_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
-    for b in digest.iter() {
+    push_hex(&mut out, &Sha256::digest(bytes));
+    out
+}
+
+/// Appends `bytes` as lower-case hex.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    for b in bytes {
         out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
         out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
     }
-    out
 }
 
 /// One problem with one output path; `emit` reports all of them together.
