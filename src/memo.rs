@@ -6,11 +6,12 @@
 //! A node's key is a hash of everything its objects are rendered from:
 //! - the salt: the platc binary, the whole evaluated platform, the layout, the environment;
 //! - the node itself: its graph node and sync wave, and its resolved data (the `RWorkload`, the
-//!   `Instance`; for a namespace its team and every workload and instance in it or of its team,
-//!   since the team dashboard rows and the namespace's objects read those);
+//!   `Instance`; for a namespace its team);
 //! - every neighbour through the graph, in either direction, with the edge kind: a workload's or
 //!   resource's resolved data, a namespace's team, a component's node. A new caller, a changed
-//!   callee port or a shared database's new consumer all change the key.
+//!   callee port or a shared database's new consumer all change the key. A namespace's objects
+//!   read nothing of its members, which reach its key by their node alone: editing a workload
+//!   leaves its namespace alone.
 //!
 //! Resolved data is hashed through its `Debug` form, so a field added to the model is part of
 //! the key without anyone remembering to add it. What is not hashed must not be read by a
@@ -254,42 +255,12 @@ fn node_keys(salt: &str, res: &EnvResolution, graph: &EnvGraph) -> BTreeMap<Stri
         .collect();
     own.extend(workloads);
     own.extend(instances);
-    // A namespace's objects read its team's and its own members' data (the team dashboard).
+    // A namespace's objects read its team and nothing of its members (the team dashboard
+    // selects their series by namespace), so members reach its key as graph neighbours only.
     let namespaces = res.namespaces();
-    let mut by_ns: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    let mut by_team: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for w in &res.workloads {
-        let id = crate::graph::workload_id(&w.name);
-        by_ns.entry(&w.namespace).or_default().insert(id.clone());
-        by_team.entry(&w.team).or_default().insert(id);
-    }
-    for i in &res.instances {
-        by_ns
-            .entry(&i.namespace)
-            .or_default()
-            .insert(crate::graph::resource_id(&i.key));
-    }
-    let mut members: BTreeMap<&str, BTreeSet<&String>> = BTreeMap::new();
     for (ns, team) in &namespaces {
-        let m = members.entry(ns).or_default();
-        m.extend(by_ns.get(ns).into_iter().flatten());
-        m.extend(by_team.get(team).into_iter().flatten());
+        own.insert(crate::graph::namespace_id(ns), digest(team));
     }
-    let mut shallow: BTreeMap<String, [u8; 32]> = BTreeMap::new();
-    for (ns, team) in &namespaces {
-        let mut h = Sha256::new();
-        feed(&mut h, team);
-        for m in members.get(ns).into_iter().flatten() {
-            feed(&mut h, m);
-            feed(&mut h, &own.get(m.as_str()));
-        }
-        let id = crate::graph::namespace_id(ns);
-        own.insert(id.clone(), h.finalize().into());
-        shallow.insert(id, digest(team));
-    }
-    // Two levels of what a neighbour contributes: a namespace's full data is every member, so a
-    // workload sees only its namespace's team, or every edit would change the whole namespace.
-    let of_neighbour = |id: &str| shallow.get(id).or_else(|| own.get(id));
 
     graph
         .index
@@ -299,6 +270,7 @@ fn node_keys(salt: &str, res: &EnvResolution, graph: &EnvGraph) -> BTreeMap<Stri
             if node.kind == NodeKind::Component {
                 return None;
             }
+            let reads_neighbours = node.kind != NodeKind::Namespace;
             let mut h = Sha256::new();
             feed(&mut h, &salt);
             feed(&mut h, &graph.env);
@@ -319,7 +291,9 @@ fn node_keys(salt: &str, res: &EnvResolution, graph: &EnvGraph) -> BTreeMap<Stri
             edges.sort_by(|a, b| (a.0, &a.1, &a.2.id).cmp(&(b.0, &b.1, &b.2.id)));
             for (tag, kind, other) in edges {
                 feed(&mut h, &(tag, kind, other));
-                feed(&mut h, &of_neighbour(&other.id));
+                if reads_neighbours {
+                    feed(&mut h, &own.get(other.id.as_str()));
+                }
             }
             Some((id.clone(), hex(&h.finalize())))
         })

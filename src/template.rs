@@ -11,6 +11,32 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
+/// A template context converted once for minijinja, for several renders (an instance's outputs).
+pub struct Context(minijinja::Value);
+
+/// The platform's inline templates (provisioner outputs and network fields), compiled once per
+/// build: they are rendered for every resource instance of every environment.
+fn inline_sources(platform: &Platform) -> impl Iterator<Item = &String> {
+    platform.provisioners.iter().flat_map(|p| {
+        let net = p.network.iter().flat_map(|n| {
+            n.ports
+                .iter()
+                .chain(&n.namespace)
+                .chain(n.pods.values())
+                .chain(&n.metrics_port)
+        });
+        p.outputs
+            .values()
+            .chain(p.secret_outputs.values().map(|o| &o.secret))
+            .chain(p.external_secret.iter().map(|e| &e.remote_key))
+            .chain(net)
+    })
+}
+
+fn inline_name(source: &str) -> String {
+    format!("<inline>{source}")
+}
+
 impl Templates {
     /// Compiles every template of the platform; a syntax error names the template and line.
     pub fn new(platform: &Platform) -> Result<Self, Vec<Diagnostic>> {
@@ -41,6 +67,11 @@ impl Templates {
                 errors.push(template_error(name, &e));
             }
         }
+        // One that does not compile is left out: `render_inline` compiles it again when it is
+        // used and reports the error with the name of what it renders.
+        for source in inline_sources(platform) {
+            let _ = env.add_template_owned(inline_name(source), source.clone());
+        }
         if errors.is_empty() {
             Ok(Templates { env })
         } else {
@@ -62,10 +93,27 @@ impl Templates {
             .map_err(|e| template_error(name, &e))
     }
 
+    pub fn context(ctx: &Value) -> Context {
+        Context(minijinja::Value::from(minijinja::value::Serde(ctx)))
+    }
+
     /// Renders an inline template string (an output expression); `what` names it in errors.
     pub fn render_str(&self, what: &str, source: &str, ctx: &Value) -> Result<String, Diagnostic> {
-        self.env
-            .render_str(source, minijinja::value::Serde(ctx))
+        self.render_inline(what, source, &Self::context(ctx))
+    }
+
+    /// [`Templates::render_str`] with a converted context.
+    pub fn render_inline(
+        &self,
+        what: &str,
+        source: &str,
+        ctx: &Context,
+    ) -> Result<String, Diagnostic> {
+        let rendered = match self.env.get_template(&inline_name(source)) {
+            Ok(t) => t.render(ctx.0.clone()),
+            Err(_) => self.env.render_str(source, ctx.0.clone()),
+        };
+        rendered
             .map(|s| s.trim().to_string())
             .map_err(|e| template_error(what, &e))
     }

@@ -412,7 +412,7 @@ fn explain_reads_the_manifest_layout_the_same_way() {
     let (code, _, err) = explain(&["--layout", "manifest", "envs/prod/web/manifest.yaml"]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("`envs/prod/web/manifest.yaml` holds 8 objects"),
+        err.contains("`envs/prod/web/manifest.yaml` holds 9 objects"),
         "{err}"
     );
     assert!(

@@ -487,75 +487,169 @@ fn dashboards(b: &Built) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// The dashboard JSON of a dashboard ConfigMap, after the checks every one of them passes.
+fn board_of(path: &str, cm: &Value, name: &str, env: &str, team: &str) -> Value {
+    assert_eq!(cm["metadata"]["name"], name, "{path}");
+    assert_eq!(
+        cm["metadata"]["namespace"],
+        format!("{team}-{env}").as_str()
+    );
+    assert_eq!(cm["metadata"]["annotations"]["grafana_folder"], team);
+    assert_eq!(label(cm, "grafana_dashboard"), Some("1"));
+    assert_eq!(label(cm, "platc.dev/plane"), Some("monitoring"));
+    assert_eq!(label(cm, "platc.dev/team"), Some(team));
+    let key = format!("{name}-{env}.json");
+    let text = cm["data"][&key].as_str().unwrap();
+    // The API server refuses objects over 1.5 MiB and ConfigMaps over 1 MiB.
+    assert!(text.len() < 64 * 1024, "{path}: {} bytes", text.len());
+    let board: Value = serde_json::from_str(text).unwrap();
+    // Canonical text: sorted keys, so re-serialising (serde_json sorts) gives the same bytes.
+    assert_eq!(
+        serde_json::to_string_pretty(&board).unwrap() + "\n",
+        text,
+        "{path}"
+    );
+    assert!(!text.contains("\"timestamp\"") && !text.contains("\"version\""));
+    let uid = board["uid"].as_str().unwrap();
+    assert!(
+        uid.starts_with("platc-") && uid.len() <= 40,
+        "{path}: {uid}"
+    );
+    let panels = board["panels"].as_array().unwrap();
+    let ids: Vec<u64> = panels.iter().map(|p| p["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=panels.len() as u64).collect::<Vec<_>>(), "{path}");
+    // Every dashboard links to its team's others in the environment, by their shared tags.
+    let tags = [
+        "platc".to_string(),
+        format!("team:{team}"),
+        format!("environment:{env}"),
+    ];
+    assert_eq!(board["links"][0]["tags"], serde_json::json!(tags), "{path}");
+    let own: Vec<&str> = board["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        tags.iter().all(|t| own.contains(&t.as_str())),
+        "{path}: {own:?}"
+    );
+    board
+}
+
+fn panel_titles(board: &Value) -> Vec<String> {
+    board["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["type"] != "row")
+        .map(|p| p["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
-fn each_team_dashboard_lists_exactly_the_teams_workloads() {
+fn every_workload_has_its_own_dashboard() {
     let b = built();
     let mut seen = BTreeSet::new();
-    for (path, cm) in
-        of_kind(b, "ConfigMap").filter(|(_, v)| label(v, "grafana_dashboard").is_some())
-    {
-        let (env, dir) = env_dir(path).unwrap();
-        let team = label(cm, "platc.dev/team").unwrap();
-        let ns = format!("{team}-{env}");
-        assert_eq!(dir, "_namespaces");
-        assert_eq!(
-            path,
-            &format!("envs/{env}/_namespaces/{ns}/configmap-{team}-dashboard.yaml")
-        );
-        assert_eq!(cm["metadata"]["namespace"], ns.as_str());
-        assert_eq!(label(cm, "grafana_dashboard"), Some("1"));
-        assert_eq!(label(cm, "platc.dev/plane"), Some("monitoring"));
-        let key = format!("{team}-{env}.json");
-        let text = cm["data"][&key].as_str().unwrap();
-        let board: Value = serde_json::from_str(text).unwrap();
-        // Canonical text: sorted keys, so re-serialising (serde_json sorts) gives the same bytes.
-        assert_eq!(
-            serde_json::to_string_pretty(&board).unwrap() + "\n",
-            text,
-            "{path}"
-        );
-        assert_eq!(board["uid"], format!("platc-{team}-{env}"));
-        assert!(!text.contains("\"timestamp\"") && !text.contains("\"version\""));
-        let panels = board["panels"].as_array().unwrap();
-        let ids: Vec<u64> = panels.iter().map(|p| p["id"].as_u64().unwrap()).collect();
-        assert_eq!(ids, (1..=panels.len() as u64).collect::<Vec<_>>(), "{path}");
-        let rows: Vec<String> = panels
-            .iter()
-            .filter(|p| p["type"] == "row")
-            .map(|p| {
-                let t = p["title"].as_str().unwrap();
-                t.split(' ').next().unwrap().to_string()
-            })
-            .collect();
-        let want: Vec<String> = teams()[team].iter().map(|s| s.to_string()).collect();
-        assert_eq!(rows, want, "{path}");
-        // HTTP panels only for scraped workloads, CPU and memory for all.
-        let mut current = String::new();
-        let mut titles: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in panels {
-            let t = p["title"].as_str().unwrap().to_string();
-            if p["type"] == "row" {
-                current = t.split(' ').next().unwrap().to_string();
-            } else {
-                titles.entry(current.clone()).or_default().push(t);
+    for (team, workloads) in teams() {
+        for w in workloads {
+            for env in ENVS {
+                let path = format!("envs/{env}/{w}/configmap-{w}-dashboard.yaml");
+                let cm = b.objects.get(&path).unwrap_or_else(|| panic!("no {path}"));
+                let board = board_of(&path, cm, &format!("{w}-dashboard"), env, team);
+                assert_eq!(board["title"], format!("{w} ({env})"));
+                assert!(
+                    board["tags"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&format!("workload:{w}").into())
+                );
+                // HTTP panels only for scraped workloads, CPU and memory for all.
+                let mut want = vec!["CPU", "Memory (working set)"];
+                if SCRAPED.contains(&w) {
+                    want = vec![
+                        "Request rate",
+                        "Error ratio (5xx)",
+                        "Latency p99",
+                        "CPU",
+                        "Memory (working set)",
+                    ];
+                }
+                assert_eq!(panel_titles(&board), want, "{path}");
+                // Every query selects this workload's own series.
+                for p in board["panels"].as_array().unwrap() {
+                    for t in p["targets"].as_array().into_iter().flatten() {
+                        let e = t["expr"].as_str().unwrap();
+                        assert!(
+                            e.contains(&format!("service=\"{w}\""))
+                                || e.contains(&format!("pod=~\"{w}-")),
+                            "{path}: {e}"
+                        );
+                    }
+                }
+                seen.insert(path);
             }
         }
-        for (w, t) in &titles {
-            let mut want = vec!["CPU", "Memory (working set)"];
-            if SCRAPED.contains(&w.as_str()) {
-                want = vec![
-                    "Request rate",
-                    "Error ratio (5xx)",
-                    "Latency p99",
-                    "CPU",
-                    "Memory (working set)",
-                ];
+    }
+    let all: BTreeSet<String> = dashboards(b)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| !p.contains("/_namespaces/"))
+        .collect();
+    assert_eq!(
+        all, seen,
+        "workload dashboards, and nothing else outside the namespaces"
+    );
+}
+
+#[test]
+fn each_team_has_one_overview_per_environment_naming_no_workload() {
+    let b = built();
+    let mut seen = BTreeSet::new();
+    for (path, cm) in dashboards(b).iter().map(|(p, _)| (p, &b.objects[p])) {
+        if !path.contains("/_namespaces/") {
+            continue;
+        }
+        let (env, _) = env_dir(path).unwrap();
+        let team = label(cm, "platc.dev/team").unwrap();
+        let ns = format!("{team}-{env}");
+        assert_eq!(
+            path,
+            &format!("envs/{env}/_namespaces/{ns}/configmap-{team}-team-dashboard.yaml")
+        );
+        let board = board_of(path, cm, &format!("{team}-team-dashboard"), env, team);
+        assert_eq!(board["uid"], format!("platc-t-{team}-{env}"));
+        assert!(
+            board["tags"]
+                .as_array()
+                .unwrap()
+                .contains(&"overview".into())
+        );
+        assert_eq!(
+            panel_titles(&board),
+            [
+                "Request rate",
+                "Error ratio (5xx)",
+                "Latency p99",
+                "CPU",
+                "Memory (working set)"
+            ]
+        );
+        // Its size does not grow with the team: no workload is named in it.
+        let text = serde_json::to_string(&board).unwrap();
+        for w in teams().values().flatten() {
+            assert!(!text.contains(&format!("\"{w}\"")), "{path} names {w}");
+        }
+        for p in board["panels"].as_array().unwrap() {
+            for t in p["targets"].as_array().into_iter().flatten() {
+                let e = t["expr"].as_str().unwrap();
+                assert!(e.contains(&format!("namespace=\"{ns}\"")), "{path}: {e}");
             }
-            assert_eq!(t, &want, "{path}: panels of {w}");
         }
         seen.insert((env.to_string(), team.to_string()));
     }
-    assert_eq!(seen.len(), 9, "one dashboard per team and environment");
+    assert_eq!(seen.len(), 9, "one overview per team and environment");
 }
 
 #[test]
@@ -768,11 +862,11 @@ fn annotations_choose_the_metrics_port_and_path() {
     assert_eq!(sm["spec"]["endpoints"][0]["path"], "/stats");
     // The worker profile declares no SLOs, and `noport` (web profile) is not scraped: no rules.
     assert!(!objects.values().any(|v| v["kind"] == "PrometheusRule"));
-    let board = &objects["envs/dev/_namespaces/data-dev/configmap-data-dashboard.yaml"];
-    assert_eq!(
-        board["metadata"]["annotations"]["platc.dev/workloads"],
-        "noport,plain,queue"
-    );
+    // Every workload has its dashboard, scraped or not.
+    for w in ["noport", "plain", "queue"] {
+        let path = format!("envs/dev/{w}/configmap-{w}-dashboard.yaml");
+        assert_eq!(objects[&path]["kind"], "ConfigMap", "{path}");
+    }
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! plane. Every object carries its provenance (source file, graph node, provisioner/template).
 
 pub mod catalog;
+mod dashboards;
 pub mod delivery;
 pub mod monitoring;
 pub mod resource;

@@ -1,20 +1,21 @@
 //! The monitoring plane, per environment: a ServiceMonitor for every workload that serves
 //! metrics, a PrometheusRule (multi-window burn-rate and latency alerts) for every scraped
-//! workload whose profile declares SLOs, and one Grafana dashboard ConfigMap per team.
+//! workload whose profile declares SLOs, and Grafana dashboards (`dashboards.rs`): one per
+//! workload, one overview per team.
 //!
 //! Metrics follow the usual HTTP conventions (`http_requests_total` with a `code` label, the
 //! `http_request_duration_seconds` histogram); Prometheus adds `namespace` and `service` to every
 //! scraped series, which is how rules and panels select one workload.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
 use super::resource::{namespace_dir, workload_dir};
-use super::{EnvCx, Object, PlaneRenderer, Provenance, workload_labels};
+use super::{EnvCx, Object, PlaneRenderer, Provenance, dashboards, workload_labels};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::graph::{components_on, namespace_id, workload_id};
-use crate::model::{Plane, Platform, Slo, WorkloadKind};
+use crate::model::{Plane, Platform, Slo};
 use crate::resolve::{EnvResolution, RWorkload};
 
 pub struct MonitoringPlane;
@@ -25,8 +26,6 @@ pub const PROMETHEUS_RULE_KIND: &str = "monitoring.coreos.com/PrometheusRule";
 pub const ANN_METRICS_PORT: &str = "platc.dev/metrics-port";
 /// Workload annotation with the HTTP path of the metrics (overrides the profile).
 pub const ANN_METRICS_PATH: &str = "platc.dev/metrics-path";
-/// The label Grafana's dashboard sidecar watches for.
-pub const DASHBOARD_LABEL: &str = "grafana_dashboard";
 const API_VERSION: &str = "monitoring.coreos.com/v1";
 const DEFAULT_METRICS_PATH: &str = "/metrics";
 
@@ -142,53 +141,52 @@ impl PlaneRenderer for MonitoringPlane {
             .get(env)
             .is_some_and(|e| e.env_type == "production");
 
-        let mut scraped: BTreeMap<&str, Scrape> = BTreeMap::new();
         for w in &cx.res.workloads {
-            let s = match scrape_target(w) {
-                Ok(Some(s)) => s,
-                Ok(None) => continue,
+            if !cx.fresh(&workload_id(&w.name)) {
+                continue;
+            }
+            let scrape = match scrape_target(w) {
+                Ok(s) => s,
                 Err(d) => {
                     diags.push(d);
                     continue;
                 }
             };
-            let fresh = cx.fresh(&workload_id(&w.name));
-            if let Some(p) = providers.get(SERVICE_MONITOR_KIND)
-                && fresh
-            {
-                out.push(cx.finish(workload_obj(
-                    env,
-                    w,
-                    service_monitor(cx.platform, env, w, &s, p.as_deref()),
-                )));
-            }
-            if let (Some(slo), Some(p)) = (&w.profile.slo, providers.get(PROMETHEUS_RULE_KIND))
-                && has_objectives(&w.profile.slo)
-                && fresh
-            {
-                match prometheus_rule(cx.platform, env, production, w, slo, p.as_deref()) {
-                    Ok(v) => out.push(cx.finish(workload_obj(env, w, v))),
-                    Err(d) => diags.push(d),
+            if let Some(s) = &scrape {
+                if let Some(p) = providers.get(SERVICE_MONITOR_KIND) {
+                    out.push(cx.finish(workload_obj(
+                        env,
+                        w,
+                        service_monitor(cx.platform, env, w, s, p.as_deref()),
+                    )));
+                }
+                if let (Some(slo), Some(p)) = (&w.profile.slo, providers.get(PROMETHEUS_RULE_KIND))
+                    && has_objectives(&w.profile.slo)
+                {
+                    match prometheus_rule(cx.platform, env, production, w, slo, p.as_deref()) {
+                        Ok(v) => out.push(cx.finish(workload_obj(env, w, v))),
+                        Err(d) => diags.push(d),
+                    }
                 }
             }
-            scraped.insert(w.name.as_str(), s);
+            let board = dashboards::workload_dashboard(cx.platform, env, w, scrape.as_ref());
+            let name = format!("{}-dashboard", w.name);
+            let labels = workload_labels(cx.platform, env, &w.team, &w.name);
+            let cm = dashboards::config_map(name, &w.namespace, &w.team, labels, env, &board);
+            out.push(cx.finish(workload_obj(env, w, cm)));
         }
 
-        let mut by_team: BTreeMap<&str, Vec<&RWorkload>> = BTreeMap::new();
-        for w in &cx.res.workloads {
-            by_team.entry(w.team.as_str()).or_default().push(w);
-        }
-        for (team, workloads) in by_team {
-            // Every workload of a team in one environment shares the team's namespace.
-            let Some(ns) = workloads.first().map(|w| w.namespace.as_str()) else {
-                continue;
-            };
+        for (ns, team) in cx.res.namespaces() {
             if !cx.fresh(&namespace_id(ns)) {
                 continue;
             }
+            // `-team-` keeps it apart from a workload named like its team.
+            let name = format!("{team}-team-dashboard");
+            let labels = workload_labels(cx.platform, env, team, &name);
+            let board = dashboards::team_dashboard(cx.platform, env, team, ns);
             out.push(cx.finish(Object::manifest(
                 &namespace_dir(env, ns),
-                dashboard_config_map(cx.platform, env, team, ns, &workloads, &scraped),
+                dashboards::config_map(name, ns, team, labels, env, &board),
                 Plane::Monitoring,
                 Provenance {
                     source: "platform/main.ncl".into(),
@@ -267,7 +265,7 @@ fn service_monitor(
 
 /// `n / 10^scale` written exactly (`decimal(144, 4)` = `0.0144`): thresholds in rules must not
 /// carry float noise such as `0.014400000000000001`.
-fn decimal(n: u64, scale: u32) -> String {
+pub(super) fn decimal(n: u64, scale: u32) -> String {
     let p = 10u64.pow(scale);
     let (int, frac) = (n / p, n % p);
     if frac == 0 {
@@ -278,7 +276,7 @@ fn decimal(n: u64, scale: u32) -> String {
 }
 
 /// A percentage in units of 10⁻⁶ of a ratio (`99.9` → 999000), when it is in (0, 100).
-fn percent_micros(v: f64) -> Option<u64> {
+pub(super) fn percent_micros(v: f64) -> Option<u64> {
     if !(v > 0.0 && v < 100.0) {
         return None;
     }
@@ -489,231 +487,6 @@ fn prometheus_rule(
     }))
 }
 
-/// Grafana's dashboard uids are at most 40 characters.
-fn dashboard_uid(team: &str, env: &str) -> String {
-    let uid = format!("platc-{team}-{env}");
-    if uid.len() <= 40 {
-        uid
-    } else {
-        format!("platc-{}", crate::resolve::short_hash(&uid))
-    }
-}
-
-/// Builds panels with stable ids (their position) on a 24-column grid.
-struct Panels {
-    list: Vec<Value>,
-    y: u32,
-}
-
-impl Panels {
-    fn row(&mut self, title: String) {
-        let id = self.list.len() + 1;
-        self.list.push(json!({
-            "id": id, "type": "row", "title": title, "collapsed": false, "panels": [],
-            "gridPos": {"h": 1, "w": 24, "x": 0, "y": self.y},
-        }));
-        self.y += 1;
-    }
-
-    /// One line of equally wide time-series panels.
-    fn line(&mut self, panels: Vec<(String, &str, Vec<Value>, Option<String>)>) {
-        let width = 24 / panels.len().max(1) as u32;
-        for (i, (title, unit, targets, threshold)) in panels.into_iter().enumerate() {
-            let id = self.list.len() + 1;
-            let mut defaults = json!({"unit": unit});
-            if let Some(t) = threshold {
-                // The objective as a red line: above it, the SLO is being missed.
-                let value: Value = t.parse::<f64>().map(|f| json!(f)).unwrap_or(Value::Null);
-                defaults["thresholds"] = json!({"mode": "absolute", "steps": [
-                    {"color": "green", "value": null},
-                    {"color": "red", "value": value},
-                ]});
-                defaults["custom"] = json!({"thresholdsStyle": {"mode": "line"}});
-            }
-            self.list.push(json!({
-                "id": id,
-                "type": "timeseries",
-                "title": title,
-                "datasource": {"type": "prometheus", "uid": "${datasource}"},
-                "gridPos": {"h": 8, "w": width, "x": width * i as u32, "y": self.y},
-                "targets": targets,
-                "fieldConfig": {"defaults": defaults, "overrides": []},
-            }));
-        }
-        self.y += 8;
-    }
-}
-
-fn target(ref_id: &str, expr: String, legend: &str) -> Value {
-    json!({
-        "refId": ref_id,
-        "datasource": {"type": "prometheus", "uid": "${datasource}"},
-        "expr": expr,
-        "legendFormat": legend,
-    })
-}
-
-/// The dashboard of one team in one environment: a row per workload (sorted by name) with HTTP
-/// panels for scraped workloads and CPU/memory for all.
-pub fn dashboard(
-    platform: &Platform,
-    env: &str,
-    team: &str,
-    namespace: &str,
-    workloads: &[&RWorkload],
-    scraped: &BTreeMap<&str, Scrape>,
-) -> Value {
-    let mut sorted: Vec<&RWorkload> = workloads.to_vec();
-    sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut p = Panels {
-        list: Vec::new(),
-        y: 0,
-    };
-    for w in sorted {
-        let kind = match w.profile.kind {
-            WorkloadKind::Deployment => "deployment",
-            WorkloadKind::Cronjob => "cronjob",
-        };
-        p.row(format!("{} ({kind})", w.name));
-        if scraped.contains_key(w.name.as_str()) {
-            let sel = format!("namespace=\"{namespace}\", service=\"{}\"", w.name);
-            let slo = w.profile.slo.as_ref();
-            let budget = slo
-                .and_then(|s| s.availability)
-                .and_then(percent_micros)
-                .map(|a| decimal(1_000_000 - a, 6));
-            let latency_objective = slo
-                .and_then(|s| s.latency.as_ref())
-                .map(|l| decimal(u64::from(l.threshold_ms), 3));
-            let mut latency = vec![target(
-                "A",
-                format!(
-                    "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m])))"
-                ),
-                "p99",
-            )];
-            if let Some(q) = slo
-                .and_then(|s| s.latency.as_ref())
-                .and_then(|l| percent_micros(l.percentile))
-                .filter(|q| *q != 990_000)
-            {
-                latency.push(target(
-                    "B",
-                    format!(
-                        "histogram_quantile({}, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m])))",
-                        decimal(q, 6)
-                    ),
-                    &format!("p{}", decimal(q, 4)),
-                ));
-            }
-            p.line(vec![
-                (
-                    "Request rate".into(),
-                    "reqps",
-                    vec![target(
-                        "A",
-                        format!("sum by (code) (rate(http_requests_total{{{sel}}}[5m]))"),
-                        "{{code}}",
-                    )],
-                    None,
-                ),
-                (
-                    "Error ratio (5xx)".into(),
-                    "percentunit",
-                    vec![target(
-                        "A",
-                        format!(
-                            "sum(rate(http_requests_total{{{sel}, code=~\"5..\"}}[5m])) / sum(rate(http_requests_total{{{sel}}}[5m]))"
-                        ),
-                        "errors",
-                    )],
-                    budget,
-                ),
-                ("Latency p99".into(), "s", latency, latency_objective),
-            ]);
-        }
-        // Pods of a Deployment are `<name>-<replicaset hash>-<suffix>`, of a CronJob
-        // `<name>-<schedule time>-<suffix>`: this never matches a workload named `<name>-x`.
-        let pods = format!(
-            "namespace=\"{namespace}\", pod=~\"{}-[a-z0-9]+-[a-z0-9]{{5}}\", container!=\"\"",
-            w.name
-        );
-        p.line(vec![
-            (
-                "CPU".into(),
-                "short",
-                vec![target(
-                    "A",
-                    format!("sum by (pod) (rate(container_cpu_usage_seconds_total{{{pods}}}[5m]))"),
-                    "{{pod}}",
-                )],
-                None,
-            ),
-            (
-                "Memory (working set)".into(),
-                "bytes",
-                vec![target(
-                    "A",
-                    format!("sum by (pod) (container_memory_working_set_bytes{{{pods}}})"),
-                    "{{pod}}",
-                )],
-                None,
-            ),
-        ]);
-    }
-    json!({
-        "uid": dashboard_uid(team, env),
-        "title": format!("{team} ({env})"),
-        "description": format!("Workloads of team {team} in environment {env} of platform {} (generated by platc; edit the workloads, not this dashboard).", platform.name),
-        "tags": ["platc", format!("team:{team}"), format!("environment:{env}")],
-        "editable": false,
-        "graphTooltip": 1,
-        "schemaVersion": 39,
-        "time": {"from": "now-6h", "to": "now"},
-        "refresh": "1m",
-        "timezone": "utc",
-        "templating": {"list": [{
-            "name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
-            "current": {}, "hide": 0, "refresh": 1,
-        }]},
-        "annotations": {"list": []},
-        "links": [],
-        "panels": p.list,
-    })
-}
-
-fn dashboard_config_map(
-    platform: &Platform,
-    env: &str,
-    team: &str,
-    namespace: &str,
-    workloads: &[&RWorkload],
-    scraped: &BTreeMap<&str, Scrape>,
-) -> Value {
-    let name = format!("{team}-dashboard");
-    let mut l = workload_labels(platform, env, team, &name);
-    l.insert("app.kubernetes.io/component".into(), json!("dashboard"));
-    l.insert(DASHBOARD_LABEL.into(), json!("1"));
-    let board = dashboard(platform, env, team, namespace, workloads, scraped);
-    // serde_json's map is sorted by key, so the text is canonical.
-    let text = serde_json::to_string_pretty(&board).unwrap_or_default() + "\n";
-    let listed: BTreeSet<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
-    json!({
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": l,
-            "annotations": {
-                "grafana_folder": team,
-                "platc.dev/workloads": listed.into_iter().collect::<Vec<_>>().join(","),
-            },
-        },
-        "data": {format!("{team}-{env}.json"): text},
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,14 +512,6 @@ mod tests {
         assert_eq!(percent_micros(0.0), None);
         assert_eq!(percent_micros(f64::NAN), None);
         assert_eq!(percent_micros(99.999_999), None);
-    }
-
-    #[test]
-    fn long_dashboard_uids_are_hashed() {
-        assert_eq!(dashboard_uid("data", "prod"), "platc-data-prod");
-        let long = dashboard_uid(&"t".repeat(40), "prod");
-        assert_eq!(long.len(), "platc-".len() + 8);
-        assert!(long.starts_with("platc-"));
     }
 
     #[test]

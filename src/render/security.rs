@@ -25,6 +25,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::graph::{EdgeKind, NodeKind, components_on, namespace_id, resource_id, workload_id};
 use crate::model::{Plane, Platform, RouteKind};
 use crate::resolve::{Instance, Output, RPort, RWorkload};
+use crate::template::Templates;
 
 pub struct SecurityPlane;
 
@@ -575,15 +576,6 @@ pub fn endpoint(cx: &EnvCx<'_>, i: &Instance) -> Result<Option<Endpoint>, Diagno
         .provisioners
         .iter()
         .find(|p| p.name == i.provisioner);
-    let render = |what: &str, src: &str| -> Result<String, Diagnostic> {
-        cx.templates
-            .render_str(
-                &format!("network.{what} of provisioner `{}`", i.provisioner),
-                src,
-                &i.context,
-            )
-            .map_err(|d| d.with_note(format!("for resource `{}` ({})", i.name, i.span)))
-    };
     let bad_port = |what: &str, got: &str| {
         Diagnostic::at(
             Code::InvalidValue,
@@ -615,6 +607,16 @@ pub fn endpoint(cx: &EnvCx<'_>, i: &Instance) -> Result<Option<Endpoint>, Diagno
                 None => Endpoint::External { ports: vec![port] },
             },
         ));
+    };
+    let mcx = Templates::context(&i.context);
+    let render = |what: &str, src: &str| -> Result<String, Diagnostic> {
+        cx.templates
+            .render_inline(
+                &format!("network.{what} of provisioner `{}`", i.provisioner),
+                src,
+                &mcx,
+            )
+            .map_err(|d| d.with_note(format!("for resource `{}` ({})", i.name, i.span)))
     };
     let mut ports = BTreeSet::new();
     for src in &net.ports {

@@ -545,8 +545,9 @@ pub fn resolve_env(
         });
         let mut outputs = BTreeMap::new();
         let mut failed_outputs = false;
+        let mcx = Templates::context(&context);
         for (oname, tmpl) in &prov.outputs {
-            match templates.render_str(&format!("{}.outputs.{oname}", prov.name), tmpl, &context) {
+            match templates.render_inline(&format!("{}.outputs.{oname}", prov.name), tmpl, &mcx) {
                 Ok(v) => {
                     outputs.insert(oname.clone(), Output::Plain(v));
                 }
@@ -560,10 +561,10 @@ pub fn resolve_env(
             }
         }
         for (oname, so) in &prov.secret_outputs {
-            match templates.render_str(
+            match templates.render_inline(
                 &format!("{}.secret_outputs.{oname}", prov.name),
                 &so.secret,
-                &context,
+                &mcx,
             ) {
                 Ok(secret) => {
                     outputs.insert(
@@ -581,10 +582,10 @@ pub fn resolve_env(
             }
         }
         let external_secret = match &prov.external_secret {
-            Some(es) => match templates.render_str(
+            Some(es) => match templates.render_inline(
                 &format!("{}.external_secret.remote_key", prov.name),
                 &es.remote_key,
-                &context,
+                &mcx,
             ) {
                 Ok(k) => Some((es.store.clone(), k)),
                 Err(d) => {

@@ -1,0 +1,361 @@
+//! Grafana dashboards as ConfigMaps for the dashboard sidecar: one per workload (its own
+//! panels and SLO thresholds) and one overview per team and environment.
+//!
+//! A dashboard belongs to the graph node whose data it reads: a workload's to the workload, the
+//! team overview to the namespace. The overview therefore names no workload: its panels group
+//! the namespace's series by `service`, and its links list the workloads' dashboards by tag. A
+//! team of any size thus gets an overview of the same few kilobytes (one row per workload would
+//! pass the API server's object size limit at a few hundred workloads), and editing one
+//! workload re-renders one small dashboard, not its team's.
+
+use serde_json::{Map, Value, json};
+
+use super::monitoring::{Scrape, decimal, percent_micros};
+use crate::model::{Platform, WorkloadKind};
+use crate::resolve::RWorkload;
+
+/// The label Grafana's dashboard sidecar watches for.
+pub const DASHBOARD_LABEL: &str = "grafana_dashboard";
+
+/// Grafana's dashboard uids are at most 40 characters.
+fn dashboard_uid(parts: &[&str]) -> String {
+    let uid = format!("platc-{}", parts.join("-"));
+    if uid.len() <= 40 {
+        uid
+    } else {
+        format!("platc-{}", crate::resolve::short_hash(&uid))
+    }
+}
+
+/// Builds panels with stable ids (their position) on a 24-column grid.
+struct Panels {
+    list: Vec<Value>,
+    y: u32,
+}
+
+/// A time-series panel: title, unit, queries, and the objective drawn as a threshold line.
+type Panel = (String, &'static str, Vec<Value>, Option<String>);
+
+impl Panels {
+    fn new() -> Panels {
+        Panels {
+            list: Vec::new(),
+            y: 0,
+        }
+    }
+
+    fn row(&mut self, title: String) {
+        let id = self.list.len() + 1;
+        self.list.push(json!({
+            "id": id, "type": "row", "title": title, "collapsed": false, "panels": [],
+            "gridPos": {"h": 1, "w": 24, "x": 0, "y": self.y},
+        }));
+        self.y += 1;
+    }
+
+    /// One line of equally wide time-series panels.
+    fn line(&mut self, panels: Vec<Panel>) {
+        let width = 24 / panels.len().max(1) as u32;
+        for (i, (title, unit, targets, threshold)) in panels.into_iter().enumerate() {
+            let id = self.list.len() + 1;
+            let mut defaults = json!({"unit": unit});
+            if let Some(t) = threshold {
+                // The objective as a red line: above it, the SLO is being missed.
+                let value: Value = t.parse::<f64>().map(|f| json!(f)).unwrap_or(Value::Null);
+                defaults["thresholds"] = json!({"mode": "absolute", "steps": [
+                    {"color": "green", "value": null},
+                    {"color": "red", "value": value},
+                ]});
+                defaults["custom"] = json!({"thresholdsStyle": {"mode": "line"}});
+            }
+            self.list.push(json!({
+                "id": id,
+                "type": "timeseries",
+                "title": title,
+                "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                "gridPos": {"h": 8, "w": width, "x": width * i as u32, "y": self.y},
+                "targets": targets,
+                "fieldConfig": {"defaults": defaults, "overrides": []},
+            }));
+        }
+        self.y += 8;
+    }
+}
+
+fn target(ref_id: &str, expr: String, legend: &str) -> Value {
+    json!({
+        "refId": ref_id,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "expr": expr,
+        "legendFormat": legend,
+    })
+}
+
+/// What every platc dashboard has: the data source variable, the team's tags, and a drop-down
+/// of the team's other dashboards in the environment (Grafana lists those carrying every tag).
+fn board(
+    uid: String,
+    title: String,
+    description: String,
+    tags: Vec<String>,
+    team_tags: &[String],
+    panels: Panels,
+) -> Value {
+    json!({
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": tags,
+        "editable": false,
+        "graphTooltip": 1,
+        "schemaVersion": 39,
+        "time": {"from": "now-6h", "to": "now"},
+        "refresh": "1m",
+        "timezone": "utc",
+        "templating": {"list": [{
+            "name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
+            "current": {}, "hide": 0, "refresh": 1,
+        }]},
+        "annotations": {"list": []},
+        "links": [{
+            "type": "dashboards", "title": "Team dashboards", "tags": team_tags,
+            "asDropdown": true, "includeVars": true, "keepTime": true,
+        }],
+        "panels": panels.list,
+    })
+}
+
+fn team_tags(team: &str, env: &str) -> Vec<String> {
+    vec![
+        "platc".into(),
+        format!("team:{team}"),
+        format!("environment:{env}"),
+    ]
+}
+
+/// The HTTP panels of one scraped workload, with its SLO objectives as threshold lines.
+fn http_line(w: &RWorkload, sel: &str) -> Vec<Panel> {
+    let slo = w.profile.slo.as_ref();
+    let budget = slo
+        .and_then(|s| s.availability)
+        .and_then(percent_micros)
+        .map(|a| decimal(1_000_000 - a, 6));
+    let latency_objective = slo
+        .and_then(|s| s.latency.as_ref())
+        .map(|l| decimal(u64::from(l.threshold_ms), 3));
+    let quantile = |q: &str| {
+        format!(
+            "histogram_quantile({q}, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m])))"
+        )
+    };
+    let mut latency = vec![target("A", quantile("0.99"), "p99")];
+    if let Some(q) = slo
+        .and_then(|s| s.latency.as_ref())
+        .and_then(|l| percent_micros(l.percentile))
+        .filter(|q| *q != 990_000)
+    {
+        latency.push(target(
+            "B",
+            quantile(&decimal(q, 6)),
+            &format!("p{}", decimal(q, 4)),
+        ));
+    }
+    vec![
+        (
+            "Request rate".into(),
+            "reqps",
+            vec![target(
+                "A",
+                format!("sum by (code) (rate(http_requests_total{{{sel}}}[5m]))"),
+                "{{code}}",
+            )],
+            None,
+        ),
+        (
+            "Error ratio (5xx)".into(),
+            "percentunit",
+            vec![target(
+                "A",
+                format!(
+                    "sum(rate(http_requests_total{{{sel}, code=~\"5..\"}}[5m])) / sum(rate(http_requests_total{{{sel}}}[5m]))"
+                ),
+                "errors",
+            )],
+            budget,
+        ),
+        ("Latency p99".into(), "s", latency, latency_objective),
+    ]
+}
+
+/// CPU and memory by pod of the pods matching `pods` (a label selector's body).
+fn resource_line(pods: &str) -> Vec<Panel> {
+    vec![
+        (
+            "CPU".into(),
+            "short",
+            vec![target(
+                "A",
+                format!("sum by (pod) (rate(container_cpu_usage_seconds_total{{{pods}}}[5m]))"),
+                "{{pod}}",
+            )],
+            None,
+        ),
+        (
+            "Memory (working set)".into(),
+            "bytes",
+            vec![target(
+                "A",
+                format!("sum by (pod) (container_memory_working_set_bytes{{{pods}}})"),
+                "{{pod}}",
+            )],
+            None,
+        ),
+    ]
+}
+
+/// The dashboard of one workload in one environment: HTTP panels when it is scraped, CPU and
+/// memory always.
+pub fn workload_dashboard(
+    platform: &Platform,
+    env: &str,
+    w: &RWorkload,
+    scraped: Option<&Scrape>,
+) -> Value {
+    let (team, namespace) = (w.team.as_str(), w.namespace.as_str());
+    let kind = match w.profile.kind {
+        WorkloadKind::Deployment => "deployment",
+        WorkloadKind::Cronjob => "cronjob",
+    };
+    let mut p = Panels::new();
+    p.row(format!("{} ({kind})", w.name));
+    if scraped.is_some() {
+        let sel = format!("namespace=\"{namespace}\", service=\"{}\"", w.name);
+        p.line(http_line(w, &sel));
+    }
+    // Pods of a Deployment are `<name>-<replicaset hash>-<suffix>`, of a CronJob
+    // `<name>-<schedule time>-<suffix>`: this never matches a workload named `<name>-x`.
+    let pods = format!(
+        "namespace=\"{namespace}\", pod=~\"{}-[a-z0-9]+-[a-z0-9]{{5}}\", container!=\"\"",
+        w.name
+    );
+    p.line(resource_line(&pods));
+    let team_tags = team_tags(team, env);
+    let mut tags = team_tags.clone();
+    tags.push(format!("workload:{}", w.name));
+    board(
+        dashboard_uid(&["w", &w.name, env]),
+        format!("{} ({env})", w.name),
+        format!(
+            "Workload {} of team {team} in environment {env} of platform {} (generated by platc; edit the workload, not this dashboard).",
+            w.name, platform.name
+        ),
+        tags,
+        &team_tags,
+        p,
+    )
+}
+
+/// The overview of one team in one environment: the namespace's series by workload (`service`)
+/// and by pod, and the drop-down of the workloads' own dashboards.
+pub fn team_dashboard(platform: &Platform, env: &str, team: &str, namespace: &str) -> Value {
+    let ns = format!("namespace=\"{namespace}\"");
+    let by = |expr: &str| format!("sum by (service) ({expr})");
+    let mut p = Panels::new();
+    p.row("HTTP by workload (scraped workloads)".into());
+    p.line(vec![
+        (
+            "Request rate".into(),
+            "reqps",
+            vec![target(
+                "A",
+                by(&format!("rate(http_requests_total{{{ns}}}[5m])")),
+                "{{service}}",
+            )],
+            None,
+        ),
+        (
+            "Error ratio (5xx)".into(),
+            "percentunit",
+            vec![target(
+                "A",
+                format!(
+                    "{} / {}",
+                    by(&format!(
+                        "rate(http_requests_total{{{ns}, code=~\"5..\"}}[5m])"
+                    )),
+                    by(&format!("rate(http_requests_total{{{ns}}}[5m])"))
+                ),
+                "{{service}}",
+            )],
+            None,
+        ),
+        (
+            "Latency p99".into(),
+            "s",
+            vec![target(
+                "A",
+                format!(
+                    "histogram_quantile(0.99, sum by (service, le) (rate(http_request_duration_seconds_bucket{{{ns}}}[5m])))"
+                ),
+                "{{service}}",
+            )],
+            None,
+        ),
+    ]);
+    p.row("Resources by pod".into());
+    p.line(resource_line(&format!("{ns}, container!=\"\"")));
+    let tags = team_tags(team, env);
+    let mut own = tags.clone();
+    own.push("overview".into());
+    board(
+        dashboard_uid(&["t", team, env]),
+        format!("{team} ({env})"),
+        format!(
+            "Workloads of team {team} in environment {env} of platform {} (generated by platc; each workload has its own dashboard, under Team dashboards).",
+            platform.name
+        ),
+        own,
+        &tags,
+        p,
+    )
+}
+
+/// The ConfigMap the sidecar loads `board` from, into the team's folder. `labels` are the
+/// object's; the data key, unique in the folder, is `<name>.json`.
+pub fn config_map(
+    name: String,
+    namespace: &str,
+    team: &str,
+    mut labels: Map<String, Value>,
+    env: &str,
+    board: &Value,
+) -> Value {
+    labels.insert("app.kubernetes.io/component".into(), json!("dashboard"));
+    labels.insert(DASHBOARD_LABEL.into(), json!("1"));
+    // serde_json's map is sorted by key, so the text is canonical.
+    let text = serde_json::to_string_pretty(board).unwrap_or_default() + "\n";
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": {"grafana_folder": team},
+        },
+        "data": {format!("{name}-{env}.json"): text},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_dashboard_uids_are_hashed() {
+        assert_eq!(dashboard_uid(&["t", "data", "prod"]), "platc-t-data-prod");
+        let long = dashboard_uid(&[&"t".repeat(40), "prod"]);
+        assert_eq!(long.len(), "platc-".len() + 8);
+        assert!(long.starts_with("platc-"));
+    }
+}
