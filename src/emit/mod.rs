@@ -39,6 +39,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 
 mod patch;
 mod plan;
+mod quick;
 
 use plan::{Plan, plan};
 
@@ -713,7 +714,18 @@ fn rebuild(
 ) -> Result<EmitReport, EmitError> {
     let live = &target.dir;
     let previous = read_index(live)?;
-    let plan = plan(live, tree, previous.as_ref(), &index.files)?;
+    // A small change to an output as its index describes it needs no scan of the output.
+    let quick = previous
+        .as_ref()
+        .and_then(|p| quick::plan(live, tree, p, &index.files))
+        .filter(|q| {
+            let changed = q.report.written.len() + q.report.removed.len();
+            changed == 0 || patch::worth_it(changed, tree.len())
+        });
+    let plan = match quick {
+        Some(q) => q,
+        None => plan(live, tree, previous.as_ref(), &index.files)?,
+    };
     let new_index_bytes = index.to_bytes();
     if plan.report.written.is_empty() && plan.report.removed.is_empty() {
         // The index serialises deterministically: equal content, equal bytes.

@@ -1,0 +1,272 @@
+//! The plan of a small rebuild without scanning the output: every path the previous index or
+//! the new tree names is looked at (one `lstat` each, in parallel), nothing else.
+//!
+//! What the full scan adds is the unowned entries to carry into a staged tree, and those only
+//! matter when the tree is staged anew; an in-place patch leaves them where they are. So when
+//! the live directory holds what the index says (owned files where it lists them, nothing in
+//! the way of a new path) and the change is small, this is the plan. Anything unusual — an owned
+//! file gone or turned into something else, a new path where something already is — and the
+//! full plan decides, with its exact messages.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use super::plan::Plan;
+use super::{EmitReport, INDEX_PATH, Index, Kind, Tree, ancestors, rel_to_path};
+
+/// What one path is now, not following symlinks; `None` when nothing is there. An error other
+/// than "not found" gives up on the quick plan.
+fn kind_at(live: &Path, rel: &str) -> Result<Option<Kind>, ()> {
+    match fs::symlink_metadata(live.join(rel_to_path(rel))) {
+        Ok(m) if m.file_type().is_file() => Ok(Some(Kind::File { len: m.len() })),
+        Ok(m) if m.file_type().is_dir() => Ok(Some(Kind::Dir { empty: false })),
+        Ok(m) if m.file_type().is_symlink() => Ok(Some(Kind::Symlink)),
+        Ok(_) => Ok(Some(Kind::Other)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(_) => Err(()),
+    }
+}
+
+/// A path's new length and hash; `None` when it is not in the new tree.
+type Want<'a> = Option<(u64, &'a str)>;
+
+enum Verdict {
+    Unchanged,
+    Written,
+    Removed,
+    /// Owned, gone, and not wanted any more: the index simply drops it.
+    Gone,
+}
+
+/// One path of the tree (`want`: its new length and hash) or of the old index only (`None`).
+fn judge(
+    live: &Path,
+    rel: &str,
+    want: Want,
+    previous: &Index,
+) -> Result<Verdict, ()> {
+    let now = kind_at(live, rel)?;
+    let old = previous.files.get(rel);
+    match (want, old, now) {
+        (None, Some(_), Some(Kind::File { .. })) => Ok(Verdict::Removed),
+        (None, Some(_), None) => Ok(Verdict::Gone),
+        (Some((len, hash)), Some(old), Some(Kind::File { len: on_disk })) => {
+            if on_disk == len && old == hash {
+                Ok(Verdict::Unchanged)
+            } else {
+                Ok(Verdict::Written)
+            }
+        }
+        // A new path: nothing there, and every ancestor a directory or nothing.
+        (Some(_), None, None) => {
+            for a in ancestors(rel) {
+                if !matches!(kind_at(live, a)?, None | Some(Kind::Dir { .. })) {
+                    return Err(());
+                }
+            }
+            Ok(Verdict::Written)
+        }
+        _ => Err(()),
+    }
+}
+
+/// The plan, when the live directory is as the index recorded it; `None` sends the caller to
+/// the full scan. `known` files must be unchanged (by hash and length) or the plan is `None`.
+pub(super) fn plan(
+    live: &Path,
+    tree: &Tree,
+    previous: &Index,
+    new_hashes: &BTreeMap<String, String>,
+) -> Option<Plan> {
+    use rayon::prelude::*;
+    // (path, its new length and hash unless it goes away, taken from the memo)
+    let mut paths: Vec<(&str, Want, bool)> = Vec::with_capacity(tree.len());
+    for (rel, bytes) in &tree.files {
+        paths.push((
+            rel,
+            Some((bytes.len() as u64, new_hashes.get(rel)?.as_str())),
+            false,
+        ));
+    }
+    for (rel, k) in &tree.known {
+        paths.push((rel, Some((k.len, k.hash.as_str())), true));
+    }
+    let in_tree: HashSet<&str> = paths.iter().map(|p| p.0).collect();
+    paths.extend(
+        previous
+            .files
+            .keys()
+            .filter(|p| p.as_str() != INDEX_PATH && !in_tree.contains(p.as_str()))
+            .map(|p| (p.as_str(), None, false)),
+    );
+    let verdicts: Vec<Verdict> = paths
+        .par_iter()
+        .map(|(rel, want, known)| {
+            let v = judge(live, rel, *want, previous)?;
+            // A file taken from the memo must be there as recorded.
+            if *known && !matches!(v, Verdict::Unchanged) {
+                return Err(());
+            }
+            Ok(v)
+        })
+        .collect::<Result<_, ()>>()
+        .ok()?;
+    let mut report = EmitReport::default();
+    for ((rel, _, _), v) in paths.iter().zip(verdicts) {
+        match v {
+            Verdict::Unchanged => report.unchanged.push(rel.to_string()),
+            Verdict::Written => report.written.push(rel.to_string()),
+            Verdict::Removed => report.removed.push(rel.to_string()),
+            Verdict::Gone => {}
+        }
+    }
+    report.removed.sort();
+    Some(Plan {
+        report,
+        carried: Vec::new(),
+        kept_dirs: Default::default(),
+        unchanged: Default::default(),
+        replaces_dir: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::super::{IndexMeta, content_hash, emit, read_index, validate_tree};
+    use super::*;
+
+    const NAMES: [&str; 6] = ["a", "b", "a/x", "a/y", "c/z/w", "c/v"];
+
+    /// What a user (or a crash) may have done to the output since the last build.
+    #[derive(Debug, Clone)]
+    enum Tamper {
+        Delete(usize),
+        Truncate(usize),
+        Unowned(usize),
+        DirInstead(usize),
+    }
+
+    fn tamper() -> impl Strategy<Value = Tamper> {
+        prop_oneof![
+            (0..NAMES.len()).prop_map(Tamper::Delete),
+            (0..NAMES.len()).prop_map(Tamper::Truncate),
+            (0..NAMES.len()).prop_map(Tamper::Unowned),
+            (0..NAMES.len()).prop_map(Tamper::DirInstead),
+        ]
+    }
+
+    /// A tree over `NAMES`: each name absent or with one of three contents.
+    fn files() -> impl Strategy<Value = BTreeMap<String, Vec<u8>>> {
+        proptest::collection::vec(0u8..4, NAMES.len()).prop_map(|v| {
+            let mut t: BTreeMap<String, Vec<u8>> = NAMES
+                .iter()
+                .zip(v)
+                .filter(|(_, c)| *c > 0)
+                .map(|(n, c)| (n.to_string(), format!("v{c}\n").into_bytes()))
+                .collect();
+            // A file cannot also be a directory of the same tree.
+            if t.contains_key("a") {
+                t.retain(|p, _| !p.starts_with("a/"));
+            }
+            t
+        })
+    }
+
+    fn apply(live: &Path, t: &Tamper) {
+        let at = |i: usize| live.join(NAMES[i]);
+        match t {
+            Tamper::Delete(i) => {
+                let _ = fs::remove_file(at(*i));
+            }
+            Tamper::Truncate(i) if at(*i).is_file() => {
+                let _ = fs::write(at(*i), "");
+            }
+            Tamper::Unowned(i) if !at(*i).exists() => {
+                if let Some(p) = at(*i).parent() {
+                    let _ = fs::create_dir_all(p);
+                }
+                let _ = fs::write(at(*i), "mine\n");
+            }
+            Tamper::DirInstead(i) => {
+                let _ = fs::remove_file(at(*i));
+                let _ = fs::create_dir_all(at(*i));
+            }
+            _ => {}
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whenever the quick plan answers, the full scan plans exactly the same.
+        #[test]
+        fn the_quick_plan_agrees_with_the_full_scan(
+            old in files(),
+            new in files(),
+            tampers in proptest::collection::vec(tamper(), 0..3),
+        ) {
+            let (old, new) = (Tree::new(old), Tree::new(new));
+            prop_assert!(validate_tree(&old).is_empty() && validate_tree(&new).is_empty());
+            prop_assume!(!old.is_empty());
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let live = tmp.path().join("out");
+            let meta = IndexMeta { platc_version: "0".into(), source_commit: None };
+            emit(&live, &old, &meta).expect("first build");
+            for t in &tampers {
+                apply(&live, t);
+            }
+            let previous = read_index(&live).expect("index").expect("an index");
+            let hashes: BTreeMap<String, String> =
+                new.files.iter().map(|(p, b)| (p.clone(), content_hash(b))).collect();
+            if let Some(quick) = plan(&live, &new, &previous, &hashes) {
+                let full = super::super::plan::plan(&live, &new, Some(&previous), &hashes)
+                    .expect("the full plan accepts what the quick one does");
+                prop_assert_eq!(quick.report, full.report);
+                prop_assert!(!full.replaces_dir);
+            }
+        }
+    }
+
+    #[test]
+    fn an_untouched_output_gets_a_quick_plan() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let live = tmp.path().join("out");
+        let meta = IndexMeta {
+            platc_version: "0".into(),
+            source_commit: None,
+        };
+        let files = |v: &str| -> BTreeMap<String, Vec<u8>> {
+            NAMES
+                .iter()
+                .map(|n| (n.to_string(), format!("{v}\n").into_bytes()))
+                .filter(|(n, _)| n != "a")
+                .collect()
+        };
+        emit(&live, &Tree::new(files("1")), &meta).expect("first");
+        fs::write(live.join("c/mine.txt"), "kept\n").expect("unowned file");
+        let mut new = files("1");
+        new.insert("a/y".into(), b"2\n".to_vec());
+        new.remove("c/v");
+        let new = Tree::new(new);
+        let previous = read_index(&live).expect("index").expect("an index");
+        let hashes = new
+            .files
+            .iter()
+            .map(|(p, b)| (p.clone(), content_hash(b)))
+            .collect();
+        let q = plan(&live, &new, &previous, &hashes).expect("a quick plan");
+        assert_eq!(q.report.written, ["a/y"]);
+        assert_eq!(q.report.removed, ["c/v"]);
+        assert_eq!(q.report.unchanged, ["a/x", "b", "c/z/w"]);
+        // An owned file replaced by a directory sends the build to the full scan.
+        fs::remove_file(live.join("a/x")).expect("rm");
+        fs::create_dir(live.join("a/x")).expect("mkdir");
+        assert!(plan(&live, &new, &previous, &hashes).is_none());
+    }
+}
