@@ -135,6 +135,8 @@ pub fn run(
         out_dir: Some(out.clone()),
         bytes_only: true,
         layout,
+        // The cold figures include the evaluation; `build` (one call) reuses it as users do.
+        reuse_evaluation: false,
     };
     let meta = IndexMeta {
         platc_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -43,6 +43,7 @@ pub fn build(
     };
     let opts = Options {
         bytes_only: true,
+        reuse_evaluation: true,
         out_dir: Some(out_dir.to_path_buf()),
         ..opts.clone()
     };

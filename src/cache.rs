@@ -121,9 +121,12 @@ fn try_lookup(
     if emit::content_hash(&index) != entry.index {
         return None;
     }
-    for (rel, size) in &entry.outputs {
-        let meta = std::fs::symlink_metadata(out_dir.join(rel)).ok()?;
-        if !meta.is_file() || meta.len() != *size {
+    let intact = |(rel, size): (&String, &u64)| {
+        std::fs::symlink_metadata(out_dir.join(rel)).is_ok_and(|m| m.is_file() && m.len() == *size)
+    };
+    {
+        use rayon::prelude::*;
+        if !entry.outputs.par_iter().all(intact) {
             return None;
         }
     }
@@ -227,13 +230,15 @@ fn inputs(
     }
     files.extend(crate::discover::find_workloads(root, globs, Some(out_dir)).ok()?);
     files.extend(extra.iter().cloned());
+    use rayon::prelude::*;
     files
-        .into_iter()
+        .into_par_iter()
         .map(|rel| {
             let bytes = std::fs::read(root.join(&rel)).ok()?;
             Some((rel, emit::content_hash(&bytes)))
         })
-        .collect()
+        .collect::<Option<Vec<_>>>()
+        .map(|v| v.into_iter().collect())
 }
 
 fn options_key(opts: &Options) -> String {

@@ -27,6 +27,10 @@ pub struct Options {
     pub bytes_only: bool,
     /// Overrides the platform's `gitops.layout`.
     pub layout: Option<crate::model::Layout>,
+    /// Reuse the platform's last evaluation from the workspace's cache when none of the files
+    /// it read changed, and keep this one there (`build` does; commands that only read the
+    /// workspace leave it alone).
+    pub reuse_evaluation: bool,
 }
 
 pub struct Compilation {
@@ -59,7 +63,7 @@ impl EnvResult {
 
 /// Loads the workspace: the platform (evaluated once) and every workload file.
 pub fn load(root: &Path, opts: &Options) -> Result<(Platform, Vec<Workload>), Diagnostics> {
-    let platform = load::platform_of(root)?;
+    let platform = load::platform_in(root, opts.reuse_evaluation)?;
     let files = discover::find_workloads(root, &platform.workloads, opts.out_dir.as_deref())?;
     let workloads = load::workloads(root, &files)?;
     Ok((platform, workloads))
@@ -182,9 +186,15 @@ pub fn compile_with_memo(
     let templates = Templates::new(&platform).map_err(Diagnostics)?;
     let envs = env_order(&platform, &opts.envs)?;
     // Environments, plane renderers and object serialisation all run on one pool; results
-    // are collected in order, so the output is the same for any number of threads.
+    // are collected in order, so the output is the same for any number of threads. The
+    // current pool (rayon's global one, which load and emit use too) when it has the number of
+    // threads asked for: two pools would have their idle workers spin against each other.
+    let threads = opts.threads.max(1);
+    if rayon::current_num_threads() == threads {
+        return compile_envs(platform, templates, workloads, &envs, opts, memo);
+    }
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.max(1))
+        .num_threads(threads)
         .build()
         .map_err(|e| {
             Diagnostics::from(Diagnostic::error(

@@ -144,3 +144,51 @@ fn a_corrupt_stale_or_deleted_cache_changes_no_output_byte() {
     assert_eq!(read_tree(&out), tree);
     assert!(cached(&build(root)));
 }
+
+/// The platform's evaluation is kept in the cache and reused while no file it read changed: a
+/// workload edit builds from it; an edit of a platform file evaluates again; a damaged entry is
+/// ignored.
+#[test]
+fn the_platforms_evaluation_is_kept_until_a_file_it_read_changes() {
+    let ws = workspace("examples");
+    let root = ws.path();
+    let out = root.join("out");
+    build(root);
+    let tree = read_tree(&out);
+    let entries = cache_files(root, "platform");
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    let good = s(&std::fs::read(entry).unwrap());
+    assert!(good.contains("\"platform/main.ncl\""), "{good}");
+
+    // Proof that it is reused: a (hand-made) entry naming the platform otherwise is believed
+    // by a build that has to load the workspace.
+    std::fs::write(
+        entry,
+        good.replace("\"name\":\"acme\"", "\"name\":\"kept\""),
+    )
+    .unwrap();
+    let web = root.join("examples/storefront/web/score.yaml");
+    append(&web, "\n# edited\n");
+    build(root);
+    let part_of = |name: &str| format!("app.kubernetes.io/part-of: {name}");
+    let deployment = s(&std::fs::read(out.join("envs/dev/web/deployment-web.yaml")).unwrap());
+    assert!(deployment.contains(&part_of("kept")), "{deployment}");
+
+    // A file the evaluation read changed: evaluated again, the entry replaced.
+    append(&root.join("platform/teams.ncl"), "\n# reviewed\n");
+    build(root);
+    let deployment = s(&std::fs::read(out.join("envs/dev/web/deployment-web.yaml")).unwrap());
+    assert!(deployment.contains(&part_of("acme")), "{deployment}");
+    assert_eq!(read_tree(&out), tree);
+    let replaced = s(&std::fs::read(entry).unwrap());
+    assert!(replaced.contains("\"name\":\"acme\""));
+
+    // Damaged entries are ignored.
+    for damage in ["garbage", "", &replaced[..replaced.len() / 2]] {
+        std::fs::write(entry, damage).unwrap();
+        append(&web, "\n# again\n");
+        build(root);
+        assert_eq!(read_tree(&out), tree);
+    }
+}

@@ -151,6 +151,7 @@ impl Workspace {
             out_dir,
             bytes_only: false,
             layout: self.layout,
+            reuse_evaluation: false,
         }
     }
 }

@@ -41,12 +41,7 @@ enum Verdict {
 }
 
 /// One path of the tree (`want`: its new length and hash) or of the old index only (`None`).
-fn judge(
-    live: &Path,
-    rel: &str,
-    want: Want,
-    previous: &Index,
-) -> Result<Verdict, ()> {
+fn judge(live: &Path, rel: &str, want: Want, previous: &Index) -> Result<Verdict, ()> {
     let now = kind_at(live, rel)?;
     let old = previous.files.get(rel);
     match (want, old, now) {

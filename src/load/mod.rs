@@ -1,5 +1,6 @@
 //! Loading: the Nickel platform and the Score workloads into the typed model.
 
+mod evaluation;
 pub mod platform;
 pub mod score;
 
@@ -12,50 +13,33 @@ use crate::model::{Platform, Workload};
 
 /// The platform: `<root>/platform/main.ncl` when present, else the embedded reference platform.
 pub fn platform_of(root: &Path) -> Result<Platform, Diagnostics> {
+    platform_in(root, false)
+}
+
+/// [`platform_of`]; with `reuse`, through the evaluation kept in the workspace's cache.
+pub fn platform_in(root: &Path, reuse: bool) -> Result<Platform, Diagnostics> {
     if root.join("platform/main.ncl").is_file() {
-        platform::load_platform(root)
+        platform::load_platform_in(root, reuse)
     } else {
-        platform::load_embedded_platform()
+        platform::load_embedded_platform_in(reuse.then_some(root))
     }
 }
 
 /// Reads and parses every workload file; all errors of all files are reported together.
 pub fn workloads(root: &Path, files: &[String]) -> Result<Vec<Workload>, Diagnostics> {
-    let mut diags = Diagnostics::new();
-    let mut out = Vec::new();
+    use rayon::prelude::*;
     // Files a workload's `source` names are recorded relative to the workspace.
     let canon_root = root.canonicalize().ok();
-    for rel in files {
-        let text = match std::fs::read_to_string(root.join(rel)) {
-            Ok(t) => t,
-            Err(e) => {
-                diags.push(Diagnostic::at(
-                    Code::Io,
-                    &Span::file(rel.as_str()),
-                    format!("cannot read workload file: {e}"),
-                ));
-                continue;
-            }
-        };
-        let mut read_files = Vec::new();
-        let mut read_source = |written: &str| -> Result<String, String> {
-            let path = discover::resolve_inside(root, rel, written)?;
-            if let Some(r) = canon_root.as_ref().and_then(|c| {
-                path.strip_prefix(c)
-                    .ok()
-                    .map(|p| p.to_string_lossy().replace('\\', "/"))
-            }) {
-                read_files.push(r);
-            }
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{written}`: {e}"))
-        };
-        match score::parse_workload(rel, &text, &mut read_source) {
-            Ok(mut w) => {
-                read_files.sort();
-                read_files.dedup();
-                w.read_files = read_files;
-                out.push(w)
-            }
+    // In parallel, collected in file order: errors and workloads come out the same either way.
+    let loaded: Vec<Result<Workload, Diagnostics>> = files
+        .par_iter()
+        .map(|rel| load_one(root, canon_root.as_deref(), rel))
+        .collect();
+    let mut diags = Diagnostics::new();
+    let mut out = Vec::with_capacity(loaded.len());
+    for r in loaded {
+        match r {
+            Ok(w) => out.push(w),
             Err(d) => diags.extend(d),
         }
     }
@@ -78,4 +62,32 @@ pub fn workloads(root: &Path, files: &[String]) -> Result<Vec<Workload>, Diagnos
     }
     out.sort_by(|a, b| a.name.value.cmp(&b.name.value));
     diags.into_result(out)
+}
+
+/// Reads and parses one workload file, recording the `source` files it read.
+fn load_one(root: &Path, canon_root: Option<&Path>, rel: &String) -> Result<Workload, Diagnostics> {
+    let text = std::fs::read_to_string(root.join(rel)).map_err(|e| {
+        Diagnostic::at(
+            Code::Io,
+            &Span::file(rel.as_str()),
+            format!("cannot read workload file: {e}"),
+        )
+    })?;
+    let mut read_files = Vec::new();
+    let mut read_source = |written: &str| -> Result<String, String> {
+        let path = discover::resolve_inside(root, rel, written)?;
+        if let Some(r) = canon_root.and_then(|c| {
+            path.strip_prefix(c)
+                .ok()
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+        }) {
+            read_files.push(r);
+        }
+        std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{written}`: {e}"))
+    };
+    let mut w = score::parse_workload(rel, &text, &mut read_source)?;
+    read_files.sort();
+    read_files.dedup();
+    w.read_files = read_files;
+    Ok(w)
 }

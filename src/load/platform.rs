@@ -36,7 +36,7 @@ use nickel_lang_core::error::{
     Diagnostic as NickelDiagnostic, Error as NickelError, IntoDiagnostics, LabelStyle,
 };
 use nickel_lang_core::eval::cache::CacheImpl;
-use nickel_lang_core::files::Files;
+use nickel_lang_core::files::{FileId, Files};
 use nickel_lang_core::program::{FieldPath, Program, ProgramBuilder};
 use nickel_lang_core::serialize::{ExportFormat, validate};
 
@@ -45,6 +45,8 @@ use serde::Deserialize;
 use crate::diag::{Code, Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::model::Platform;
 use crate::stdlib;
+
+use super::evaluation::Slot;
 
 /// Virtual directory of the embedded stdlib (see the module documentation).
 const STDLIB_DIR: &str = "/<platc-stdlib>";
@@ -112,6 +114,12 @@ const EMBEDDED_TEMPLATES: &[(&str, &str)] = &[
 
 /// Evaluate `<root>/platform/main.ncl`, read its templates, return the typed platform.
 pub fn load_platform(root: &Path) -> Result<Platform, Diagnostics> {
+    load_platform_in(root, false)
+}
+
+/// [`load_platform`]; with `reuse`, the last evaluation kept in the workspace's cache answers
+/// when it still holds, and this one is kept (see `load::evaluation`).
+pub fn load_platform_in(root: &Path, reuse: bool) -> Result<Platform, Diagnostics> {
     let root = root.canonicalize().map_err(|e| {
         Diagnostic::error(
             Code::Io,
@@ -134,7 +142,11 @@ pub fn load_platform(root: &Path) -> Result<Platform, Diagnostics> {
         .into());
     }
     let ws = Workspace::Disk(root.clone());
-    let mut platform = evaluate(&ws, &[])?;
+    let slot = Slot {
+        cache_root: &root,
+        files: Some(&root),
+    };
+    let mut platform = evaluate(&ws, &[], reuse.then_some(&slot))?;
 
     let mut templates = stdlib_templates();
     read_platform_templates(&root, &mut templates)?;
@@ -154,8 +166,17 @@ pub fn reference_files() -> impl Iterator<Item = (&'static str, &'static str)> {
 /// The reference platform compiled into the binary (the repo's `platform/` dir via include_str!),
 /// used when a workspace has no platform/main.ncl.
 pub fn load_embedded_platform() -> Result<Platform, Diagnostics> {
+    load_embedded_platform_in(None)
+}
+
+/// [`load_embedded_platform`], keeping its evaluation in `cache_root`'s cache when given.
+pub fn load_embedded_platform_in(cache_root: Option<&Path>) -> Result<Platform, Diagnostics> {
     let ws = Workspace::Embedded;
-    let mut platform = evaluate(&ws, EMBEDDED_NICKEL)?;
+    let slot = cache_root.map(|cache_root| Slot {
+        cache_root,
+        files: None,
+    });
+    let mut platform = evaluate(&ws, EMBEDDED_NICKEL, slot.as_ref())?;
     let mut templates = stdlib_templates();
     for (path, src) in EMBEDDED_TEMPLATES {
         let name = path.strip_prefix("platform/").unwrap_or(path);
@@ -253,12 +274,25 @@ fn classify(ws: &Workspace, name: &OsStr) -> LoadedFile {
 
 /// Evaluate the platform. `embedded` lists in-memory workspace files (empty for a disk
 /// workspace) by workspace-relative path.
-fn evaluate(ws: &Workspace, embedded: &[(&str, &str)]) -> Result<Platform, Diagnostics> {
+fn evaluate(
+    ws: &Workspace,
+    embedded: &[(&str, &str)],
+    slot: Option<&Slot<'_>>,
+) -> Result<Platform, Diagnostics> {
     let entry = format!(
         "{{ {ENTRY_FIELD} = (import \"main.ncl\") | (import \"{}\").Platform }}",
         stdlib::ENTRY
     );
-    let (json, sources) = evaluate_entry(ws, embedded, entry)?;
+    let (json, sources) = match slot.and_then(|s| s.lookup(&entry)) {
+        Some(kept) => kept,
+        None => {
+            let e = evaluate_entry(ws, embedded, entry.clone())?;
+            if let Some(slot) = slot {
+                slot.store(&entry, &e.json, &e.sources, e.read);
+            }
+            (e.json, e.sources)
+        }
+    };
     let mut platform = to_platform(json)?;
     platform.sources = sources;
     Ok(platform)
@@ -287,17 +321,25 @@ pub fn evaluate_with_platform(root: &Path, expr: &str) -> Result<serde_json::Val
     } else {
         (Workspace::Embedded, EMBEDDED_NICKEL)
     };
-    evaluate_entry(&ws, embedded, entry).map(|(json, _)| json)
+    evaluate_entry(&ws, embedded, entry).map(|e| e.json)
 }
 
 /// Evaluates a generated entry file (a record whose field [`ENTRY_FIELD`] is the result) living
 /// virtually in `platform/`, with the stdlib importable; returns the exported value and the
 /// display names of the files read.
+/// What an evaluation gave: the exported value, the display names of the files it read, and the
+/// content hashes of the workspace files' text as it read them.
+struct Evaluated {
+    json: serde_json::Value,
+    sources: Vec<String>,
+    read: BTreeMap<String, String>,
+}
+
 fn evaluate_entry(
     ws: &Workspace,
     embedded: &[(&str, &str)],
     entry: String,
-) -> Result<(serde_json::Value, Vec<String>), Diagnostics> {
+) -> Result<Evaluated, Diagnostics> {
     // nickel-lang-core 0.19 can fail an internal assertion on some inputs (a `{ .. }` contract over
     // nested JSON imported from a file, for one); a platform engineer must get an error that says
     // where to look, not a crash.
@@ -327,7 +369,7 @@ fn evaluate_entry_unguarded(
     ws: &Workspace,
     embedded: &[(&str, &str)],
     entry: String,
-) -> Result<(serde_json::Value, Vec<String>), Diagnostics> {
+) -> Result<Evaluated, Diagnostics> {
     let root = ws.root();
     let platform_dir = root.join("platform");
 
@@ -372,9 +414,30 @@ fn evaluate_entry_unguarded(
             format!("cannot export the platform value: {e}"),
         ))
     })?;
+    let read = read_hashes(ws, &files);
     drop(value);
     drop(program);
-    Ok((json, sources))
+    Ok(Evaluated {
+        json,
+        sources,
+        read,
+    })
+}
+
+/// Content hashes of the workspace files the evaluation read, from the text it parsed.
+fn read_hashes(ws: &Workspace, files: &Files) -> BTreeMap<String, String> {
+    (0..files.filenames().count())
+        .filter_map(|i| {
+            // `FileId` has no public constructor; ids are the positions `filenames` lists.
+            let id: FileId = serde_json::from_value(serde_json::json!(i)).ok()?;
+            match classify(ws, files.name(id)) {
+                LoadedFile::Workspace(name) => {
+                    Some((name, crate::emit::content_hash(files.source(id).as_bytes())))
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// Every file the evaluation read must be in the workspace or the stdlib. Returns the sorted

@@ -458,30 +458,31 @@ fn catalog(platform: &Platform, envs: &[(&EnvResolution, &EnvGraph)]) -> Vec<Obj
         ));
     }
 
-    for (wname, seen) in &workloads {
-        let Some((_, first)) = seen.first() else {
-            continue;
-        };
-        let Some(cn) = names.components.get(wname) else {
-            continue;
-        };
-        out.extend(component_and_apis(platform, &names, cn, first, seen));
-    }
-
-    for (key, seen) in &instances {
-        let Some((_, first)) = seen.first() else {
-            continue;
-        };
-        let Some(rn) = names.resources.get(key) else {
-            continue;
-        };
-        out.push(Object::manifest(
-            &team_dir(&first.team),
-            resource_entity(platform, &names, rn, seen),
-            Plane::DeveloperControl,
-            prov(&first.span.file, String::new()),
-        ));
-    }
+    // Entities of workloads and resources in parallel, collected in name order.
+    use rayon::prelude::*;
+    let components: Vec<Vec<Object>> = workloads
+        .par_iter()
+        .filter_map(|(wname, seen)| {
+            let (_, first) = seen.first()?;
+            let cn = names.components.get(wname)?;
+            Some(component_and_apis(platform, &names, cn, first, seen))
+        })
+        .collect();
+    out.extend(components.into_iter().flatten());
+    let resources: Vec<Object> = instances
+        .par_iter()
+        .filter_map(|(key, seen)| {
+            let (_, first) = seen.first()?;
+            let rn = names.resources.get(key)?;
+            Some(Object::manifest(
+                &team_dir(&first.team),
+                resource_entity(platform, &names, rn, seen),
+                Plane::DeveloperControl,
+                prov(&first.span.file, String::new()),
+            ))
+        })
+        .collect();
+    out.extend(resources);
 
     let mut targets: Vec<String> = out
         .iter()

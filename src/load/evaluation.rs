@@ -1,0 +1,97 @@
+//! The platform's last evaluation, kept for the next build: Nickel is a pure function of the
+//! files it reads, so when the platc binary and every one of those files are unchanged, the
+//! exported value is too and the evaluator need not run (about a third of a small rebuild).
+//!
+//! The entry lives in `<workspace>/.platc/cache/platform-<hash of the platform's location>.json`
+//! and records the binary, the entry expression, every file the evaluation read (its
+//! workspace-relative name and content hash; the stdlib and the embedded reference platform are
+//! part of the binary) and the exported JSON. An entry that does not parse, or differs in any of
+//! these, is ignored and overwritten.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+const FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    format: u32,
+    tool: String,
+    entry: String,
+    /// Workspace-relative name → content hash, of every workspace file read.
+    read: BTreeMap<String, String>,
+    /// The display names of every file read, as the evaluation reported them.
+    sources: Vec<String>,
+    json: Value,
+}
+
+/// Where an evaluation's entry is kept, and whose files it read: `files` is the workspace root
+/// for a platform on disk, `None` for the embedded one.
+pub struct Slot<'a> {
+    pub cache_root: &'a Path,
+    pub files: Option<&'a Path>,
+}
+
+impl Slot<'_> {
+    fn path(&self) -> PathBuf {
+        let place = match self.files {
+            Some(root) => root.to_string_lossy().into_owned(),
+            None => "<embedded>".to_string(),
+        };
+        let key = crate::resolve::short_hash(&place);
+        self.cache_root
+            .join(".platc/cache")
+            .join(format!("platform-{key}.json"))
+    }
+
+    /// The exported value and the files read, when the recorded evaluation still holds.
+    pub fn lookup(&self, entry: &str) -> Option<(Value, Vec<String>)> {
+        let bytes = std::fs::read(self.path()).ok()?;
+        let e: Entry = serde_json::from_slice(&bytes).ok()?;
+        let unchanged = |(name, hash): (&String, &String)| {
+            let root = self.files?;
+            let bytes = std::fs::read(root.join(name)).ok()?;
+            (crate::emit::content_hash(&bytes) == *hash).then_some(())
+        };
+        let fresh = e.format == FORMAT
+            && e.tool == crate::cache::tool_identity()?
+            && e.entry == entry
+            && e.read.iter().all(|r| unchanged(r).is_some());
+        fresh.then_some((e.json, e.sources))
+    }
+
+    /// Records an evaluation (best effort: a cache that cannot be written is no error). `read`
+    /// holds the hashes of the workspace files' text as the evaluator read it, so an edit made
+    /// while it ran cannot be recorded as evaluated.
+    pub fn store(
+        &self,
+        entry: &str,
+        json: &Value,
+        sources: &[String],
+        read: BTreeMap<String, String>,
+    ) {
+        let Some(tool) = crate::cache::tool_identity() else {
+            return;
+        };
+        // The embedded platform's files are part of the binary.
+        let read = if self.files.is_some() {
+            read
+        } else {
+            BTreeMap::new()
+        };
+        let e = Entry {
+            format: FORMAT,
+            tool,
+            entry: entry.to_string(),
+            read,
+            sources: sources.to_vec(),
+            json: json.clone(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&e) {
+            crate::cache::write_atomically(&self.path(), &bytes);
+        }
+    }
+}
