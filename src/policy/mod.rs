@@ -228,12 +228,19 @@ pub fn check(c: &Compilation, root: &Path) -> Result<Report, Diagnostics> {
         .map(|p| p.id.clone())
         .collect();
     // Platform-defined policies are evaluated first: the evaluation also says which of the
-    // non-built-in ids really have a `check`.
-    let custom_run = if custom.is_empty() {
-        nickel::CustomRun::default()
-    } else {
-        nickel::run(c, root)?
-    };
+    // non-built-in ids really have a `check`. Nickel evaluates on one thread, so the schema
+    // check (every object) runs beside it; its outcome is dropped if the rules turn it off.
+    let (custom_run, schema_outcome) = rayon::join(
+        || {
+            if custom.is_empty() {
+                Ok(nickel::CustomRun::default())
+            } else {
+                nickel::run(c, root)
+            }
+        },
+        || crate::schema::check(c),
+    );
+    let custom_run = custom_run?;
     let rules = Rules::new(&c.platform, &custom_run.ids)?;
     let sources = Sources::new(c);
 
@@ -242,7 +249,7 @@ pub fn check(c: &Compilation, root: &Path) -> Result<Report, Diagnostics> {
     findings.extend(custom_run.findings(c, &rules, &sources));
     let mut coverage = None;
     if let Some(eff) = rules.builtin(SCHEMA) {
-        let outcome = crate::schema::check(c)?;
+        let outcome = schema_outcome?;
         findings.extend(
             outcome
                 .failures

@@ -253,9 +253,14 @@ pub fn resolve_env(
     let cluster = platform.clusters.get(&env.cluster);
 
     // Workload skeletons: team, namespace, profile.
+    use rayon::prelude::*;
     let mut skeletons: BTreeMap<String, Skeleton> = BTreeMap::new();
-    for w in workloads {
-        match workload_setup(platform, env_name, env, w) {
+    let setups: Vec<Result<Skeleton, Diagnostic>> = workloads
+        .par_iter()
+        .map(|w| workload_setup(platform, env_name, env, w))
+        .collect();
+    for (w, setup) in workloads.iter().zip(setups) {
+        match setup {
             Ok(s) => {
                 skeletons.insert(w.name.value.clone(), s);
             }
@@ -648,62 +653,72 @@ pub fn resolve_env(
         );
     }
 
-    // Workloads.
-    let mut rworkloads = Vec::new();
-    for w in workloads {
-        let Some(Skeleton {
-            team,
-            namespace,
-            profile_name,
-            profile,
-            provenance,
-        }) = skeletons.get(&w.name.value)
-        else {
-            continue;
-        };
-        let (scope_resources, declared, failed_keys) = scope_data(w, &outputs_by_instance, &failed);
-        let scope = Scope {
-            workload: &w.name.value,
-            metadata: &w.metadata,
-            resources: &scope_resources,
-            declared: &declared,
-            failed: &failed_keys,
-        };
-        let mut containers = Vec::new();
-        for c in w.containers.values() {
-            match resolve_container(c, &scope, profile) {
-                Ok(rc) => containers.push(rc),
-                Err(ds) => diags.extend(ds),
+    // Workloads, in parallel: each reads only its own requests and the instances' outputs.
+    let resolved: Vec<(Option<RWorkload>, Diagnostics)> = workloads
+        .par_iter()
+        .map(|w| {
+            let mut diags = Diagnostics::new();
+            let Some(Skeleton {
+                team,
+                namespace,
+                profile_name,
+                profile,
+                provenance,
+            }) = skeletons.get(&w.name.value)
+            else {
+                return (None, diags);
+            };
+            let (scope_resources, declared, failed_keys) =
+                scope_data(w, &outputs_by_instance, &failed);
+            let scope = Scope {
+                workload: &w.name.value,
+                metadata: &w.metadata,
+                resources: &scope_resources,
+                declared: &declared,
+                failed: &failed_keys,
+            };
+            let mut containers = Vec::new();
+            for c in w.containers.values() {
+                match resolve_container(c, &scope, profile) {
+                    Ok(rc) => containers.push(rc),
+                    Err(ds) => diags.extend(ds),
+                }
             }
-        }
-        let ports = w.service.as_ref().map(rports).unwrap_or_default();
-        rworkloads.push(RWorkload {
-            name: w.name.value.clone(),
-            file: w.file.clone(),
-            team: team.clone(),
-            namespace: namespace.clone(),
-            profile_name: profile_name.clone(),
-            profile: profile.clone(),
-            containers,
-            ports,
-            uses: uses.get(&w.name.value).cloned().unwrap_or_default(),
-            calls: calls
-                .get(&w.name.value)
-                .map(|m| {
-                    m.values()
-                        .map(|c| c.target.clone())
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect()
-                })
-                .unwrap_or_default(),
-            annotations: w
-                .annotations
-                .iter()
-                .map(|(k, v)| (k.clone(), v.value.clone()))
-                .collect(),
-            provenance: provenance.clone(),
-        });
+            let ports = w.service.as_ref().map(rports).unwrap_or_default();
+            let rw = RWorkload {
+                name: w.name.value.clone(),
+                file: w.file.clone(),
+                team: team.clone(),
+                namespace: namespace.clone(),
+                profile_name: profile_name.clone(),
+                profile: profile.clone(),
+                containers,
+                ports,
+                uses: uses.get(&w.name.value).cloned().unwrap_or_default(),
+                calls: calls
+                    .get(&w.name.value)
+                    .map(|m| {
+                        m.values()
+                            .map(|c| c.target.clone())
+                            .collect::<BTreeSet<_>>()
+                            .into_iter()
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                annotations: w
+                    .annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.value.clone()))
+                    .collect(),
+                provenance: provenance.clone(),
+            };
+            (Some(rw), diags)
+        })
+        .collect();
+    let mut rworkloads = Vec::with_capacity(resolved.len());
+    for (rw, ds) in resolved {
+        rworkloads.extend(rw);
+        diags.extend(ds);
     }
     rworkloads.sort_by(|a, b| a.name.cmp(&b.name));
     let teams: BTreeSet<String> = rworkloads.iter().map(|w| w.team.clone()).collect();
