@@ -68,15 +68,18 @@ impl Panels {
                 ]});
                 defaults["custom"] = json!({"thresholdsStyle": {"mode": "line"}});
             }
-            self.list.push(json!({
+            // Values are moved in after `json!`, which would copy them through a serializer.
+            let mut panel = json!({
                 "id": id,
                 "type": "timeseries",
                 "title": title,
                 "datasource": {"type": "prometheus", "uid": "${datasource}"},
                 "gridPos": {"h": 8, "w": width, "x": width * i as u32, "y": self.y},
-                "targets": targets,
-                "fieldConfig": {"defaults": defaults, "overrides": []},
-            }));
+                "fieldConfig": {"overrides": []},
+            });
+            panel["targets"] = Value::Array(targets);
+            panel["fieldConfig"]["defaults"] = defaults;
+            self.list.push(panel);
         }
         self.y += 8;
     }
@@ -101,7 +104,7 @@ fn board(
     team_tags: &[String],
     panels: Panels,
 ) -> Value {
-    json!({
+    let mut board = json!({
         "uid": uid,
         "title": title,
         "description": description,
@@ -121,8 +124,9 @@ fn board(
             "type": "dashboards", "title": "Team dashboards", "tags": team_tags,
             "asDropdown": true, "includeVars": true, "keepTime": true,
         }],
-        "panels": panels.list,
-    })
+    });
+    board["panels"] = Value::Array(panels.list);
+    board
 }
 
 fn team_tags(team: &str, env: &str) -> Vec<String> {

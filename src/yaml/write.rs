@@ -162,10 +162,24 @@ fn needs_quotes(s: &str) -> bool {
     if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
         return true;
     }
-    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
+    if s.ends_with(':') {
         return true;
     }
-    if !s.chars().all(|c| c == ' ' || plain_char(c)) {
+    // One pass over the bytes for the usual all-ASCII string: `: ` and ` #` start a mapping
+    // value and a comment; anything but a space or a visible character needs quotes.
+    if s.is_ascii() {
+        let mut prev = 0u8;
+        for b in s.bytes() {
+            if !(b' '..=b'~').contains(&b)
+                || (prev == b':' && b == b' ')
+                || (prev == b' ' && b == b'#')
+            {
+                return true;
+            }
+            prev = b;
+        }
+    } else if s.contains(": ") || s.contains(" #") || !s.chars().all(|c| c == ' ' || plain_char(c))
+    {
         return true;
     }
     is_reserved_word(s) || looks_numeric(s)
