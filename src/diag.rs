@@ -35,6 +35,15 @@ impl Span {
     }
 }
 
+/// 1-based line and column (in characters) of a byte offset, for spans found by searching a
+/// file's text (evaluated Nickel keeps none).
+pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() as u32 + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+    (line, col)
+}
+
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file, self.line, self.col)
@@ -268,6 +277,14 @@ mod tests {
             did_you_mean("hostname", ["host", "port", "uri"]),
             Some("host")
         );
+    }
+
+    #[test]
+    fn line_col_counts_lines_and_characters() {
+        assert_eq!(line_col("ab\ncé d", 0), (1, 1));
+        assert_eq!(line_col("ab\ncé d", 3), (2, 1));
+        assert_eq!(line_col("ab\ncé d", 7), (2, 4));
+        assert_eq!(line_col("ab", 99), (1, 3));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::config::{Effective, Rules};
 use super::locate::Locator;
 use super::{Finding, Severity, Sources};
-use crate::diag::Span;
+use crate::diag::{Span, line_col};
 use crate::model::{ANN_PROFILE, Platform, Workload, WorkloadKind};
 use crate::pipeline::{Compilation, EnvResult};
 use crate::render::Body;
@@ -524,7 +524,7 @@ fn template_span(platform: &Platform, via: &str, needles: &[&str]) -> Option<Spa
     });
     Some(match found {
         Some(at) => {
-            let (line, col) = super::locate::line_col(text, at);
+            let (line, col) = line_col(text, at);
             Span::new(file, line, col)
         }
         None => Span::file(file),

@@ -3,7 +3,7 @@
 //! platform keeps no spans, so this looks for the chain of field names (`prod`, `overrides`,
 //! `replicas`) in the source text; when that fails the caller falls back to the workload.
 
-use crate::diag::Span;
+use crate::diag::{Span, line_col};
 use crate::model::Platform;
 
 pub struct Locator {
@@ -116,14 +116,6 @@ fn find_field(text: &str, from: usize, key: &str, record: bool) -> Option<usize>
 
 fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'\''
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() as u32 + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
-    (line, col)
 }
 
 #[cfg(test)]

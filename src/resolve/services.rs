@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Output, RPort, params, rports};
+use super::workloads::rports;
+use super::{Output, RPort, params};
 use crate::diag::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::model::{self, Workload};
 use crate::yaml::Node;

@@ -25,7 +25,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::diag::{Code, Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span, line_col};
 use crate::pipeline::{Compilation, EnvResult};
 use crate::render::{Object, Provenance};
 
@@ -392,7 +392,7 @@ fn template_span(c: &Compilation, via: &str, field: &str) -> Option<Span> {
     });
     Some(match found {
         Some(at) => {
-            let (line, col) = crate::policy::locate::line_col(text, at);
+            let (line, col) = line_col(text, at);
             Span::new(file, line, col)
         }
         None => Span::new(file, 1, 1),

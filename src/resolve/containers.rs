@@ -1,0 +1,265 @@
+//! A container with its placeholders filled and the profile's defaults applied. Secrets stay
+//! references: an env var that is exactly one secret is a `secretKeyRef`; a secret inside a
+//! longer string (env, command, args) becomes a hidden variable and a `$(VAR)` reference.
+
+use std::collections::BTreeMap;
+
+use super::placeholders::{Scope, Seg, resolve, resolve_plain};
+use super::{EnvValue, EnvVar, RContainer, RFile, RFileContent, RProbe, RVolume};
+use crate::diag::{Code, Diagnostic, Diagnostics, Spanned};
+use crate::model::{self, Profile};
+
+/// Hidden variable name → (secret, key).
+type Hidden = BTreeMap<String, (String, String)>;
+
+pub(super) fn resolve_container(
+    c: &model::Container,
+    scope: &Scope<'_>,
+    profile: &Profile,
+) -> Result<RContainer, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut hidden = Hidden::new();
+    let visible = variables(c, scope, &mut hidden, &mut diags);
+    let command = k8s_strings(&c.command, scope, &mut hidden, &mut diags);
+    let args = k8s_strings(&c.args, scope, &mut hidden, &mut diags);
+    let image = match resolve_plain(&c.image, scope, "an image") {
+        Ok(i) => i,
+        Err(d) => {
+            diags.push(d);
+            String::new()
+        }
+    };
+    let files = files(c, scope, &mut diags);
+    let volumes = volumes(c, scope, &mut diags);
+    let requests = quantities(
+        c.resources.as_ref().map(|r| &r.requests),
+        &profile.resources.requests,
+    );
+    let limits = quantities(
+        c.resources.as_ref().map(|r| &r.limits),
+        &profile.resources.limits,
+    );
+    // Hidden variables first: Kubernetes expands `$(VAR)` only for variables defined earlier.
+    let mut env: Vec<EnvVar> = hidden
+        .into_iter()
+        .map(|(name, (secret, key))| EnvVar {
+            name,
+            value: EnvValue::SecretKeyRef { secret, key },
+        })
+        .collect();
+    env.extend(visible);
+    let rc = RContainer {
+        name: c.name.value.clone(),
+        image,
+        command,
+        args,
+        env,
+        files,
+        volumes,
+        requests,
+        limits,
+        liveness: probe(&c.liveness_probe),
+        readiness: probe(&c.readiness_probe),
+    };
+    diags.into_result(rc)
+}
+
+/// The container's own variables, in order.
+fn variables(
+    c: &model::Container,
+    scope: &Scope<'_>,
+    hidden: &mut Hidden,
+    diags: &mut Diagnostics,
+) -> Vec<EnvVar> {
+    let mut visible = Vec::new();
+    for (name, value) in &c.variables {
+        match resolve(value, scope) {
+            Ok(segs) => {
+                let v = match segs.as_slice() {
+                    [Seg::Secret { secret, key, .. }] => EnvValue::SecretKeyRef {
+                        secret: secret.clone(),
+                        key: key.clone(),
+                    },
+                    _ => EnvValue::Value(segs_to_k8s(segs, hidden)),
+                };
+                visible.push(EnvVar {
+                    name: name.clone(),
+                    value: v,
+                });
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+    visible
+}
+
+/// Command or args: each string resolved, a failed one left out (its error is in `diags`).
+fn k8s_strings(
+    list: &[Spanned<String>],
+    scope: &Scope<'_>,
+    hidden: &mut Hidden,
+    diags: &mut Diagnostics,
+) -> Vec<String> {
+    list.iter()
+        .filter_map(|s| match resolve(s, scope) {
+            Ok(segs) => Some(segs_to_k8s(segs, hidden)),
+            Err(d) => {
+                diags.push(d);
+                None
+            }
+        })
+        .collect()
+}
+
+fn files(c: &model::Container, scope: &Scope<'_>, diags: &mut Diagnostics) -> Vec<RFile> {
+    let mut files = Vec::new();
+    for f in c.files.values() {
+        let mode = f.mode.as_ref().and_then(|m| file_mode(m, diags));
+        let content = match &f.content {
+            model::FileContent::Text(t) if f.no_expand => RFileContent::Text(t.value.clone()),
+            model::FileContent::Text(t) => match resolve_plain(t, scope, "file contents") {
+                Ok(s) => RFileContent::Text(s),
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            },
+            model::FileContent::Binary(b) => RFileContent::Base64(b.value.clone()),
+        };
+        files.push(RFile {
+            target: f.target.value.clone(),
+            mode,
+            content,
+        });
+    }
+    files
+}
+
+fn file_mode(m: &Spanned<String>, diags: &mut Diagnostics) -> Option<u32> {
+    match u32::from_str_radix(&m.value, 8) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            diags.push(
+                Diagnostic::at(
+                    Code::InvalidValue,
+                    &m.span,
+                    format!("file mode `{}` is not octal", m.value),
+                )
+                .with_help("write it like `0644`"),
+            );
+            None
+        }
+    }
+}
+
+fn volumes(c: &model::Container, scope: &Scope<'_>, diags: &mut Diagnostics) -> Vec<RVolume> {
+    let mut volumes = Vec::new();
+    for v in c.volumes.values() {
+        match resolve_plain(&v.source, scope, "a volume source") {
+            Ok(claim) => volumes.push(RVolume {
+                target: v.target.value.clone(),
+                claim,
+                sub_path: v.path.as_ref().map(|p| p.value.clone()),
+                read_only: v.read_only,
+            }),
+            Err(d) => diags.push(d),
+        }
+    }
+    volumes
+}
+
+/// The container's requests or limits, each missing one from the profile.
+fn quantities(spec: Option<&model::QuantitySpec>, dflt: &model::Quantities) -> model::Quantities {
+    model::Quantities {
+        cpu: spec
+            .and_then(|s| s.cpu.as_ref())
+            .map(|x| x.value.clone())
+            .or_else(|| dflt.cpu.clone()),
+        memory: spec
+            .and_then(|s| s.memory.as_ref())
+            .map(|x| x.value.clone())
+            .or_else(|| dflt.memory.clone()),
+    }
+}
+
+fn probe(p: &Option<model::Probe>) -> Option<RProbe> {
+    let p = p.as_ref()?;
+    if let Some(h) = &p.http_get {
+        return Some(RProbe::Http {
+            path: h.path.value.clone(),
+            port: h.port.value,
+            scheme: h.scheme.as_ref().map(|s| s.value.clone()),
+            host: h.host.as_ref().map(|s| s.value.clone()),
+            headers: h
+                .headers
+                .iter()
+                .map(|(n, v)| (n.value.clone(), v.value.clone()))
+                .collect(),
+        });
+    }
+    p.exec.as_ref().map(|cmd| RProbe::Exec {
+        command: cmd.iter().map(|s| s.value.clone()).collect(),
+    })
+}
+
+/// Kubernetes expands `$(VAR)` in env values, command and args; a literal `$(` must be escaped.
+fn escape_k8s(s: &str) -> String {
+    s.replace("$(", "$$(")
+}
+
+/// The hidden variable that carries a secret output inside a longer string.
+pub fn env_name_for(hint: &str) -> String {
+    let mut s = String::from("PLATC_SECRET_");
+    for ch in hint.chars() {
+        s.push(if ch.is_ascii_alphanumeric() {
+            ch.to_ascii_uppercase()
+        } else {
+            '_'
+        });
+    }
+    s
+}
+
+/// Turns segments into one Kubernetes string; secrets become `$(VAR)` references to hidden
+/// variables (collected in `hidden`).
+fn segs_to_k8s(segs: Vec<Seg>, hidden: &mut Hidden) -> String {
+    let mut out = String::new();
+    for seg in segs {
+        match seg {
+            Seg::Text(t) => out.push_str(&escape_k8s(&t)),
+            Seg::Secret { secret, key, hint } => {
+                let var = env_name_for(&hint);
+                out.push_str(&format!("$({var})"));
+                hidden.insert(var, (secret, key));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_become_hidden_variables_and_literals_are_escaped() {
+        let mut hidden = BTreeMap::new();
+        let s = segs_to_k8s(
+            vec![
+                Seg::Text("postgres://u:".into()),
+                Seg::Secret {
+                    secret: "db-app".into(),
+                    key: "password".into(),
+                    hint: "db_password".into(),
+                },
+                Seg::Text("@h/$(x)".into()),
+            ],
+            &mut hidden,
+        );
+        assert_eq!(s, "postgres://u:$(PLATC_SECRET_DB_PASSWORD)@h/$$(x)");
+        assert_eq!(
+            hidden["PLATC_SECRET_DB_PASSWORD"],
+            ("db-app".to_string(), "password".to_string())
+        );
+    }
+}
