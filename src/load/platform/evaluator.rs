@@ -1,0 +1,159 @@
+//! Sets up nickel-lang-core and evaluates a generated entry over the platform.
+//!
+//! # How the stdlib is importable without a file on disk
+//!
+//! nickel-lang-core looks an import up first in the importing file's directory, then in each
+//! import path; a normalised path that names an in-memory source is served from memory without
+//! touching the disk. We register the stdlib files as in-memory sources under the virtual
+//! directory [`STDLIB_DIR`] (a name no real file system has at its root) and add that directory
+//! as the only import path, so `import "platc.ncl"` resolves to the embedded stdlib.
+//!
+//! `ProgramBuilder` only registers in-memory sources that are program inputs, and it evaluates
+//! the merge of all its inputs. So the inputs are: a generated entry
+//! `{ platc_entry_ = (import "main.ncl") | (import "platc.ncl").Platform }` living (virtually) in
+//! `platform/`, plus the stdlib files (records whose fields are disjoint from `platc_entry_`),
+//! and the field path `platc_entry_` selects the platform. Merging is lazy, so the other inputs'
+//! fields are never evaluated. The embedded reference platform's files are inputs too (that is
+//! the only way to register them in memory), so each of them must evaluate to a record; the
+//! `reference_platform_loads_embedded_*` test fails if one does not.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use nickel_lang_core::error::Error as NickelError;
+use nickel_lang_core::eval::cache::CacheImpl;
+use nickel_lang_core::files::{FileId, Files};
+use nickel_lang_core::program::{FieldPath, Program, ProgramBuilder};
+use nickel_lang_core::serialize::{ExportFormat, validate};
+
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
+use crate::stdlib;
+
+use super::nickel_errors::nickel_error;
+use super::sandbox::{LoadedFile, check_sandbox, classify};
+use super::workspace::Workspace;
+
+/// Virtual directory of the embedded stdlib (see the module documentation).
+pub(super) const STDLIB_DIR: &str = "/<platc-stdlib>";
+/// Name of the generated entry file inside `platform/`; never a real file.
+pub(super) const ENTRY_FILE: &str = "<platc-entry>.ncl";
+/// The field of the entry that holds the platform.
+pub(super) const ENTRY_FIELD: &str = "platc_entry_";
+/// How stdlib files are named in spans and `Platform::sources`.
+pub(super) const STDLIB_DISPLAY: &str = "<stdlib>";
+
+/// What an evaluation gave: the exported value, the display names of the files it read, and the
+/// content hashes of the workspace files' text as it read them.
+pub(super) struct Evaluated {
+    pub(super) json: serde_json::Value,
+    pub(super) sources: Vec<String>,
+    pub(super) read: BTreeMap<String, String>,
+}
+
+/// Evaluates a generated entry file (a record whose field [`ENTRY_FIELD`] is the result) living
+/// virtually in `platform/`, with the stdlib importable; returns the exported value and the
+/// display names of the files read.
+pub(super) fn evaluate_entry(
+    ws: &Workspace,
+    embedded: &[(&str, &str)],
+    entry: String,
+) -> Result<Evaluated, Diagnostics> {
+    // nickel-lang-core 0.19 can fail an internal assertion on some inputs (a `{ .. }` contract over
+    // nested JSON imported from a file, for one); a platform engineer must get an error that says
+    // where to look, not a crash.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        evaluate_entry_unguarded(ws, embedded, entry)
+    }))
+    .unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(Diagnostic::error(
+            Code::NickelError,
+            Some(Span::file("platform/main.ncl")),
+            format!("the Nickel evaluator failed internally while evaluating the platform: {what}"),
+        )
+        .with_help(
+            "this is a known nickel-lang-core 0.19 failure on `{ .. }` contracts over imported JSON; \
+             apply a record contract with typed fields instead, or inline the value in Nickel",
+        )
+        .into())
+    })
+}
+
+pub(super) fn evaluate_entry_unguarded(
+    ws: &Workspace,
+    embedded: &[(&str, &str)],
+    entry: String,
+) -> Result<Evaluated, Diagnostics> {
+    let root = ws.root();
+    let platform_dir = root.join("platform");
+
+    let mut builder = ProgramBuilder::new()
+        .add_source_string(entry, platform_dir.join(ENTRY_FILE).into_os_string())
+        .add_import_paths([PathBuf::from(STDLIB_DIR)])
+        .with_field_path(FieldPath(vec![ENTRY_FIELD.into()]));
+    for (name, src) in stdlib::NICKEL_FILES {
+        builder =
+            builder.add_source_string(*src, Path::new(STDLIB_DIR).join(name).into_os_string());
+    }
+    for (rel, src) in embedded {
+        builder = builder.add_source_string(*src, root.join(rel).into_os_string());
+    }
+    let mut program: Program<CacheImpl> = builder.build().map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            Code::Internal,
+            None,
+            format!("cannot set up the Nickel evaluator: {e}"),
+        ))
+    })?;
+
+    let result = program.eval_full_for_export().and_then(|value| {
+        validate(ExportFormat::Json, &value)
+            .map_err(|data| NickelError::export_error(program.pos_table().clone(), data))?;
+        Ok(value)
+    });
+
+    // The sandbox check comes first: whatever happened, an evaluation that read a file outside
+    // the workspace must not leak anything from it.
+    let files = program.files();
+    let sources = check_sandbox(ws, &files)?;
+
+    let value = match result {
+        Ok(v) => v,
+        Err(err) => return Err(nickel_error(ws, &files, err)),
+    };
+    let json = serde_json::to_value(&value).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            Code::Internal,
+            Some(Span::file("platform/main.ncl")),
+            format!("cannot export the platform value: {e}"),
+        ))
+    })?;
+    let read = read_hashes(ws, &files);
+    drop(value);
+    drop(program);
+    Ok(Evaluated {
+        json,
+        sources,
+        read,
+    })
+}
+
+/// Content hashes of the workspace files the evaluation read, from the text it parsed.
+fn read_hashes(ws: &Workspace, files: &Files) -> BTreeMap<String, String> {
+    (0..files.filenames().count())
+        .filter_map(|i| {
+            // `FileId` has no public constructor; ids are the positions `filenames` lists.
+            let id: FileId = serde_json::from_value(serde_json::json!(i)).ok()?;
+            match classify(ws, files.name(id)) {
+                LoadedFile::Workspace(name) => {
+                    Some((name, crate::emit::content_hash(files.source(id).as_bytes())))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
