@@ -137,22 +137,32 @@ fn team_tags(team: &str, env: &str) -> Vec<String> {
     ]
 }
 
-/// The HTTP panels of one scraped workload, with its SLO objectives as threshold lines.
-fn http_line(w: &RWorkload, sel: &str) -> Vec<Panel> {
-    let slo = w.profile.slo.as_ref();
-    let budget = slo
-        .and_then(|s| s.availability)
-        .and_then(percent_micros)
-        .map(|a| decimal(1_000_000 - a, 6));
-    let latency_objective = slo
-        .and_then(|s| s.latency.as_ref())
-        .map(|l| decimal(u64::from(l.threshold_ms), 3));
+/// What an HTTP line shows: one workload's series (by status code, with its SLO objectives as
+/// threshold lines), or a namespace's grouped by workload (`service`).
+enum Http<'a> {
+    Workload(&'a RWorkload),
+    ByService,
+}
+
+/// Request rate, error ratio and p99 latency of the series `sel` selects.
+fn http_line(sel: &str, of: Http<'_>) -> Vec<Panel> {
+    let slo = match of {
+        Http::Workload(w) => w.profile.slo.as_ref(),
+        Http::ByService => None,
+    };
+    let by_service = matches!(of, Http::ByService);
+    let sum = |expr: String| match by_service {
+        true => format!("sum by (service) ({expr})"),
+        false => format!("sum({expr})"),
+    };
+    let le = if by_service { "service, le" } else { "le" };
     let quantile = |q: &str| {
         format!(
-            "histogram_quantile({q}, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m])))"
+            "histogram_quantile({q}, sum by ({le}) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m])))"
         )
     };
-    let mut latency = vec![target("A", quantile("0.99"), "p99")];
+    let legend = |own: &str| if by_service { "{{service}}" } else { own }.to_string();
+    let mut latency = vec![target("A", quantile("0.99"), &legend("p99"))];
     if let Some(q) = slo
         .and_then(|s| s.latency.as_ref())
         .and_then(|l| percent_micros(l.percentile))
@@ -164,14 +174,17 @@ fn http_line(w: &RWorkload, sel: &str) -> Vec<Panel> {
             &format!("p{}", decimal(q, 4)),
         ));
     }
+    let rate_by = if by_service { "service" } else { "code" };
+    let requests = format!("rate(http_requests_total{{{sel}}}[5m])");
+    let errors = format!("rate(http_requests_total{{{sel}, code=~\"5..\"}}[5m])");
     vec![
         (
             "Request rate".into(),
             "reqps",
             vec![target(
                 "A",
-                format!("sum by (code) (rate(http_requests_total{{{sel}}}[5m]))"),
-                "{{code}}",
+                format!("sum by ({rate_by}) ({requests})"),
+                &format!("{{{{{rate_by}}}}}"),
             )],
             None,
         ),
@@ -180,14 +193,20 @@ fn http_line(w: &RWorkload, sel: &str) -> Vec<Panel> {
             "percentunit",
             vec![target(
                 "A",
-                format!(
-                    "sum(rate(http_requests_total{{{sel}, code=~\"5..\"}}[5m])) / sum(rate(http_requests_total{{{sel}}}[5m]))"
-                ),
-                "errors",
+                format!("{} / {}", sum(errors), sum(requests)),
+                &legend("errors"),
             )],
-            budget,
+            slo.and_then(|s| s.availability)
+                .and_then(percent_micros)
+                .map(|a| decimal(1_000_000 - a, 6)),
         ),
-        ("Latency p99".into(), "s", latency, latency_objective),
+        (
+            "Latency p99".into(),
+            "s",
+            latency,
+            slo.and_then(|s| s.latency.as_ref())
+                .map(|l| decimal(u64::from(l.threshold_ms), 3)),
+        ),
     ]
 }
 
@@ -234,7 +253,7 @@ pub fn workload_dashboard(
     p.row(format!("{} ({kind})", w.name));
     if scraped.is_some() {
         let sel = format!("namespace=\"{namespace}\", service=\"{}\"", w.name);
-        p.line(http_line(w, &sel));
+        p.line(http_line(&sel, Http::Workload(w)));
     }
     // Pods of a Deployment are `<name>-<replicaset hash>-<suffix>`, of a CronJob
     // `<name>-<schedule time>-<suffix>`: this never matches a workload named `<name>-x`.
@@ -263,49 +282,9 @@ pub fn workload_dashboard(
 /// and by pod, and the drop-down of the workloads' own dashboards.
 pub fn team_dashboard(platform: &Platform, env: &str, team: &str, namespace: &str) -> Value {
     let ns = format!("namespace=\"{namespace}\"");
-    let by = |expr: &str| format!("sum by (service) ({expr})");
     let mut p = Panels::new();
     p.row("HTTP by workload (scraped workloads)".into());
-    p.line(vec![
-        (
-            "Request rate".into(),
-            "reqps",
-            vec![target(
-                "A",
-                by(&format!("rate(http_requests_total{{{ns}}}[5m])")),
-                "{{service}}",
-            )],
-            None,
-        ),
-        (
-            "Error ratio (5xx)".into(),
-            "percentunit",
-            vec![target(
-                "A",
-                format!(
-                    "{} / {}",
-                    by(&format!(
-                        "rate(http_requests_total{{{ns}, code=~\"5..\"}}[5m])"
-                    )),
-                    by(&format!("rate(http_requests_total{{{ns}}}[5m])"))
-                ),
-                "{{service}}",
-            )],
-            None,
-        ),
-        (
-            "Latency p99".into(),
-            "s",
-            vec![target(
-                "A",
-                format!(
-                    "histogram_quantile(0.99, sum by (service, le) (rate(http_request_duration_seconds_bucket{{{ns}}}[5m])))"
-                ),
-                "{{service}}",
-            )],
-            None,
-        ),
-    ]);
+    p.line(http_line(&ns, Http::ByService));
     p.row("Resources by pod".into());
     p.line(resource_line(&format!("{ns}, container!=\"\"")));
     let tags = team_tags(team, env);

@@ -13,7 +13,7 @@ mod templates;
 mod tests;
 mod workspace;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::Platform;
@@ -34,13 +34,7 @@ pub fn load_platform(root: &Path) -> Result<Platform, Diagnostics> {
 /// [`load_platform`]; with `reuse`, the last evaluation kept in the workspace's cache answers
 /// when it still holds, and this one is kept (see `load::evaluation`).
 pub fn load_platform_in(root: &Path, reuse: bool) -> Result<Platform, Diagnostics> {
-    let root = root.canonicalize().map_err(|e| {
-        Diagnostic::error(
-            Code::Io,
-            None,
-            format!("cannot open workspace `{}`: {e}", root.display()),
-        )
-    })?;
+    let root = canonical_root(root)?;
     let platform_dir = root.join("platform");
     let main = platform_dir.join("main.ncl");
     if !main.is_file() {
@@ -139,16 +133,22 @@ pub fn evaluate_with_platform(root: &Path, expr: &str) -> Result<serde_json::Val
         stdlib::ENTRY
     );
     let (ws, embedded) = if root.join("platform/main.ncl").is_file() {
-        let root = root.canonicalize().map_err(|e| {
-            Diagnostic::error(
-                Code::Io,
-                None,
-                format!("cannot open workspace `{}`: {e}", root.display()),
-            )
-        })?;
+        let root = canonical_root(root)?;
         (Workspace::Disk(root), &[][..])
     } else {
         (Workspace::Embedded, EMBEDDED_NICKEL)
     };
     evaluate_entry(&ws, embedded, entry).map(|e| e.json)
+}
+
+/// The workspace root as an absolute path without links, which the sandbox compares against.
+fn canonical_root(root: &Path) -> Result<PathBuf, Diagnostics> {
+    root.canonicalize().map_err(|e| {
+        Diagnostic::error(
+            Code::Io,
+            None,
+            format!("cannot open workspace `{}`: {e}", root.display()),
+        )
+        .into()
+    })
 }
