@@ -79,7 +79,7 @@ pub struct Location {
 pub enum LocationHow {
     /// The span the loader recorded for the value.
     Span,
-    /// A search of the platform source text for the field (Nickel values keep no spans).
+    /// A search of the platform source text for the field (only where the evaluator kept no position).
     TextSearch,
     /// Only the file is known.
     File,
@@ -497,6 +497,13 @@ impl Cx<'_> {
     /// start their paths below it, so a recorded path matches when it is a suffix of `wanted`
     /// at least `min_len` long; the longest match wins and a tie is no answer.
     fn nickel_field(&self, wanted: &[&str], min_len: usize) -> Option<Location> {
+        // The evaluator's own position of the value, where it kept one.
+        let path = wanted
+            .iter()
+            .fold(String::new(), |p, k| crate::fieldpath::key(&p, k));
+        if let Some(span) = self.comp.platform.positions.0.get(&path) {
+            return Some(Location::span(span));
+        }
         let fields = self.fields.get_or_init(|| {
             self.platform_files()
                 .flat_map(|(f, text)| {
@@ -525,6 +532,15 @@ impl Cx<'_> {
 
     /// Where a provisioner is defined: its `name = "<name>"` line.
     fn provisioner_location(&self, name: &str) -> Option<Location> {
+        let platform = &self.comp.platform;
+        if let Some(span) = platform
+            .provisioners
+            .iter()
+            .position(|p| p.name == name)
+            .and_then(|i| platform.positions.0.get(&format!("provisioners[{i}].name")))
+        {
+            return Some(Location::span(span));
+        }
         let needle = format!("\"{name}\"");
         let mut found = Vec::new();
         for (file, text) in self.platform_files() {
@@ -972,7 +988,7 @@ fn profile_layers(
         let wanted: Vec<&str> = anchor.iter().chain(segs).copied().collect();
         let location = cx.nickel_field(&wanted, wanted.len() - 1);
         let note = location.is_none().then(|| {
-            "no location: Nickel values keep no spans after evaluation, and a text search of the platform sources found no single `field = value` for it".to_string()
+            "no location: the Nickel evaluator kept no position for this value, and a text search of the platform sources found no single `field = value` for it".to_string()
         });
         layers.push(Layer {
             role: Role::Replaced,

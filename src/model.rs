@@ -57,6 +57,22 @@ pub struct Platform {
     /// `<stdlib>/...`). For provenance and cache keys.
     #[serde(skip)]
     pub sources: Vec<String>,
+    /// Where each value was written, by field path (`environments.prod.overrides.replicas` →
+    /// `platform/environments.ncl:28:18`), from the evaluator's own positions.
+    #[serde(skip)]
+    pub positions: Positions,
+}
+
+/// Field path → where its value was written in the platform's Nickel (or the stdlib, for a
+/// contract's default). Left out of the platform's `Debug`, which salts the render memo: a value
+/// that only moved to another line (a comment added above it) renders nothing differently.
+#[derive(Clone, Default, PartialEq)]
+pub struct Positions(pub BTreeMap<String, crate::diag::Span>);
+
+impl std::fmt::Debug for Positions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Positions(..)")
+    }
 }
 
 pub fn default_globs() -> Vec<String> {

@@ -33,6 +33,19 @@ fn line_of(file: &str, needle: &str) -> u64 {
         .unwrap_or_else(|| panic!("`{needle}` not in {file}"))
 }
 
+/// Line and column of the value in the first `<field> = <value>` line containing `needle`: where
+/// the Nickel evaluator says the value was written.
+fn value_at(file: &str, needle: &str) -> (u64, u64) {
+    let text = std::fs::read_to_string(repo().join(file)).unwrap();
+    let (i, l) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(needle))
+        .unwrap_or_else(|| panic!("`{needle}` not in {file}"));
+    let eq = l.find(needle).unwrap() + needle.find("= ").unwrap() + 2;
+    (i as u64 + 1, l[..eq].chars().count() as u64 + 1)
+}
+
 #[test]
 fn a_file_names_its_workload_node_renderer_and_graph_edges() {
     let (code, out, err) = explain(&["envs/prod/checkout/deployment-checkout.yaml"]);
@@ -81,7 +94,7 @@ fn an_object_is_found_by_kind_namespace_and_name() {
     );
     assert_eq!(ns["cause"], "the namespace of team `storefront`");
     assert_eq!(ns["source"]["file"], "platform/teams.ncl");
-    assert_eq!(ns["source"]["how"], "text-search");
+    assert_eq!(ns["source"]["how"], "span");
     // A template-rendered resource names its template, provisioner and requesting workload.
     let db = explain_json("Cluster/storefront-prod/orders-db");
     assert_eq!(
@@ -107,10 +120,11 @@ fn an_environment_override_names_the_profile_default_it_replaced() {
     // orders is a worker: profile worker says 1 replica, production overrides it to 2.
     let (code, out, err) = explain(&["Deployment/storefront-prod/orders#spec.replicas"]);
     assert_eq!(code, 0, "{err}");
-    let env_line = line_of("platform/environments.ncl", "replicas = 2");
-    let prof_line = line_of("platform/profiles.ncl", "replicas = 1");
+    // Both values where the Nickel evaluator says they were written (no text search).
+    let (env_line, env_col) = value_at("platform/environments.ncl", "replicas = 2");
+    let (prof_line, prof_col) = value_at("platform/profiles.ncl", "replicas = 1");
     let expected = format!(
-        "field spec.replicas = 2\n  sets      environment prod overrides = 2\n            at platform/environments.ncl:{env_line}:7 (found by text search)\n  replaced  profile worker = 1\n            at platform/profiles.ncl:{prof_line}:5 (found by text search)\n"
+        "field spec.replicas = 2\n  sets      environment prod overrides = 2\n            at platform/environments.ncl:{env_line}:{env_col}\n  replaced  profile worker = 1\n            at platform/profiles.ncl:{prof_line}:{prof_col}\n"
     );
     assert!(out.contains(&expected), "{out}\nexpected:\n{expected}");
 
@@ -301,7 +315,7 @@ fn json_has_the_documented_structure() {
     for key in ["role", "layer", "origin", "value", "location", "note"] {
         assert!(l.get(key).is_some(), "missing `{key}` in layer {l}");
     }
-    assert_eq!(l["location"]["how"], "text-search");
+    assert_eq!(l["location"]["how"], "span");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! The entry lives in `<workspace>/.platc/cache/platform-<hash of the platform's location>.json`
 //! and records the binary, the entry expression, every file the evaluation read (its
 //! workspace-relative name and content hash; the stdlib and the embedded reference platform are
-//! part of the binary) and the exported JSON. An entry that does not parse, or differs in any of
+//! part of the binary), the exported JSON and where each value was written. An entry that does not parse, or differs in any of
 //! these, is ignored and overwritten.
 
 use std::collections::BTreeMap;
@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-const FORMAT: u32 = 1;
+use crate::diag::Span;
+use crate::model::Positions;
+
+const FORMAT: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -26,6 +29,16 @@ struct Entry {
     /// The display names of every file read, as the evaluation reported them.
     sources: Vec<String>,
     json: Value,
+    /// Field path → (file, line, column) of each value.
+    positions: Vec<(String, String, u32, u32)>,
+}
+
+/// What an evaluation gives the loader: the exported value, the files it read, where each
+/// value was written.
+pub struct Kept {
+    pub json: Value,
+    pub sources: Vec<String>,
+    pub positions: Positions,
 }
 
 /// Where an evaluation's entry is kept, and whose files it read: `files` is the workspace root
@@ -48,7 +61,7 @@ impl Slot<'_> {
     }
 
     /// The exported value and the files read, when the recorded evaluation still holds.
-    pub fn lookup(&self, entry: &str) -> Option<(Value, Vec<String>)> {
+    pub fn lookup(&self, entry: &str) -> Option<Kept> {
         let bytes = std::fs::read(self.path()).ok()?;
         let e: Entry = serde_json::from_slice(&bytes).ok()?;
         let unchanged = |(name, hash): (&String, &String)| {
@@ -60,19 +73,22 @@ impl Slot<'_> {
             && e.tool == crate::cache::tool_identity()?
             && e.entry == entry
             && e.read.iter().all(|r| unchanged(r).is_some());
-        fresh.then_some((e.json, e.sources))
+        let positions = e
+            .positions
+            .into_iter()
+            .map(|(path, file, line, col)| (path, Span::new(file, line, col)))
+            .collect();
+        fresh.then_some(Kept {
+            json: e.json,
+            sources: e.sources,
+            positions: Positions(positions),
+        })
     }
 
     /// Records an evaluation (best effort: a cache that cannot be written is no error). `read`
     /// holds the hashes of the workspace files' text as the evaluator read it, so an edit made
     /// while it ran cannot be recorded as evaluated.
-    pub fn store(
-        &self,
-        entry: &str,
-        json: &Value,
-        sources: &[String],
-        read: BTreeMap<String, String>,
-    ) {
+    pub fn store(&self, entry: &str, kept: &Kept, read: BTreeMap<String, String>) {
         let Some(tool) = crate::cache::tool_identity() else {
             return;
         };
@@ -87,8 +103,14 @@ impl Slot<'_> {
             tool,
             entry: entry.to_string(),
             read,
-            sources: sources.to_vec(),
-            json: json.clone(),
+            sources: kept.sources.clone(),
+            json: kept.json.clone(),
+            positions: kept
+                .positions
+                .0
+                .iter()
+                .map(|(p, s)| (p.clone(), s.file.to_string(), s.line, s.col))
+                .collect(),
         };
         if let Ok(bytes) = serde_json::to_vec(&e) {
             crate::cache::write_atomically(&self.path(), &bytes);

@@ -48,6 +48,8 @@ pub(super) struct Evaluated {
     pub(super) json: serde_json::Value,
     pub(super) sources: Vec<String>,
     pub(super) read: BTreeMap<String, String>,
+    /// Where each value was written (see `positions`).
+    pub(super) positions: super::positions::Positions,
 }
 
 /// Evaluates a generated entry file (a record whose field [`ENTRY_FIELD`] is the result) living
@@ -133,12 +135,14 @@ pub(super) fn evaluate_entry_unguarded(
         ))
     })?;
     let read = read_hashes(ws, &files);
+    let positions = super::positions::collect(ws, &files, program.pos_table(), &value);
     drop(value);
     drop(program);
     Ok(Evaluated {
         json,
         sources,
         read,
+        positions,
     })
 }
 

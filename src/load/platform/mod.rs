@@ -7,6 +7,7 @@ mod conversion;
 mod embedded;
 mod evaluator;
 mod nickel_errors;
+pub mod positions;
 mod sandbox;
 mod templates;
 #[cfg(test)]
@@ -19,7 +20,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::Platform;
 use crate::stdlib;
 
-use super::evaluation::Slot;
+use super::evaluation::{Kept, Slot};
 use conversion::to_platform;
 use embedded::{EMBEDDED_NICKEL, EMBEDDED_TEMPLATES};
 use evaluator::{ENTRY_FIELD, evaluate_entry};
@@ -106,18 +107,24 @@ fn evaluate(
         "{{ {ENTRY_FIELD} = (import \"main.ncl\") | (import \"{}\").Platform }}",
         stdlib::ENTRY
     );
-    let (json, sources) = match slot.and_then(|s| s.lookup(&entry)) {
+    let kept = match slot.and_then(|s| s.lookup(&entry)) {
         Some(kept) => kept,
         None => {
             let e = evaluate_entry(ws, embedded, entry.clone())?;
+            let kept = Kept {
+                json: e.json,
+                sources: e.sources,
+                positions: e.positions,
+            };
             if let Some(slot) = slot {
-                slot.store(&entry, &e.json, &e.sources, e.read);
+                slot.store(&entry, &kept, e.read);
             }
-            (e.json, e.sources)
+            kept
         }
     };
-    let mut platform = to_platform(json)?;
-    platform.sources = sources;
+    let mut platform = to_platform(kept.json)?;
+    platform.sources = kept.sources;
+    platform.positions = kept.positions;
     Ok(platform)
 }
 
