@@ -7,7 +7,6 @@
 //! found by a textual search of the platform sources and labelled as such
 //! ([`LocationHow::TextSearch`]).
 
-use std::cell::OnceCell;
 use std::path::Path;
 
 use petgraph::Direction;
@@ -221,11 +220,7 @@ pub fn explain(comp: &Compilation, root: &Path, target: &str) -> Result<Explanat
     }
     let entries = entries(comp);
     let entry = find_entry(&entries, main, comp.layout)?;
-    let cx = Cx {
-        comp,
-        root,
-        fields: OnceCell::new(),
-    };
+    let cx = Cx { comp, root };
     let mut ex = describe(&cx, &entry);
     ex.target = target.to_string();
     if let Some(f) = field {
@@ -470,8 +465,6 @@ fn suggest<'a>(wanted: &str, candidates: &[&'a str]) -> Option<&'a str> {
 struct Cx<'a> {
     comp: &'a Compilation,
     root: &'a Path,
-    /// Every `a.b.c = ` field of every workspace Nickel file, with its position.
-    fields: OnceCell<Vec<(String, NickelField)>>,
 }
 
 impl Cx<'_> {
@@ -479,89 +472,30 @@ impl Cx<'_> {
         self.comp.workloads.iter().find(|w| w.name.value == name)
     }
 
-    fn platform_files(&self) -> impl Iterator<Item = (&str, String)> {
-        self.comp
-            .platform
-            .sources
-            .iter()
-            .filter(|s| !s.starts_with('<'))
-            .filter_map(|f| {
-                std::fs::read_to_string(self.root.join(f))
-                    .ok()
-                    .map(|t| (f.as_str(), t))
-            })
-    }
-
-    /// Where the Nickel field `wanted` (a path from the platform's root, like
-    /// `environments.prod.overrides.replicas`) is written. Files that are imported into a field
-    /// start their paths below it, so a recorded path matches when it is a suffix of `wanted`
-    /// at least `min_len` long; the longest match wins and a tie is no answer.
-    fn nickel_field(&self, wanted: &[&str], min_len: usize) -> Option<Location> {
-        // The evaluator's own position of the value, where it kept one.
+    /// Where the Nickel value at `wanted` (a path from the platform's root, like
+    /// `environments.prod.overrides.replicas`) was written, as the evaluator recorded it.
+    fn nickel_field(&self, wanted: &[&str]) -> Option<Location> {
         let path = wanted
             .iter()
             .fold(String::new(), |p, k| crate::fieldpath::key(&p, k));
-        if let Some(span) = self.comp.platform.positions.0.get(&path) {
-            return Some(Location::span(span));
-        }
-        let fields = self.fields.get_or_init(|| {
-            self.platform_files()
-                .flat_map(|(f, text)| {
-                    scan_nickel(&text)
-                        .into_iter()
-                        .map(move |nf| (f.to_string(), nf))
-                })
-                .collect()
-        });
-        let mut best: Vec<(usize, &str, &NickelField)> = Vec::new();
-        for (file, nf) in fields {
-            let n = nf.path.len();
-            if n >= min_len && n <= wanted.len() && wanted[wanted.len() - n..] == nf.path[..] {
-                match best.first() {
-                    Some((bn, ..)) if *bn > n => {}
-                    Some((bn, ..)) if *bn == n => best.push((n, file, nf)),
-                    _ => best = vec![(n, file, nf)],
-                }
-            }
-        }
-        match best.as_slice() {
-            [(_, file, nf)] => Some(Location::searched(file, nf.line, nf.col)),
-            _ => None,
-        }
+        self.comp
+            .platform
+            .positions
+            .0
+            .get(&path)
+            .map(Location::span)
     }
 
-    /// Where a provisioner is defined: its `name = "<name>"` line.
+    /// Where a provisioner is defined: the value of its `name`.
     fn provisioner_location(&self, name: &str) -> Option<Location> {
         let platform = &self.comp.platform;
-        if let Some(span) = platform
-            .provisioners
-            .iter()
-            .position(|p| p.name == name)
-            .and_then(|i| platform.positions.0.get(&format!("provisioners[{i}].name")))
-        {
-            return Some(Location::span(span));
-        }
-        let needle = format!("\"{name}\"");
-        let mut found = Vec::new();
-        for (file, text) in self.platform_files() {
-            for (at, _) in text.match_indices(&needle) {
-                let before = text[..at].trim_end();
-                if before.ends_with('=') && before[..before.len() - 1].trim_end().ends_with("name")
-                {
-                    let (l, c) = line_col(&text, at);
-                    found.push(Location::searched(file, l, c));
-                }
-            }
-        }
-        (found.len() == 1).then(|| found.remove(0))
+        let i = platform.provisioners.iter().position(|p| p.name == name)?;
+        platform
+            .positions
+            .0
+            .get(&format!("provisioners[{i}].name"))
+            .map(Location::span)
     }
-}
-
-fn line_col(text: &str, at: usize) -> (u32, u32) {
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line as u32, col as u32)
 }
 
 fn describe(cx: &Cx<'_>, e: &Entry<'_>) -> Explanation {
@@ -632,14 +566,14 @@ fn cause_of(cx: &Cx<'_>, e: &Entry<'_>) -> (String, Location) {
             .and_then(|r| r.resolution.namespaces().get(ns).map(|t| t.to_string()));
         if let Some(t) = team {
             let loc = cx
-                .nickel_field(&["teams", &t, "namespace"], 2)
+                .nickel_field(&["teams", &t, "namespace"])
                 .unwrap_or_else(|| Location::file(&p.source));
             return (format!("the namespace of team `{t}`"), loc);
         }
     }
     if let Some(c) = node.strip_prefix("component:") {
         let loc = cx
-            .nickel_field(&["components", c], 1)
+            .nickel_field(&["components", c])
             .unwrap_or_else(|| Location::file(&p.source));
         return (format!("platform component `{c}`"), loc);
     }
@@ -986,7 +920,7 @@ fn profile_layers(
             continue;
         }
         let wanted: Vec<&str> = anchor.iter().chain(segs).copied().collect();
-        let location = cx.nickel_field(&wanted, wanted.len() - 1);
+        let location = cx.nickel_field(&wanted);
         let note = location.is_none().then(|| {
             "no location: the Nickel evaluator kept no position for this value, and a text search of the platform sources found no single `field = value` for it".to_string()
         });
@@ -1124,7 +1058,7 @@ fn workload_field(
                 layer: LayerKind::Platform,
                 origin: format!("team {}", w.team),
                 value: Some(json!(team_ns)),
-                location: cx.nickel_field(&["teams", &w.team, "namespace"], 2),
+                location: cx.nickel_field(&["teams", &w.team, "namespace"]),
                 note: Some(format!(
                     "the namespace of team `{}` in environment `{}` is `<team namespace>-{}`",
                     w.team, r.resolution.env, r.resolution.env
@@ -1141,12 +1075,12 @@ fn workload_field(
                     crate::ownership::Origin::Path { field, .. } => (
                         LayerKind::Platform,
                         format!("platform {field}"),
-                        cx.nickel_field(&["teams", &choice.name, "paths"], 2),
+                        cx.nickel_field(&["teams", &choice.name, "paths"]),
                     ),
                     crate::ownership::Origin::Default(field) => (
                         LayerKind::Platform,
                         format!("platform {field}"),
-                        cx.nickel_field(&[field], 1),
+                        cx.nickel_field(&[field]),
                     ),
                 };
                 ans.layers.push(Layer {
@@ -1807,212 +1741,6 @@ fn yaml_key_line(src: &str, keys: &[&str]) -> Option<(u32, u32)> {
     None
 }
 
-// ---------------------------------------------------------------------------------------------
-// Nickel text search
-// ---------------------------------------------------------------------------------------------
-
-/// A field definition found in Nickel source text: its full path of record keys from the file's
-/// top-level record, and where the first key is written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NickelField {
-    pub path: Vec<String>,
-    pub line: u32,
-    pub col: u32,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    Punct(char),
-    Other,
-}
-
-/// A position in source text that counts lines and columns as it moves.
-struct Cursor {
-    chars: Vec<char>,
-    i: usize,
-    line: u32,
-    col: u32,
-}
-
-impl Cursor {
-    fn peek(&self, ahead: usize) -> Option<char> {
-        self.chars.get(self.i + ahead).copied()
-    }
-    fn bump(&mut self) -> Option<char> {
-        let c = self.peek(0)?;
-        self.i += 1;
-        if c == '\n' {
-            self.line += 1;
-            self.col = 1;
-        } else {
-            self.col += 1;
-        }
-        Some(c)
-    }
-}
-
-fn lex_nickel(src: &str) -> Vec<(Tok, u32, u32)> {
-    let mut out = Vec::new();
-    let mut cur = Cursor {
-        chars: src.chars().collect(),
-        i: 0,
-        line: 1,
-        col: 1,
-    };
-    while let Some(c) = cur.peek(0) {
-        let (l0, c0) = (cur.line, cur.col);
-        if c == '#' {
-            while cur.peek(0).is_some_and(|c| c != '\n') {
-                cur.bump();
-            }
-        } else if c.is_whitespace() {
-            cur.bump();
-        } else if c == 'm' && cur.peek(1) == Some('%') && cur.peek(2) == Some('"') {
-            // Multiline string: up to `"%`.
-            for _ in 0..3 {
-                cur.bump();
-            }
-            while cur.peek(0).is_some() && !(cur.peek(0) == Some('"') && cur.peek(1) == Some('%')) {
-                cur.bump();
-            }
-            cur.bump();
-            cur.bump();
-            out.push((Tok::Other, l0, c0));
-        } else if c == '"' {
-            cur.bump();
-            let mut s = String::new();
-            while let Some(ch) = cur.peek(0) {
-                if ch == '"' {
-                    break;
-                }
-                if ch == '\\' {
-                    cur.bump();
-                }
-                if let Some(x) = cur.bump() {
-                    s.push(x);
-                }
-            }
-            cur.bump();
-            // A quoted field name is a key like any other; as a value it is just a token.
-            out.push((Tok::Ident(s), l0, c0));
-        } else if c.is_alphabetic() || c == '_' {
-            let mut s = String::new();
-            while let Some(ch) = cur.peek(0) {
-                if !(ch.is_alphanumeric() || matches!(ch, '_' | '-' | '\'')) {
-                    break;
-                }
-                s.push(ch);
-                cur.bump();
-            }
-            out.push((Tok::Ident(s), l0, c0));
-        } else if matches!(
-            c,
-            '{' | '}' | '[' | ']' | '(' | ')' | ',' | '.' | '=' | '|' | ';'
-        ) {
-            cur.bump();
-            // `==` and `=>` are operators, not a field's `=`.
-            if c == '=' && matches!(cur.peek(0), Some('=' | '>')) {
-                cur.bump();
-                out.push((Tok::Other, l0, c0));
-            } else {
-                out.push((Tok::Punct(c), l0, c0));
-            }
-        } else {
-            cur.bump();
-            out.push((Tok::Other, l0, c0));
-        }
-    }
-    out
-}
-
-/// Every `a.b = ...` field of every record literal whose position is known (records nested as
-/// field values); records inside lists, function calls or other expressions are skipped.
-pub fn scan_nickel(src: &str) -> Vec<NickelField> {
-    let toks = lex_nickel(src);
-    let mut out = Vec::new();
-    // Open brackets: for `{`, the path of the record (None when not a field's value).
-    let mut stack: Vec<(char, Option<Vec<String>>)> = Vec::new();
-    let mut at_field = false;
-    let mut i = 0;
-    while i < toks.len() {
-        let (t, l, c) = &toks[i];
-        if at_field && let Tok::Ident(first) = t {
-            // A field: ident (. ident)*, optional `| annotations`, then `=`.
-            let mut path = vec![first.clone()];
-            let mut j = i + 1;
-            while let (Some((Tok::Punct('.'), ..)), Some((Tok::Ident(n), ..))) =
-                (toks.get(j), toks.get(j + 1))
-            {
-                path.push(n.clone());
-                j += 2;
-            }
-            if matches!(toks.get(j), Some((Tok::Punct('|'), ..))) {
-                let mut depth = 0i32;
-                while let Some((tk, ..)) = toks.get(j) {
-                    match tk {
-                        Tok::Punct('(' | '[' | '{') => depth += 1,
-                        Tok::Punct(')' | ']' | '}') if depth > 0 => depth -= 1,
-                        Tok::Punct('=' | ',' | '}') if depth == 0 => break,
-                        _ => {}
-                    }
-                    j += 1;
-                }
-            }
-            at_field = false;
-            if matches!(toks.get(j), Some((Tok::Punct('='), ..))) {
-                let full = stack.last().and_then(|(_, p)| p.clone()).map(|mut full| {
-                    full.extend(path);
-                    full
-                });
-                if let Some(full) = &full {
-                    out.push(NickelField {
-                        path: full.clone(),
-                        line: *l,
-                        col: *c,
-                    });
-                }
-                i = j + 1;
-                // The value is a record literal: its fields live below this path.
-                if let Some((Tok::Punct('{'), ..)) = toks.get(i) {
-                    stack.push(('{', full));
-                    at_field = true;
-                    i += 1;
-                }
-                continue;
-            }
-            i = j;
-            continue;
-        }
-        match t {
-            Tok::Punct('{') => {
-                // The file's top-level record starts the paths; any other record is unknown.
-                let path = if stack.is_empty() {
-                    Some(Vec::new())
-                } else {
-                    None
-                };
-                stack.push(('{', path));
-                at_field = true;
-            }
-            Tok::Punct(o @ ('[' | '(')) => {
-                stack.push((*o, None));
-                at_field = false;
-            }
-            Tok::Punct('}' | ']' | ')') => {
-                stack.pop();
-                at_field = false;
-            }
-            Tok::Punct(',') => {
-                at_field = matches!(stack.last(), Some(('{', _)));
-            }
-            _ => at_field = false,
-        }
-        i += 1;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2053,31 +1781,6 @@ mod tests {
         let err = walk(&v, &parse_field("spec.replica").unwrap()).unwrap_err();
         assert_eq!(err.message, "`spec` has no field `replica`");
         assert_eq!(err.help.as_deref(), Some("did you mean `replicas`?"));
-    }
-
-    #[test]
-    fn nickel_fields_are_found_with_their_paths_and_positions() {
-        let src = "let p = import \"p.ncl\" in\n{\n  prod = {\n    overrides = { replicas = 2 },\n    profile_overrides = {\n      web = {\n        resources.limits.memory = \"512Mi\",\n        hpa | optional = { min_replicas = 2 },\n      },\n    },\n    list = [ { nope = 1 } ],\n  },\n} | { _ | p.Env }\n";
-        let f = scan_nickel(src);
-        let find = |p: &str| {
-            f.iter()
-                .find(|x| x.path.join(".") == p)
-                .map(|x| (x.line, x.col))
-        };
-        assert_eq!(find("prod.overrides.replicas"), Some((4, 19)));
-        assert_eq!(
-            find("prod.profile_overrides.web.resources.limits.memory"),
-            Some((7, 9))
-        );
-        assert_eq!(
-            find("prod.profile_overrides.web.hpa.min_replicas"),
-            Some((8, 28))
-        );
-        assert_eq!(find("prod.list.nope"), None);
-        assert!(
-            f.iter()
-                .all(|x| x.path.first().map(String::as_str) == Some("prod"))
-        );
     }
 
     #[test]
