@@ -303,3 +303,97 @@ fn quiet_prints_only_errors_and_verbose_names_every_file() {
     let o = platc(&["-q", "-v", "build", "-C", dir]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Every subcommand's documented exit codes, in one table: 0 on success, 1 for findings (for
+/// `check`, every error is one) or (with `--exit-code`) changes, 2 for a usage error or bad
+/// input. Bad input also writes nothing.
+#[test]
+fn every_subcommand_exits_as_documented() {
+    let ws = example_workspace(false);
+    let good = ws.path().to_str().unwrap();
+    // A workload with a misspelt field: every command that loads it must refuse it.
+    let bad_ws = workspace_with(&[(
+        "examples/x/score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: xy\ncontainers:\n  main:\n    imgae: busybox\n",
+    )]);
+    let bad = bad_ws.path().to_str().unwrap();
+    // A workload that loads but breaks a built-in policy: `check` reports a finding.
+    let finding_ws = workspace_with(&[(
+        "examples/x/score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: xy\ncontainers:\n  main:\n    image: busybox:latest\n",
+    )]);
+    let finding = finding_ws.path().to_str().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let bad_out = scratch.path().join("bad-out");
+    let fresh = scratch.path().join("fresh");
+    let fresh_s = fresh.to_str().unwrap();
+    let other = scratch.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let other_s = other.to_str().unwrap();
+
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["build", "-C", good, "--out", out_s], 0),
+        (
+            vec!["build", "-C", bad, "--out", bad_out.to_str().unwrap()],
+            2,
+        ),
+        (vec!["build", "--no-such-flag"], 2),
+        (
+            vec!["build", "-C", good, "--env", "nowhere", "--out", out_s],
+            2,
+        ),
+        (vec!["check", "-C", good], 0),
+        (vec!["check", "-C", finding], 1),
+        // `check` reports what is wrong with the input as errors, so it exits 1 (its help says so).
+        (vec!["check", "-C", bad], 1),
+        (vec!["check", "--format", "yaml"], 2),
+        (vec!["graph", "-C", good], 0),
+        (vec!["graph", "-C", bad], 2),
+        (vec!["diff", "-C", good, "--against", out_s], 0),
+        (
+            vec!["diff", "-C", good, "--against", out_s, "--exit-code"],
+            0,
+        ),
+        (
+            vec!["diff", "-C", good, "--against", other_s, "--exit-code"],
+            1,
+        ),
+        (vec!["diff", "-C", good, "--against", other_s], 0),
+        (vec!["diff", "-C", good], 2),
+        (vec!["diff", "-C", bad, "--against", out_s], 2),
+        (
+            vec!["explain", "-C", good, "Deployment/storefront-prod/checkout"],
+            0,
+        ),
+        (
+            vec!["explain", "-C", good, "Deployment/storefront-prod/nope"],
+            2,
+        ),
+        (vec!["schema", "-C", good], 0),
+        (vec!["schema", "--no-such-flag"], 2),
+        (vec!["completions", "bash"], 0),
+        (vec!["completions", "nosh"], 2),
+        (vec!["init", fresh_s], 0),
+        (vec!["init", fresh_s], 2),
+        (vec!["publish", "-C", good], 2),
+        (vec!["publish", "-C", bad, "--repo", other_s], 2),
+        (vec!["bench", "--workloads", "many"], 2),
+        (vec!["no-such-command"], 2),
+    ];
+    let mut wrong = Vec::new();
+    for (args, want) in &cases {
+        let o = platc(args);
+        if o.status.code() != Some(*want) {
+            wrong.push(format!(
+                "platc {}: exit {:?}, documented {want}\n{}",
+                args.join(" "),
+                o.status.code(),
+                s(&o.stderr)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(!bad_out.exists(), "a refused build wrote its output");
+}
