@@ -95,22 +95,7 @@ pub(super) fn service_call(
         .and_then(Value::as_str)
         .unwrap_or(key)
         .to_string();
-    let Some(t) = by_name.get(target.as_str()) else {
-        let d = Diagnostic::at(
-            Code::UnknownWorkload,
-            &req.key.span,
-            format!(
-                "resource `{key}` of type `{rtype}` names workload `{target}`, which does not exist"
-            ),
-        );
-        return Err(match did_you_mean(&target, by_name.keys().copied()) {
-            Some(c) => d.with_help(format!(
-                "did you mean `{c}`? (set `params.workload` when the key differs from the workload name)"
-            )),
-            None => d.with_help("the key (or `params.workload`) must be the name of another workload"),
-        }
-        .into());
-    };
+    let t = target_workload(req, &target, by_name)?;
     let ports = t.service.as_ref().map(rports).unwrap_or_default();
     if ports.is_empty() {
         return Err(Diagnostic::at(
@@ -121,43 +106,82 @@ pub(super) fn service_call(
         .with_help(format!("add `service.ports` to `{target}`"))
         .into());
     }
-    let port = match params.get("port").and_then(Value::as_str) {
-        None => ports
+    let port = chosen_port(
+        req,
+        &target,
+        &ports,
+        params.get("port").and_then(Value::as_str),
+    )?;
+    Ok(Call { target, port })
+}
+
+/// The workload a link names, or an error with the closest name.
+fn target_workload<'w>(
+    req: &model::ResourceRequest,
+    target: &str,
+    by_name: &BTreeMap<&str, &'w Workload>,
+) -> Result<&'w Workload, Diagnostics> {
+    if let Some(t) = by_name.get(target) {
+        return Ok(t);
+    }
+    let (key, rtype) = (&req.key.value, &req.resource_type.value);
+    let d = Diagnostic::at(
+        Code::UnknownWorkload,
+        &req.key.span,
+        format!(
+            "resource `{key}` of type `{rtype}` names workload `{target}`, which does not exist"
+        ),
+    );
+    Err(match did_you_mean(target, by_name.keys().copied()) {
+        Some(c) => d.with_help(format!(
+            "did you mean `{c}`? (set `params.workload` when the key differs from the workload name)"
+        )),
+        None => d.with_help("the key (or `params.workload`) must be the name of another workload"),
+    }
+    .into())
+}
+
+/// The port a link uses: the one `params.port` names (by name or number), else `http`, else
+/// the first.
+fn chosen_port(
+    req: &model::ResourceRequest,
+    target: &str,
+    ports: &[RPort],
+    wanted: Option<&str>,
+) -> Result<Option<RPort>, Diagnostics> {
+    let Some(wanted) = wanted else {
+        return Ok(ports
             .iter()
             .find(|p| p.name == "http")
             .or(ports.first())
-            .cloned(),
-        Some(wanted) => {
-            let found = ports
-                .iter()
-                .find(|p| p.name == wanted || p.port.to_string() == wanted)
-                .cloned();
-            if found.is_none() {
-                let span = req
-                    .params
-                    .as_ref()
-                    .and_then(|n| n.get("port"))
-                    .map(|n| n.span.clone())
-                    .unwrap_or_else(|| req.key.span.clone());
-                return Err(Diagnostic::at(
-                    Code::UnknownWorkload,
-                    &span,
-                    format!("workload `{target}` has no service port `{wanted}`"),
-                )
-                .with_help(format!(
-                    "service ports of `{target}`: {}",
-                    ports
-                        .iter()
-                        .map(|p| format!("`{}` ({})", p.name, p.port))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-                .into());
-            }
-            found
-        }
+            .cloned());
     };
-    Ok(Call { target, port })
+    if let Some(p) = ports
+        .iter()
+        .find(|p| p.name == wanted || p.port.to_string() == wanted)
+    {
+        return Ok(Some(p.clone()));
+    }
+    let span = req
+        .params
+        .as_ref()
+        .and_then(|n| n.get("port"))
+        .map(|n| n.span.clone())
+        .unwrap_or_else(|| req.key.span.clone());
+    Err(Diagnostic::at(
+        Code::UnknownWorkload,
+        &span,
+        format!("workload `{target}` has no service port `{wanted}`"),
+    )
+    .with_help(format!(
+        "service ports of `{target}`: {}",
+        ports
+            .iter()
+            .map(|p| format!("`{}` ({})", p.name, p.port))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .into())
 }
 
 impl Call {
