@@ -61,42 +61,12 @@ pub fn check(
     value: Value,
 ) -> Result<Value, Diagnostics> {
     let key = &req.key.value;
+    let entries = param_entries(decl, req)?;
     let mut diags = Diagnostics::new();
-    let entries: &[(crate::diag::Spanned<String>, Node)] = match &req.params {
-        None => &[],
-        Some(node) => match &node.kind {
-            NodeKind::Map(m) => m,
-            NodeKind::Null => &[],
-            _ => {
-                return Err(Diagnostic::at(
-                    Code::WrongType,
-                    &node.span,
-                    format!(
-                        "`params` of resource `{key}` must be a mapping, found {}",
-                        node.describe()
-                    ),
-                )
-                .with_help(decl.help())
-                .into());
-            }
-        },
-    };
     let mut out = serde_json::Map::new();
     for (k, node) in entries {
         let Some(spec) = decl.params.get(&k.value) else {
-            let d = Diagnostic::at(
-                Code::UnknownField,
-                &k.span,
-                format!(
-                    "unknown param `{}` for resource `{key}` ({})",
-                    k.value, decl.owner
-                ),
-            );
-            let d = match did_you_mean(&k.value, decl.params.keys().map(String::as_str)) {
-                Some(c) => d.with_help(format!("did you mean `{c}`? {}", decl.help())),
-                None => d.with_help(decl.help()),
-            };
-            diags.push(decl.with_descriptions(d));
+            diags.push(unknown_param(decl, key, k));
             continue;
         };
         let v = value.get(&k.value).cloned().unwrap_or(Value::Null);
@@ -123,24 +93,71 @@ pub fn check(
             && !out.contains_key(name)
             && !entries.iter().any(|(k, _)| &k.value == name)
         {
-            let span = req
-                .params
-                .as_ref()
-                .map(|p| p.span.clone())
-                .unwrap_or_else(|| req.key.span.clone());
-            diags.push(
-                decl.with_descriptions(
-                    Diagnostic::at(
-                        Code::MissingField,
-                        &span,
-                        format!("resource `{key}` needs the param `{name}` ({})", decl.owner),
-                    )
-                    .with_help(format!("add `{name}` under `params`; {}", decl.help())),
-                ),
-            );
+            diags.push(missing_param(decl, req, name));
         }
     }
     diags.into_result(Value::Object(out))
+}
+
+/// The request's `params` as (key, value) entries: none when absent or null, an error when it is
+/// not a mapping.
+fn param_entries<'r>(
+    decl: &Declared<'_>,
+    req: &'r ResourceRequest,
+) -> Result<&'r [(crate::diag::Spanned<String>, Node)], Diagnostics> {
+    let Some(node) = &req.params else {
+        return Ok(&[]);
+    };
+    match &node.kind {
+        NodeKind::Map(m) => Ok(m),
+        NodeKind::Null => Ok(&[]),
+        _ => Err(Diagnostic::at(
+            Code::WrongType,
+            &node.span,
+            format!(
+                "`params` of resource `{}` must be a mapping, found {}",
+                req.key.value,
+                node.describe()
+            ),
+        )
+        .with_help(decl.help())
+        .into()),
+    }
+}
+
+fn unknown_param(decl: &Declared<'_>, key: &str, k: &crate::diag::Spanned<String>) -> Diagnostic {
+    let d = Diagnostic::at(
+        Code::UnknownField,
+        &k.span,
+        format!(
+            "unknown param `{}` for resource `{key}` ({})",
+            k.value, decl.owner
+        ),
+    );
+    let d = match did_you_mean(&k.value, decl.params.keys().map(String::as_str)) {
+        Some(c) => d.with_help(format!("did you mean `{c}`? {}", decl.help())),
+        None => d.with_help(decl.help()),
+    };
+    decl.with_descriptions(d)
+}
+
+fn missing_param(decl: &Declared<'_>, req: &ResourceRequest, name: &str) -> Diagnostic {
+    let span = req
+        .params
+        .as_ref()
+        .map(|p| p.span.clone())
+        .unwrap_or_else(|| req.key.span.clone());
+    decl.with_descriptions(
+        Diagnostic::at(
+            Code::MissingField,
+            &span,
+            format!(
+                "resource `{}` needs the param `{name}` ({})",
+                req.key.value, decl.owner
+            ),
+        )
+        .with_help(format!("add `{name}` under `params`; {}", decl.help())),
+    )
 }
 
 /// The value as the declared type, or a description of what was found instead. YAML authors
