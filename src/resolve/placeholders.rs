@@ -128,65 +128,7 @@ fn lookup(path: &[String], s: &Spanned<String>, scope: &Scope<'_>) -> Result<Out
                     "metadata placeholders name a scalar under `metadata`, e.g. `${metadata.name}`",
                 )
             }),
-        Some("resources") => {
-            let Some(key) = path.get(1) else {
-                return Err(Diagnostic::at(
-                    Code::UnknownPlaceholder,
-                    &s.span,
-                    format!(
-                        "placeholder `{shown}` must name a resource, e.g. `${{resources.db.host}}`"
-                    ),
-                ));
-            };
-            if scope.failed.contains(key) {
-                return Ok(Output::Plain(String::new()));
-            }
-            let Some((itself, outputs)) = scope.resources.get(key) else {
-                let mut d = Diagnostic::at(
-                    Code::UnknownPlaceholder,
-                    &s.span,
-                    format!(
-                        "unknown placeholder `{shown}`: workload `{}` declares no resource `{key}`",
-                        scope.workload
-                    ),
-                );
-                d = match did_you_mean(key, scope.declared.iter().map(String::as_str)) {
-                    Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                    None if scope.declared.is_empty() => {
-                        d.with_help("declare the resource under `resources:` first")
-                    }
-                    None => {
-                        d.with_help(format!("declared resources: {}", scope.declared.join(", ")))
-                    }
-                };
-                return Err(d);
-            };
-            match path.get(2) {
-                None => Ok(Output::Plain(itself.clone())),
-                Some(out) if path.len() == 3 => outputs.get(out).cloned().ok_or_else(|| {
-                    let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
-                    let d = Diagnostic::at(
-                        Code::UnknownPlaceholder,
-                        &s.span,
-                        format!(
-                            "unknown placeholder `{shown}`: resource `{key}` has no output `{out}`"
-                        ),
-                    );
-                    match did_you_mean(out, names.iter().copied()) {
-                        Some(c) => d.with_help(format!(
-                            "did you mean `{c}`? outputs: {}",
-                            names.join(", ")
-                        )),
-                        None => d.with_help(format!("outputs of `{key}`: {}", names.join(", "))),
-                    }
-                }),
-                Some(_) => Err(Diagnostic::at(
-                    Code::UnknownPlaceholder,
-                    &s.span,
-                    format!("unknown placeholder `{shown}`: resource outputs are one level deep"),
-                )),
-            }
-        }
+        Some("resources") => lookup_resource(path, s, scope, &shown),
         _ => Err(Diagnostic::at(
             Code::UnknownPlaceholder,
             &s.span,
@@ -194,6 +136,65 @@ fn lookup(path: &[String], s: &Spanned<String>, scope: &Scope<'_>) -> Result<Out
         )
         .with_help(
             "placeholders start with `metadata.` or `resources.`; write `$${` for a literal `${`",
+        )),
+    }
+}
+
+/// `${resources.<key>}` (the instance itself) or `${resources.<key>.<output>}`.
+fn lookup_resource(
+    path: &[String],
+    s: &Spanned<String>,
+    scope: &Scope<'_>,
+    shown: &str,
+) -> Result<Output, Diagnostic> {
+    let Some(key) = path.get(1) else {
+        return Err(Diagnostic::at(
+            Code::UnknownPlaceholder,
+            &s.span,
+            format!("placeholder `{shown}` must name a resource, e.g. `${{resources.db.host}}`"),
+        ));
+    };
+    if scope.failed.contains(key) {
+        return Ok(Output::Plain(String::new()));
+    }
+    let Some((itself, outputs)) = scope.resources.get(key) else {
+        let mut d = Diagnostic::at(
+            Code::UnknownPlaceholder,
+            &s.span,
+            format!(
+                "unknown placeholder `{shown}`: workload `{}` declares no resource `{key}`",
+                scope.workload
+            ),
+        );
+        d = match did_you_mean(key, scope.declared.iter().map(String::as_str)) {
+            Some(c) => d.with_help(format!("did you mean `{c}`?")),
+            None if scope.declared.is_empty() => {
+                d.with_help("declare the resource under `resources:` first")
+            }
+            None => d.with_help(format!("declared resources: {}", scope.declared.join(", "))),
+        };
+        return Err(d);
+    };
+    match path.get(2) {
+        None => Ok(Output::Plain(itself.clone())),
+        Some(out) if path.len() == 3 => outputs.get(out).cloned().ok_or_else(|| {
+            let names: Vec<&str> = outputs.keys().map(String::as_str).collect();
+            let d = Diagnostic::at(
+                Code::UnknownPlaceholder,
+                &s.span,
+                format!("unknown placeholder `{shown}`: resource `{key}` has no output `{out}`"),
+            );
+            match did_you_mean(out, names.iter().copied()) {
+                Some(c) => {
+                    d.with_help(format!("did you mean `{c}`? outputs: {}", names.join(", ")))
+                }
+                None => d.with_help(format!("outputs of `{key}`: {}", names.join(", "))),
+            }
+        }),
+        Some(_) => Err(Diagnostic::at(
+            Code::UnknownPlaceholder,
+            &s.span,
+            format!("unknown placeholder `{shown}`: resource outputs are one level deep"),
         )),
     }
 }
