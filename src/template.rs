@@ -132,3 +132,61 @@ fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
         "check the template against the provisioner context described in ARCHITECTURE.md",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The reference platform with one provisioner output of `source`.
+    fn with_output(source: &str) -> (Platform, String) {
+        let mut p =
+            crate::load::platform::load_embedded_platform().unwrap_or_else(|d| panic!("{d}"));
+        p.provisioners[0]
+            .outputs
+            .insert("probe".into(), source.to_string());
+        (p, source.to_string())
+    }
+
+    #[test]
+    fn inline_templates_are_compiled_once_and_render_trimmed() {
+        let (p, source) = with_output("  {{ resource.name }}-rw  ");
+        let t = Templates::new(&p).unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(t.env.get_template(&inline_name(&source)).is_ok());
+        let cx = Templates::context(&json!({"resource": {"name": "db"}}));
+        assert_eq!(
+            t.render_inline("probe", &source, &cx).as_deref(),
+            Ok("db-rw")
+        );
+        // A source the platform does not hold is compiled when used.
+        assert_eq!(
+            t.render_inline("other", "{{ resource.name }}", &cx)
+                .as_deref(),
+            Ok("db")
+        );
+    }
+
+    #[test]
+    fn a_broken_inline_template_fails_where_it_is_used_and_names_it() {
+        let (p, source) = with_output("{{ resource.name ");
+        // Other templates still compile; the broken one is left out of the environment.
+        let t = Templates::new(&p).unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(t.env.get_template(&inline_name(&source)).is_err());
+        let cx = Templates::context(&json!({"resource": {"name": "db"}}));
+        let d = t
+            .render_inline("pg.outputs.probe", &source, &cx)
+            .expect_err("a syntax error");
+        assert_eq!(d.code, Code::Template);
+        assert!(
+            d.message.contains("template `pg.outputs.probe`"),
+            "{}",
+            d.message
+        );
+        // An undefined value printed is an error too, not an empty string.
+        let d = t
+            .render_inline("x", "{{ resource.nope }}", &cx)
+            .expect_err("undefined");
+        assert!(d.message.contains("template `x`"), "{}", d.message);
+    }
+}
