@@ -5,8 +5,8 @@
 //! The entry lives in `<workspace>/.platc/cache/platform-<hash of the platform's location>.json`
 //! and records the binary, the entry expression, every file the evaluation read (its
 //! workspace-relative name and content hash; the stdlib and the embedded reference platform are
-//! part of the binary), the exported JSON and where each value was written. An entry that does not parse, or differs in any of
-//! these, is ignored and overwritten.
+//! part of the binary), the exported JSON and where each value was written. An entry that does
+//! not parse, or differs in any of these, is ignored and overwritten.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -73,12 +73,15 @@ impl Slot<'_> {
             && e.tool == crate::cache::tool_identity()?
             && e.entry == entry
             && e.read.iter().all(|r| unchanged(r).is_some());
+        if !fresh {
+            return None;
+        }
         let positions = e
             .positions
             .into_iter()
             .map(|(path, file, line, col)| (path, Span::new(file, line, col)))
             .collect();
-        fresh.then_some(Kept {
+        Some(Kept {
             json: e.json,
             sources: e.sources,
             positions: Positions(positions),

@@ -49,6 +49,16 @@ pub enum WorkloadKind {
     Cronjob,
 }
 
+impl WorkloadKind {
+    /// The name platform policies and dashboards show, as the platform writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "deployment",
+            WorkloadKind::Cronjob => "cronjob",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceDefaults {

@@ -15,7 +15,6 @@ use serde_json::{Map, Value, json};
 use super::config::Rules;
 use super::{Finding, Sources};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-use crate::model::WorkloadKind;
 use crate::pipeline::Compilation;
 use crate::resolve::{EnvResolution, RWorkload};
 
@@ -116,7 +115,7 @@ pub fn workload_record(c: &Compilation, res: &EnvResolution, w: &RWorkload) -> V
         "env_type": env_type,
         "namespace": w.namespace,
         "profile": w.profile_name,
-        "kind": match w.profile.kind { WorkloadKind::Deployment => "deployment", WorkloadKind::Cronjob => "cronjob" },
+        "kind": w.profile.kind.as_str(),
         "replicas": w.profile.replicas,
         "hpa": w.profile.hpa.as_ref().map(|h| json!({"min_replicas": h.min_replicas, "max_replicas": h.max_replicas})),
         "annotations": w.annotations,

@@ -11,7 +11,7 @@
 use serde_json::{Map, Value, json};
 
 use super::monitoring::{Scrape, decimal, percent_micros};
-use crate::model::{Platform, WorkloadKind};
+use crate::model::Platform;
 use crate::resolve::RWorkload;
 
 /// The label Grafana's dashboard sidecar watches for.
@@ -245,10 +245,7 @@ pub fn workload_dashboard(
     scraped: Option<&Scrape>,
 ) -> Value {
     let (team, namespace) = (w.team.as_str(), w.namespace.as_str());
-    let kind = match w.profile.kind {
-        WorkloadKind::Deployment => "deployment",
-        WorkloadKind::Cronjob => "cronjob",
-    };
+    let kind = w.profile.kind.as_str();
     let mut p = Panels::new();
     p.row(format!("{} ({kind})", w.name));
     if scraped.is_some() {
