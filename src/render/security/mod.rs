@@ -21,11 +21,15 @@ use serde_json::{Map, Value, json};
 
 use super::resource::{instance_dir, namespace_dir, workload_dir};
 use super::{EnvCx, Object, PlaneRenderer, Provenance, workload_labels};
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::Diagnostics;
 use crate::graph::{EdgeKind, NodeKind, components_on, namespace_id, resource_id, workload_id};
 use crate::model::{Plane, Platform, RouteKind};
-use crate::resolve::{Instance, Output, RPort, RWorkload};
-use crate::template::Templates;
+use crate::resolve::{Instance, RPort, RWorkload};
+
+mod endpoints;
+
+use endpoints::port_of;
+pub use endpoints::{Endpoint, PodEndpoint, endpoint};
 
 pub struct SecurityPlane;
 
@@ -40,27 +44,6 @@ const NS_LABEL: &str = "kubernetes.io/metadata.name";
 /// pod, service and node addresses of the platform's clusters live. Without the exclusion, an
 /// ipBlock `0.0.0.0/0` would also reach every pod of the cluster on that port.
 pub const CLUSTER_RANGES: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
-
-/// Where the consumers of one resource connect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
-    Pods(PodEndpoint),
-    /// Outside the cluster: any public address on these ports.
-    External {
-        ports: Vec<u16>,
-    },
-}
-
-/// Pods in the cluster that serve a resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PodEndpoint {
-    pub namespace: String,
-    /// Empty selects the whole namespace.
-    pub pods: BTreeMap<String, String>,
-    pub ports: Vec<u16>,
-    pub metrics_port: Option<u16>,
-    pub kube_api: bool,
-}
 
 impl PlaneRenderer for SecurityPlane {
     fn plane(&self) -> Plane {
@@ -542,141 +525,6 @@ fn instance_policy(cx: &EnvCx<'_>, i: &Instance, e: &PodEndpoint) -> Object {
     )
 }
 
-fn port_of(v: &Value) -> Option<u16> {
-    match v {
-        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn plain_output<'a>(i: &'a Instance, name: &str) -> Option<&'a str> {
-    match i.outputs.get(name) {
-        Some(Output::Plain(s)) => Some(s.as_str()),
-        _ => None,
-    }
-}
-
-/// `<service>.<namespace>.svc[.cluster.local]` → the namespace.
-fn cluster_namespace(host: &str) -> Option<&str> {
-    let h = host.trim_end_matches('.');
-    let h = h.strip_suffix(".cluster.local").unwrap_or(h);
-    let rest = h.strip_suffix(".svc")?;
-    let (_, ns) = rest.rsplit_once('.')?;
-    (!ns.is_empty()).then_some(ns)
-}
-
-/// Where a resource's consumers connect. The provisioner's `network` says; without one, a
-/// numeric `port` output is the port and the `host` output tells in-cluster (a `.svc` name, in
-/// its namespace, every pod of it) from external. A resource with neither (a volume, a route, a
-/// DNS name) has no endpoint and its consumers get no egress for it.
-pub fn endpoint(cx: &EnvCx<'_>, i: &Instance) -> Result<Option<Endpoint>, Diagnostic> {
-    let prov = cx
-        .platform
-        .provisioners
-        .iter()
-        .find(|p| p.name == i.provisioner);
-    let bad_port = |what: &str, got: &str| {
-        Diagnostic::at(
-            Code::InvalidValue,
-            &i.span,
-            format!(
-                "provisioner `{}`: {what} of resource `{}` is `{got}`, expected a port number (1-65535)",
-                i.provisioner, i.name
-            ),
-        )
-        .with_help("make the template produce a number such as `5432`")
-    };
-    let port_output = plain_output(i, "port");
-    let Some(net) = prov.and_then(|p| p.network.as_ref()) else {
-        let Some(port_s) = port_output else {
-            return Ok(None);
-        };
-        let port = port_of(&json!(port_s))
-            .filter(|p| *p > 0)
-            .ok_or_else(|| bad_port("the `port` output", port_s))?;
-        return Ok(Some(
-            match plain_output(i, "host").and_then(cluster_namespace) {
-                Some(ns) => Endpoint::Pods(PodEndpoint {
-                    namespace: ns.to_string(),
-                    pods: BTreeMap::new(),
-                    ports: vec![port],
-                    metrics_port: None,
-                    kube_api: false,
-                }),
-                None => Endpoint::External { ports: vec![port] },
-            },
-        ));
-    };
-    let mcx = Templates::context(&i.context);
-    let render = |what: &str, src: &str| -> Result<String, Diagnostic> {
-        cx.templates
-            .render_inline(
-                &format!("network.{what} of provisioner `{}`", i.provisioner),
-                src,
-                &mcx,
-            )
-            .map_err(|d| d.with_note(format!("for resource `{}` ({})", i.name, i.span)))
-    };
-    let mut ports = BTreeSet::new();
-    for src in &net.ports {
-        let s = render("ports", src)?;
-        ports.insert(
-            port_of(&json!(s))
-                .filter(|p| *p > 0)
-                .ok_or_else(|| bad_port("network.ports", &s))?,
-        );
-    }
-    if net.ports.is_empty() {
-        let Some(port_s) = port_output else {
-            return Err(Diagnostic::at(
-                Code::InvalidValue,
-                &i.span,
-                format!(
-                    "provisioner `{}` has a `network` but neither `network.ports` nor a `port` output",
-                    i.provisioner
-                ),
-            )
-            .with_help("add `ports = [\"<port>\"]` to its `network`, or a `port` output"));
-        };
-        ports.insert(
-            port_of(&json!(port_s))
-                .filter(|p| *p > 0)
-                .ok_or_else(|| bad_port("the `port` output", port_s))?,
-        );
-    }
-    let ports: Vec<u16> = ports.into_iter().collect();
-    if net.external {
-        return Ok(Some(Endpoint::External { ports }));
-    }
-    let namespace = match &net.namespace {
-        Some(src) => render("namespace", src)?,
-        None => i.namespace.clone(),
-    };
-    let mut pods = BTreeMap::new();
-    for (k, src) in &net.pods {
-        pods.insert(k.clone(), render("pods", src)?);
-    }
-    let metrics_port = match &net.metrics_port {
-        Some(src) => {
-            let s = render("metrics_port", src)?;
-            Some(
-                port_of(&json!(s))
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| bad_port("network.metrics_port", &s))?,
-            )
-        }
-        None => None,
-    };
-    Ok(Some(Endpoint::Pods(PodEndpoint {
-        namespace,
-        pods,
-        ports,
-        metrics_port,
-        kube_api: net.kube_api,
-    })))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -704,17 +552,6 @@ mod tests {
             .iter()
             .find(|i| i.name == name)
             .expect("instance")
-    }
-
-    #[test]
-    fn service_hosts_name_their_namespace() {
-        assert_eq!(
-            cluster_namespace("orders-db-rw.payments-dev.svc.cluster.local"),
-            Some("payments-dev")
-        );
-        assert_eq!(cluster_namespace("redis.cache.svc"), Some("cache"));
-        assert_eq!(cluster_namespace("api.card-processor.example"), None);
-        assert_eq!(cluster_namespace("svc.cluster.local"), None);
     }
 
     #[test]
