@@ -3,6 +3,7 @@
 //! what is measured is what users run.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::cache;
 use crate::diag::Diagnostics;
@@ -20,6 +21,44 @@ pub struct BuildReport {
     /// files were kept from the last build). Both 0 when the build cache answered.
     pub nodes_rendered: usize,
     pub nodes_total: usize,
+    /// Wall time of each stage, in order (`platc build --verbose` prints them): where a
+    /// rebuild's time goes, measured on the run users make.
+    pub stages: Vec<(&'static str, Duration)>,
+}
+
+/// Stage clock: `enter` ends the current stage (recording its wall time) and starts the next,
+/// telling the observer which one runs now.
+struct Laps<'a> {
+    current: Option<(&'static str, Instant)>,
+    stages: Vec<(&'static str, Duration)>,
+    observer: &'a dyn Fn(&'static str),
+}
+
+impl<'a> Laps<'a> {
+    fn new(observer: &'a dyn Fn(&'static str)) -> Laps<'a> {
+        Laps {
+            current: None,
+            stages: Vec::new(),
+            observer,
+        }
+    }
+
+    fn enter(&mut self, stage: &'static str) {
+        self.end();
+        (self.observer)(stage);
+        self.current = Some((stage, Instant::now()));
+    }
+
+    fn end(&mut self) {
+        if let Some((stage, since)) = self.current.take() {
+            self.stages.push((stage, since.elapsed()));
+        }
+    }
+
+    fn finish(mut self) -> Vec<(&'static str, Duration)> {
+        self.end();
+        self.stages
+    }
 }
 
 /// Builds the workspace at `root` into `out_dir`.
@@ -29,6 +68,20 @@ pub fn build(
     opts: &Options,
     meta: &IndexMeta,
 ) -> Result<BuildReport, Diagnostics> {
+    build_observed(root, out_dir, opts, meta, &|_| {})
+}
+
+/// [`build`], telling `observer` the name of each stage as it starts (the CLI shows a long
+/// build's progress with it).
+pub fn build_observed(
+    root: &Path,
+    out_dir: &Path,
+    opts: &Options,
+    meta: &IndexMeta,
+    observer: &dyn Fn(&'static str),
+) -> Result<BuildReport, Diagnostics> {
+    let mut laps = Laps::new(observer);
+    laps.enter("build cache lookup");
     let hashed = match cache::lookup(root, out_dir, opts) {
         cache::Lookup::Hit(report) => {
             return Ok(BuildReport {
@@ -37,6 +90,7 @@ pub fn build(
                 cached: true,
                 nodes_rendered: 0,
                 nodes_total: 0,
+                stages: laps.finish(),
             });
         }
         cache::Lookup::Miss(hashed) => hashed,
@@ -47,12 +101,17 @@ pub fn build(
         out_dir: Some(out_dir.to_path_buf()),
         ..opts.clone()
     };
+    laps.enter("load");
     let (platform, workloads) = pipeline::load(root, &opts)?;
     let recorded = cache::Recorded::of(&platform, &workloads);
     let layout = opts.layout.unwrap_or(platform.gitops.layout);
+    laps.enter("render memo read");
     let memo = Memo::load(root, out_dir, &platform, layout);
+    laps.enter("resolve + graph + render");
     let comp = pipeline::compile_with_memo(platform, workloads, &opts, memo.as_ref())?;
+    laps.enter("tree");
     let (tree, owners) = comp.into_tree_with_owners();
+    laps.enter("emit");
     let (report, index, tree, owners) = match emit::emit_indexed(out_dir, &tree, meta) {
         Ok((report, index)) => (report, index, tree, owners),
         // The memo is only ever a shortcut: when the output does not hold what it recorded, the
@@ -68,11 +127,13 @@ pub fn build(
         }
         Err(e) => return Err(e.into()),
     };
+    laps.enter("render memo record");
     let sizes = tree.sizes();
     let (nodes_rendered, nodes_total) = (owners.rendered(), owners.total());
     if memo.is_some() {
         memo::store(root, out_dir, owners.entries(&index.files, &sizes));
     }
+    laps.enter("build cache record");
     cache::store(root, out_dir, &opts, &recorded, hashed, sizes);
     Ok(BuildReport {
         files: tree.len(),
@@ -80,5 +141,6 @@ pub fn build(
         cached: false,
         nodes_rendered,
         nodes_total,
+        stages: laps.finish(),
     })
 }

@@ -129,7 +129,77 @@ fn usage_errors_exit_2_and_help_has_examples() {
     assert_eq!(platc(&["build", "--no-such-flag"]).status.code(), Some(2));
     let h = platc(&["--help"]);
     assert!(h.status.success());
-    assert!(s(&h.stdout).contains("Examples:"));
+    let top = s(&h.stdout);
+    assert!(top.contains("Examples:"));
+    // Every subcommand the top-level help lists has examples of its own, each naming itself.
+    let subcommands: Vec<&str> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(subcommands.len() >= 10, "{top}");
+    for sub in subcommands {
+        let h = platc(&[sub, "--help"]);
+        assert!(h.status.success(), "{sub}");
+        let text = s(&h.stdout);
+        let examples = text
+            .split_once("Example")
+            .map(|(_, e)| e)
+            .unwrap_or_else(|| panic!("`platc {sub} --help` has no examples:\n{text}"));
+        assert!(
+            examples.contains(&format!("platc {sub}")),
+            "`platc {sub} --help` examples do not show the command:\n{text}"
+        );
+    }
+}
+
+/// Colour only on a terminal and never with `NO_COLOR`: the same bad workspace's error,
+/// through a pipe, on a terminal, and on a terminal with `NO_COLOR`.
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let ws = example_workspace(false);
+    let dir = ws.path().to_str().unwrap();
+    std::fs::write(
+        ws.path().join("examples/storefront/web/score.yaml"),
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    imgae: nginx\n",
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_platc");
+    let piped = std::process::Command::new(bin)
+        .args(["build", "-C", dir])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert_eq!(piped.status.code(), Some(2));
+    let err = s(&piped.stderr);
+    assert!(err.contains("error:") && !err.contains('\x1b'), "{err:?}");
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("note: `script` is not installed; the terminal half of this test is skipped");
+        return;
+    }
+    let on_tty = |no_color: Option<&str>| {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &format!("{bin} build -C {dir}"), "/dev/null"])
+            .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            c.env("NO_COLOR", v);
+        }
+        s(&c.output().unwrap().stdout)
+    };
+    let coloured = on_tty(None);
+    assert!(coloured.contains("\x1b[1;31merror:\x1b[0m"), "{coloured:?}");
+    let plain = on_tty(Some("1"));
+    assert!(
+        plain.contains("error:") && !plain.contains("\x1b[1;31m"),
+        "{plain:?}"
+    );
 }
 
 #[test]
@@ -290,6 +360,27 @@ fn quiet_prints_only_errors_and_verbose_names_every_file() {
         "{out}"
     );
     assert!(out.lines().last().unwrap().starts_with("wrote "), "{out}");
+    // Where the time went, stage by stage and in pipeline order.
+    let stages: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_once(" ms  ").map(|(t, stage)| (t.trim(), stage)))
+        .filter(|(t, _)| t.parse::<f64>().is_ok())
+        .map(|(_, stage)| stage)
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "build cache lookup",
+            "load",
+            "render memo read",
+            "resolve + graph + render",
+            "tree",
+            "emit",
+            "render memo record",
+            "build cache record"
+        ],
+        "{out}"
+    );
 
     // Errors are never quiet, and quiet and verbose do not mix.
     std::fs::write(
@@ -396,4 +487,74 @@ fn every_subcommand_exits_as_documented() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert!(!bad_out.exists(), "a refused build wrote its output");
+}
+
+/// On a terminal a long build names the stage it is in on stderr, on one line it rewrites and
+/// clears at the end; in a pipe (CI logs, `| tee`) it never does.
+#[test]
+fn a_long_build_shows_progress_only_on_a_terminal() {
+    // `script` (util-linux) runs the build on a pseudo-terminal.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("note: `script` is not installed; the terminal half of this test is skipped");
+        return;
+    }
+    let ws = tempfile::tempdir().unwrap();
+    let dir = ws.path().to_str().unwrap();
+    // Large enough to take longer than the progress delay in a test build.
+    let o = platc(&["bench", "--workloads", "300", "--write-workspace", dir]);
+    assert!(o.status.success(), "{}", s(&o.stderr));
+
+    let piped = platc(&["build", "-C", dir, "--out", &format!("{dir}/out-pipe")]);
+    assert!(piped.status.success(), "{}", s(&piped.stderr));
+    assert!(s(&piped.stderr).is_empty(), "{}", s(&piped.stderr));
+
+    let cmd = format!(
+        "{} build -C {dir} --out {dir}/out-tty",
+        env!("CARGO_BIN_EXE_platc")
+    );
+    let tty = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let text = s(&tty.stdout);
+    assert!(tty.status.success(), "{text}");
+    let line = text
+        .split('\r')
+        .find_map(|l| l.strip_prefix("\x1b[2Kplatc: "))
+        .unwrap_or_else(|| panic!("no progress line in {text:?}"));
+    let stage = line.split('…').next().unwrap();
+    assert!(
+        [
+            "load",
+            "resolve + graph + render",
+            "tree",
+            "emit",
+            "render memo record"
+        ]
+        .contains(&stage),
+        "{line:?}"
+    );
+    // Cleared before the summary line, which is as it is in a pipe.
+    assert!(text.contains("\r\x1b[2Kwrote "), "{text:?}");
+    assert!(
+        s(&piped.stdout).starts_with("wrote "),
+        "{}",
+        s(&piped.stdout)
+    );
+
+    // `--quiet` on a terminal: nothing at all.
+    let cmd = format!(
+        "{} build -q -C {dir} --out {dir}/out-quiet",
+        env!("CARGO_BIN_EXE_platc")
+    );
+    let quiet = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    assert!(s(&quiet.stdout).trim().is_empty(), "{:?}", s(&quiet.stdout));
 }

@@ -59,12 +59,16 @@ fn once(a: &BuildArgs, out: &std::path::Path) -> i32 {
         platc_version: env!("CARGO_PKG_VERSION").to_string(),
         source_commit: None,
     };
-    match platc::build::build(
+    let progress = super::progress::Progress::start();
+    let built = platc::build::build_observed(
         &a.ws.dir,
         out,
         &a.ws.options(Some(out.to_path_buf())),
         &meta,
-    ) {
+        &|stage| progress.stage(stage),
+    );
+    progress.finish();
+    match built {
         Ok(r) => {
             let how = if r.cached {
                 "; no input changed".to_string()
@@ -76,6 +80,12 @@ fn once(a: &BuildArgs, out: &std::path::Path) -> i32 {
             } else {
                 String::new()
             };
+            for (stage, took) in &r.stages {
+                output::detail(&format!(
+                    "  {:>8.1} ms  {stage}",
+                    took.as_secs_f64() * 1000.0
+                ));
+            }
             for f in &r.emit.written {
                 output::detail(&format!("  written {f}"));
             }

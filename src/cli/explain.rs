@@ -7,7 +7,7 @@ use super::{EXIT_INPUT, EXIT_OK, Workspace, output};
 
 #[derive(Args)]
 #[command(
-    after_help = "Targets:\n  envs/prod/checkout/deployment-checkout.yaml            a rendered file\n  Deployment/storefront-prod/checkout                    an object (Kind/name when cluster-scoped)\n  envs/dev/web/deployment-web.yaml#spec.replicas        a field of either\n  Deployment/storefront-prod/checkout#spec.template.spec.containers[name=checkout].image\n  out/envs/dev/web/deployment-web.yaml                  a file as it is on disk\n\nField paths read as `platc diff` prints them: list items by name (`containers[name=web]`,\nalso `containers[web]`) or index (`[0]`); keys with dots in brackets\n(`metadata.labels[\"app.kubernetes.io/name\"]`, also without quotes)."
+    after_help = "Examples:\n  platc explain 'Deployment/storefront-prod/checkout#spec.replicas'   why this value\n  platc explain out/envs/dev/web/deployment-web.yaml                  where a file came from\n  platc explain --format json 'NetworkPolicy/storefront-prod/orders'\n\nTargets:\n  envs/prod/checkout/deployment-checkout.yaml            a rendered file\n  Deployment/storefront-prod/checkout                    an object (Kind/name when cluster-scoped)\n  envs/dev/web/deployment-web.yaml#spec.replicas        a field of either\n  Deployment/storefront-prod/checkout#spec.template.spec.containers[name=checkout].image\n  out/envs/dev/web/deployment-web.yaml                  a file as it is on disk\n\nField paths read as `platc diff` prints them: list items by name (`containers[name=web]`,\nalso `containers[web]`) or index (`[0]`); keys with dots in brackets\n(`metadata.labels[\"app.kubernetes.io/name\"]`, also without quotes)."
 )]
 pub struct ExplainArgs {
     #[command(flatten)]

@@ -9,6 +9,7 @@ mod explain;
 mod graph;
 mod init;
 mod output;
+mod progress;
 mod publish;
 mod schema;
 
@@ -74,7 +75,7 @@ enum Command {
     Init(init::InitArgs),
     /// Compile the workspace and write the GitOps tree.
     #[command(
-        after_help = "Examples:\n  platc build --out ../gitops   write the tree into ../gitops (only files platc owns are replaced or pruned)\n  platc build --watch           rebuild on every saved change (only what changed is rendered again)"
+        after_help = "Examples:\n  platc build --out ../gitops   write the tree into ../gitops (only files platc owns are replaced or pruned)\n  platc build --watch           rebuild on every saved change (only what changed is rendered again)\n  platc -v build                also every file written or removed, and each stage's time\n\nOn a terminal, a build that takes a while names the stage it is in on stderr."
     )]
     Build(build::BuildArgs),
     /// Load, resolve, graph and render without writing; report every error.

@@ -34,6 +34,12 @@ pub fn note(line: &str) {
     }
 }
 
+/// Whether progress may be shown at all (not with `--quiet`); the terminal is checked by the
+/// caller.
+pub fn progress_wanted() -> bool {
+    VERBOSITY.load(Ordering::Relaxed) >= 1
+}
+
 /// Detail only `--verbose` asks for.
 pub fn detail(line: &str) {
     if VERBOSITY.load(Ordering::Relaxed) >= 2 {
