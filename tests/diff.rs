@@ -723,4 +723,19 @@ fn explain_reads_every_path_diff_prints() {
     let e = platc(&["explain", "-C", ws, on_disk.to_str().unwrap()]);
     assert!(e.status.success(), "{}", s(&e.stderr));
     assert!(s(&e.stdout).starts_with("envs/dev/payments-api/deployment-payments-api.yaml"));
+    // Relative to the current directory, with a field as diff prints it.
+    let e = std::process::Command::new(env!("CARGO_BIN_EXE_platc"))
+        .current_dir(r.ws.join("out/envs/dev"))
+        .args(["explain", "-C", ws])
+        .arg("payments-api/deployment-payments-api.yaml#spec.template.spec.containers[name=api].image")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(e.status.success(), "{}", s(&e.stderr));
+    let text = s(&e.stdout);
+    assert!(
+        text.starts_with("envs/dev/payments-api/deployment-payments-api.yaml"),
+        "{text}"
+    );
+    assert!(text.contains("payments-api:2.9.0"), "{text}");
 }

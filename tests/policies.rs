@@ -425,7 +425,7 @@ fn sarif_output_has_the_structure_code_scanning_reads() {
         assert_eq!(sarif_problems(&broken).len(), 2, "{name}");
     }
     if checked == 0 {
-        eprintln!("SKIPPED: Python jsonschema is not installed; structural checks only");
+        judge_missing("Python jsonschema is not installed; structural checks only");
     }
 }
 

@@ -18,10 +18,18 @@ fn judge(schema: &Path, files: &[PathBuf]) -> Option<BTreeMap<PathBuf, Option<St
         .args(files)
         .output()
         .ok()?;
-    if o.status.code() == Some(3) || !o.status.success() {
-        eprintln!("SKIPPED: {}", String::from_utf8_lossy(&o.stdout));
+    if o.status.code() == Some(3) {
+        judge_missing(String::from_utf8_lossy(&o.stdout).trim());
         return None;
     }
+    // Anything else that stops the judge (the schema is not a valid draft 2020-12 schema, a
+    // file it cannot read) is a failure, not a skip.
+    assert!(
+        o.status.success(),
+        "the schema judge failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     let text = String::from_utf8_lossy(&o.stdout).to_string();
     Some(
         text.lines()

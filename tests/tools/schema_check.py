@@ -12,6 +12,8 @@ except ImportError as e:  # the caller skips
     sys.exit(3)
 
 schema = json.load(open(sys.argv[1]))
+# The schema itself must be a valid draft 2020-12 schema (raises, exit 1, otherwise).
+jsonschema.Draft202012Validator.check_schema(schema)
 validator = jsonschema.Draft202012Validator(schema)
 for path in sys.argv[2:]:
     with open(path) as f:
