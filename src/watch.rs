@@ -85,6 +85,36 @@ pub fn wait_for_change(root: &Path, out_dir: &Path, last: &Snapshot, poll: Durat
 mod tests {
     use super::*;
 
+    /// A burst of saves closer together than the poll is one change: the wait returns the
+    /// workspace as the burst left it, never a state in the middle of it.
+    #[test]
+    fn a_burst_of_saves_is_one_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let out = root.join("out");
+        std::fs::write(root.join("w.yaml"), "0").unwrap();
+        let last = snapshot(&root, &out);
+        let writer = {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                // 30 saves 20 ms apart (each a new size, so every one is visible), 0.6 s in
+                // all against a 200 ms poll.
+                for i in 1..=30 {
+                    std::fs::write(root.join("w.yaml"), "x".repeat(i)).unwrap();
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        };
+        let seen = wait_for_change(&root, &out, &last, Duration::from_millis(200));
+        writer.join().unwrap();
+        assert_eq!(
+            seen,
+            snapshot(&root, &out),
+            "returned in the middle of the burst"
+        );
+        assert_eq!(changes(&root, &last, &seen), ["w.yaml"]);
+    }
+
     #[test]
     fn changes_name_added_modified_and_removed_files_but_not_the_output() {
         let dir = tempfile::tempdir().unwrap();

@@ -38,6 +38,33 @@ fn a_new_workspace_builds_checks_and_diffs() {
     );
     let platform = std::fs::read_to_string(ws.join("platform/main.ncl")).unwrap();
     assert!(platform.contains("name = \"acme-platform\""), "{platform}");
+    // One environment of each type the stdlib knows, each with its own Argo CD root.
+    let envs = std::fs::read_to_string(ws.join("platform/environments.ncl")).unwrap();
+    for t in ["development", "staging", "production"] {
+        let n = envs.matches(&format!("type = \"{t}\"")).count();
+        assert_eq!(n, 1, "environments of type {t}: {envs}");
+    }
+    let roots = tree
+        .keys()
+        .filter(|p| {
+            // argocd/<env>/root.yaml; cluster roots are argocd/clusters/<cluster>/root.yaml.
+            p.starts_with("argocd/") && p.ends_with("/root.yaml") && p.split('/').count() == 3
+        })
+        .count();
+    assert_eq!(roots, 3, "{:?}", tree.keys().collect::<Vec<_>>());
+    // The workload is plain Score: nothing of platc's in it.
+    let workload = std::fs::read_to_string(ws.join("workloads/hello/score.yaml")).unwrap();
+    let spec: Vec<&str> = workload.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        spec.first(),
+        Some(&"apiVersion: score.dev/v1b1"),
+        "{workload}"
+    );
+    assert!(
+        spec.iter()
+            .all(|l| !l.contains("platc") && !l.contains("annotations")),
+        "{workload}"
+    );
 
     let o = platc(&["check", "-C", ws_s]);
     assert!(o.status.success(), "{}{}", s(&o.stdout), s(&o.stderr));
@@ -82,6 +109,32 @@ fn init_never_overwrites() {
     );
     let left = read_tree(&other);
     assert_eq!(left.len(), 1, "{:?}", left.keys().collect::<Vec<_>>());
+}
+
+/// Without a directory, `platc init` scaffolds the current one, and `platc build` there works.
+#[test]
+fn init_without_a_directory_uses_the_current_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_platc"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["init"]);
+    assert!(o.status.success(), "{}", s(&o.stderr));
+    assert!(tmp.path().join("platform/main.ncl").is_file());
+    let o = run(&["build"]);
+    assert!(o.status.success(), "{}", s(&o.stderr));
+    assert!(
+        tmp.path()
+            .join("out/envs/dev/hello/deployment-hello.yaml")
+            .is_file(),
+        "{}",
+        s(&o.stdout)
+    );
 }
 
 #[test]

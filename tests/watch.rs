@@ -118,4 +118,24 @@ fn watch_rebuilds_what_changed_and_survives_a_broken_save() {
             .contains("3.12.0"),
         "{fixed:?}"
     );
+
+    // A broken save of the platform: its error names the Nickel file, the output stays as it
+    // was, and the repaired platform builds again.
+    let main = ws.path().join("platform/main.ncl");
+    let platform = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, format!("{platform}\n  oops = ,\n")).unwrap();
+    let broken = w.until("error");
+    let seen = broken.join("\n");
+    assert!(broken.iter().any(|l| l.contains("main.ncl")), "{seen}");
+    assert!(
+        std::fs::read_to_string(&deployment)
+            .unwrap()
+            .contains("3.12.0")
+    );
+    std::fs::write(&main, &platform).unwrap();
+    let repaired = w.until("wrote");
+    assert!(
+        repaired.iter().any(|l| l == "changed: platform/main.ncl"),
+        "{repaired:?}"
+    );
 }
