@@ -557,4 +557,19 @@ fn a_long_build_shows_progress_only_on_a_terminal() {
         .unwrap();
     assert!(quiet.status.success());
     assert!(s(&quiet.stdout).trim().is_empty(), "{:?}", s(&quiet.stdout));
+
+    // A quick build on a terminal (the build cache answers) prints its summary line only.
+    let cmd = format!(
+        "{} build -C {dir} --out {dir}/out-tty",
+        env!("CARGO_BIN_EXE_platc")
+    );
+    let quick = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let text = s(&quick.stdout);
+    assert!(
+        text.starts_with("wrote ") && !text.contains("platc: "),
+        "{text:?}"
+    );
 }
