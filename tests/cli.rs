@@ -176,26 +176,13 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     assert_eq!(piped.status.code(), Some(2));
     let err = s(&piped.stderr);
     assert!(err.contains("error:") && !err.contains('\x1b'), "{err:?}");
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    let on_tty = |no_color: Option<&str>| on_terminal(&format!("build -C {dir}"), no_color);
+    let Some((_, coloured)) = on_tty(None) else {
         eprintln!("note: `script` is not installed; the terminal half of this test is skipped");
         return;
-    }
-    let on_tty = |no_color: Option<&str>| {
-        let mut c = std::process::Command::new("script");
-        c.args(["-qec", &format!("{bin} build -C {dir}"), "/dev/null"])
-            .env_remove("NO_COLOR");
-        if let Some(v) = no_color {
-            c.env("NO_COLOR", v);
-        }
-        s(&c.output().unwrap().stdout)
     };
-    let coloured = on_tty(None);
     assert!(coloured.contains("\x1b[1;31merror:\x1b[0m"), "{coloured:?}");
-    let plain = on_tty(Some("1"));
+    let (_, plain) = on_tty(Some("1")).unwrap();
     assert!(
         plain.contains("error:") && !plain.contains("\x1b[1;31m"),
         "{plain:?}"
@@ -489,19 +476,24 @@ fn every_subcommand_exits_as_documented() {
     assert!(!bad_out.exists(), "a refused build wrote its output");
 }
 
+/// `platc ARGS` on a pseudo-terminal (util-linux `script`), `NO_COLOR` as given: whether it
+/// succeeded and what the terminal showed (stdout and stderr together). `None` when `script` is
+/// not installed.
+fn on_terminal(args: &str, no_color: Option<&str>) -> Option<(bool, String)> {
+    let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_platc"));
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &cmd, "/dev/null"]).env_remove("NO_COLOR");
+    if let Some(v) = no_color {
+        c.env("NO_COLOR", v);
+    }
+    let o = c.output().ok()?;
+    Some((o.status.success(), s(&o.stdout)))
+}
+
 /// On a terminal a long build names the stage it is in on stderr, on one line it rewrites and
 /// clears at the end; in a pipe (CI logs, `| tee`) it never does.
 #[test]
 fn a_long_build_shows_progress_only_on_a_terminal() {
-    // `script` (util-linux) runs the build on a pseudo-terminal.
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("note: `script` is not installed; the terminal half of this test is skipped");
-        return;
-    }
     let ws = tempfile::tempdir().unwrap();
     let dir = ws.path().to_str().unwrap();
     // Large enough to take longer than the progress delay in a test build.
@@ -512,64 +504,38 @@ fn a_long_build_shows_progress_only_on_a_terminal() {
     assert!(piped.status.success(), "{}", s(&piped.stderr));
     assert!(s(&piped.stderr).is_empty(), "{}", s(&piped.stderr));
 
-    let cmd = format!(
-        "{} build -C {dir} --out {dir}/out-tty",
-        env!("CARGO_BIN_EXE_platc")
-    );
-    let tty = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .output()
-        .unwrap();
-    let text = s(&tty.stdout);
-    assert!(tty.status.success(), "{text}");
+    let Some((ok, text)) = on_terminal(&format!("build -C {dir} --out {dir}/out-tty"), None) else {
+        eprintln!("note: `script` is not installed; the terminal half of this test is skipped");
+        return;
+    };
+    assert!(ok, "{text}");
     let line = text
         .split('\r')
         .find_map(|l| l.strip_prefix("\x1b[2Kplatc: "))
         .unwrap_or_else(|| panic!("no progress line in {text:?}"));
     let stage = line.split('…').next().unwrap();
-    assert!(
-        [
-            "load",
-            "resolve + graph + render",
-            "tree",
-            "emit",
-            "render memo record"
-        ]
-        .contains(&stage),
-        "{line:?}"
-    );
+    let stages = [
+        "load",
+        "resolve + graph + render",
+        "tree",
+        "emit",
+        "render memo record",
+    ];
+    assert!(stages.contains(&stage), "{line:?}");
     // Cleared before the summary line, which is as it is in a pipe.
     assert!(text.contains("\r\x1b[2Kwrote "), "{text:?}");
-    assert!(
-        s(&piped.stdout).starts_with("wrote "),
-        "{}",
-        s(&piped.stdout)
-    );
+    let summary = s(&piped.stdout);
+    assert!(summary.starts_with("wrote "), "{summary}");
 
     // `--quiet` on a terminal: nothing at all.
-    let cmd = format!(
-        "{} build -q -C {dir} --out {dir}/out-quiet",
-        env!("CARGO_BIN_EXE_platc")
-    );
-    let quiet = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .output()
-        .unwrap();
-    assert!(quiet.status.success());
-    assert!(s(&quiet.stdout).trim().is_empty(), "{:?}", s(&quiet.stdout));
+    let (ok, quiet) =
+        on_terminal(&format!("build -q -C {dir} --out {dir}/out-quiet"), None).unwrap();
+    assert!(ok && quiet.trim().is_empty(), "{quiet:?}");
 
     // A quick build on a terminal (the build cache answers) prints its summary line only.
-    let cmd = format!(
-        "{} build -C {dir} --out {dir}/out-tty",
-        env!("CARGO_BIN_EXE_platc")
-    );
-    let quick = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .output()
-        .unwrap();
-    let text = s(&quick.stdout);
+    let (ok, quick) = on_terminal(&format!("build -C {dir} --out {dir}/out-tty"), None).unwrap();
     assert!(
-        text.starts_with("wrote ") && !text.contains("platc: "),
-        "{text:?}"
+        ok && quick.starts_with("wrote ") && !quick.contains("platc: "),
+        "{quick:?}"
     );
 }
