@@ -302,9 +302,7 @@ impl Compilation {
         let layout = self.layout;
         // What the tree is assembled from is only the objects: the model goes first, so it and
         // the tree's bytes are never in memory together.
-        // Freeing it (millions of small values) is left to the pool: nothing later waits for it.
-        let workloads = std::mem::take(&mut self.workloads);
-        let mut model: Vec<(EnvResolution, EnvGraph)> = Vec::new();
+        drop(std::mem::take(&mut self.workloads));
         let mut owners = memo::Owners::default();
         let mut objects: Vec<Object> = std::mem::take(&mut self.global);
         let mut tags: Vec<u32> = objects
@@ -315,7 +313,7 @@ impl Compilation {
         let mut reused_docs: Vec<(String, Vec<u8>)> = Vec::new();
         for mut e in std::mem::take(&mut self.envs) {
             let env = std::mem::take(&mut e.resolution.env);
-            model.push((e.resolution, e.graph));
+            drop((e.resolution, e.graph));
             tags.extend(
                 e.objects
                     .iter()
@@ -332,7 +330,6 @@ impl Compilation {
         for (o, id) in objects.iter().zip(&tags) {
             owners.object(layout.file_of(&o.path).into_owned(), *id);
         }
-        rayon::spawn(move || drop((workloads, model)));
         let mut rendered: Vec<(String, Vec<u8>)> =
             objects.into_par_iter().map(Object::into_file).collect();
         for ((path, bytes), id) in rendered.iter().zip(&tags) {
