@@ -38,11 +38,13 @@ use sha2::{Digest, Sha256};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 
 mod patch;
+mod paths;
 mod plan;
 mod quick;
 mod swap;
 mod target;
 
+use paths::{ancestors, path_error, rel_to_path, validate_tree};
 use plan::{Plan, plan};
 use swap::*;
 use target::*;
@@ -407,88 +409,6 @@ fn emit_with(
         }),
     }?;
     Ok((report, index))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Paths
-
-/// Why `path` is not a clean relative output path, if it is not.
-fn path_error(path: &str) -> Option<&'static str> {
-    if path.is_empty() {
-        return Some("is empty");
-    }
-    if path.starts_with('/') {
-        return Some("is absolute (output paths are relative to the output directory)");
-    }
-    if path.contains('\\') {
-        return Some("contains `\\` (output paths use `/` separators)");
-    }
-    if path.contains('\0') {
-        return Some("contains a NUL character");
-    }
-    for component in path.split('/') {
-        match component {
-            "" => return Some("has an empty component (`//` or a trailing `/`)"),
-            "." => return Some("contains a `.` component"),
-            ".." => return Some("contains `..`"),
-            _ => {}
-        }
-    }
-    None
-}
-
-fn validate_tree(tree: &Tree) -> Vec<PathProblem> {
-    // One hash set for the ancestor checks: two ordered-map lookups per ancestor of every path
-    // were most of a small rebuild's emit (string comparisons down both trees).
-    let all: std::collections::HashSet<&str> = tree
-        .files
-        .keys()
-        .chain(tree.known.keys())
-        .map(String::as_str)
-        .collect();
-    let mut problems = Vec::new();
-    for path in tree.files.keys().chain(tree.known.keys()) {
-        let reason = if tree.files.contains_key(path) && tree.known.contains_key(path) {
-            Some("is both rendered and taken from the render memo".to_string())
-        } else if let Some(reason) = path_error(path) {
-            Some(reason.to_string())
-        } else if path == INDEX_DIR || path.starts_with(".platc/") {
-            Some("is inside `.platc/`, which is reserved for platc's ownership index".to_string())
-        } else {
-            ancestors(path)
-                .find(|a| all.contains(a))
-                .map(|a| format!("is below `{a}`, which is also a file of the output"))
-        };
-        if let Some(reason) = reason {
-            problems.push(PathProblem {
-                path: path.clone(),
-                kind: ProblemKind::InvalidPath,
-                message: format!("output path `{}` {reason}", path.escape_debug()),
-                help: Some(
-                    "this is a bug in the stage that produced the path; please report it".into(),
-                ),
-            });
-        }
-    }
-    problems
-}
-
-/// `a/b/c` → `a`, `a/b`.
-fn ancestors(path: &str) -> impl Iterator<Item = &str> {
-    path.match_indices('/').map(move |(i, _)| &path[..i])
-}
-
-/// A validated relative output path (`/`-separated, no empty, `.` or `..` component) as a path of
-/// this system. On Unix that is the string itself: collecting it component by component was a
-/// tenth of a small rebuild's plan, one allocation per component of every indexed path.
-#[cfg(unix)]
-fn rel_to_path(rel: &str) -> PathBuf {
-    PathBuf::from(rel)
-}
-
-#[cfg(not(unix))]
-fn rel_to_path(rel: &str) -> PathBuf {
-    rel.split('/').collect()
 }
 
 // ---------------------------------------------------------------------------------------------
