@@ -27,7 +27,7 @@ const FORMAT: u32 = 1;
 const CACHE_DIR: &str = ".platc/cache";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Entry {
+struct Entry<Outputs = BTreeMap<String, u64>> {
     format: u32,
     tool: String,
     /// The options that change the output (environments, layout).
@@ -40,8 +40,9 @@ struct Entry {
     inputs: BTreeMap<String, String>,
     /// Content hash of the output's `.platc/index.json`.
     index: String,
-    /// Every file written → its size.
-    outputs: BTreeMap<String, u64>,
+    /// Every file written → its size (read only when every input matched: on a miss, most
+    /// of the entry's bytes need no parsing).
+    outputs: Outputs,
 }
 
 /// What a build read beyond the workspace's platform directory, for [`store`].
@@ -100,7 +101,8 @@ fn try_lookup(
     hashed: &mut Option<Hashed>,
 ) -> Option<EmitReport> {
     let path = entry_path(root, out_dir)?;
-    let entry: Entry = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let bytes = std::fs::read(path).ok()?;
+    let entry: Entry<&serde_json::value::RawValue> = serde_json::from_slice(&bytes).ok()?;
     if entry.format != FORMAT
         || entry.tool != tool_identity()?
         || entry.options != options_key(opts)
@@ -117,6 +119,7 @@ fn try_lookup(
     if !hit {
         return None;
     }
+    let outputs: BTreeMap<String, u64> = serde_json::from_str(entry.outputs.get()).ok()?;
     let index = std::fs::read(out_dir.join(emit::INDEX_PATH)).ok()?;
     if emit::content_hash(&index) != entry.index {
         return None;
@@ -126,13 +129,13 @@ fn try_lookup(
     };
     {
         use rayon::prelude::*;
-        if !entry.outputs.par_iter().all(intact) {
+        if !outputs.par_iter().all(intact) {
             return None;
         }
     }
     Some(EmitReport {
         written: Vec::new(),
-        unchanged: entry.outputs.keys().cloned().collect(),
+        unchanged: outputs.into_keys().collect(),
         removed: Vec::new(),
     })
 }

@@ -55,7 +55,7 @@ pub enum EdgeKind {
     Communication,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct EnvGraph {
     pub env: String,
     pub graph: DiGraph<GNode, EdgeKind>,

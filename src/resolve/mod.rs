@@ -39,7 +39,7 @@ pub use services::{SERVICE_PORT_TYPE, SERVICE_TYPE, builtin_params, is_service_t
 use setup::Skeleton;
 pub use setup::deep_merge;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct EnvResolution {
     pub env: String,
     pub cluster: String,

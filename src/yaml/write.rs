@@ -245,6 +245,14 @@ fn looks_numeric(s: &str) -> bool {
 /// (editors strip it), at most one final newline (`|+` would leave blank lines at the end of the
 /// file), and some visible content.
 fn literal_block_ok(s: &str) -> bool {
+    if s.is_ascii() {
+        literal_block_ok_ascii(s.as_bytes())
+    } else {
+        literal_block_ok_chars(s)
+    }
+}
+
+fn literal_block_ok_chars(s: &str) -> bool {
     if !s.contains('\n') || s.ends_with("\n\n") || s.trim().is_empty() {
         return false;
     }
@@ -256,6 +264,24 @@ fn literal_block_ok(s: &str) -> bool {
     }
     let body = s.strip_suffix('\n').unwrap_or(s);
     body.split('\n').all(|line| !line.ends_with([' ', '\t']))
+}
+
+/// [`literal_block_ok`] in one pass over an ASCII string's bytes: dashboards put ~20 kB of
+/// JSON in a ConfigMap, and scanning it char by char, five times over, was a fifth of writing a
+/// cold build's YAML.
+fn literal_block_ok_ascii(b: &[u8]) -> bool {
+    let (mut lines, mut content, mut prev) = (false, false, 0u8);
+    for &c in b {
+        match c {
+            b'\n' if prev == b' ' || prev == b'\t' => return false,
+            b'\n' => lines = true,
+            b' ' | b'\t' => {}
+            b'!'..=b'~' => content = true,
+            _ => return false,
+        }
+        prev = c;
+    }
+    lines && content && !b.ends_with(b"\n\n") && prev != b' ' && prev != b'\t'
 }
 
 fn write_literal_block(out: &mut String, s: &str, content_indent: usize) {
@@ -605,6 +631,14 @@ spec:
                     .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        #[test]
+        fn the_ascii_block_check_agrees_with_the_general_one(s in "[ \t\n\r\x0b!-~]{0,12}") {
+            prop_assert_eq!(literal_block_ok_ascii(s.as_bytes()), literal_block_ok_chars(&s));
+        }
     }
 
     proptest! {
