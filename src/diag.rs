@@ -90,6 +90,12 @@ pub enum Code {
     Template,
     /// The output directory holds a file platc did not write where it needs to write one.
     OutputConflict,
+    /// A file or a rendered object over its size limit.
+    TooLarge,
+    /// A file that is not UTF-8 text.
+    Encoding,
+    /// An evaluation that did not finish within its time limit.
+    Timeout,
     Internal,
 }
 

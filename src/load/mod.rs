@@ -66,13 +66,17 @@ pub fn workloads(root: &Path, files: &[String]) -> Result<Vec<Workload>, Diagnos
 
 /// Reads and parses one workload file, recording the `source` files it read.
 fn load_one(root: &Path, canon_root: Option<&Path>, rel: &String) -> Result<Workload, Diagnostics> {
-    let text = std::fs::read_to_string(root.join(rel)).map_err(|e| {
+    let io_error = |e: std::io::Error| {
         Diagnostic::at(
             Code::Io,
             &Span::file(rel.as_str()),
             format!("cannot read workload file: {e}"),
         )
-    })?;
+    };
+    let path = root.join(rel);
+    let len = std::fs::metadata(&path).map_err(io_error)?.len();
+    crate::yaml::text::check_size(rel, len)?;
+    let text = crate::yaml::text::decode(rel, std::fs::read(&path).map_err(io_error)?)?;
     let mut read_files = Vec::new();
     let mut read_source = |written: &str| -> Result<String, String> {
         let path = discover::resolve_inside(root, rel, written)?;
@@ -82,6 +86,14 @@ fn load_one(root: &Path, canon_root: Option<&Path>, rel: &String) -> Result<Work
                 .map(|p| p.to_string_lossy().replace('\\', "/"))
         }) {
             read_files.push(r);
+        }
+        // The same limit as a workload file: the content goes into a ConfigMap of the workload.
+        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+        if len > crate::yaml::text::MAX_FILE_BYTES {
+            return Err(format!(
+                "`{written}` is {len} bytes, over the limit of {} bytes for a file's source",
+                crate::yaml::text::MAX_FILE_BYTES
+            ));
         }
         std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{written}`: {e}"))
     };

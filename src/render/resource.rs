@@ -582,6 +582,14 @@ fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnost
                 );
                 continue;
             }
+            if let Some(problem) = super::limits::name_problem(&v) {
+                diags.push(
+                    Diagnostic::error(Code::Template, Some(doc.span.clone()), format!("template `{tname}` rendered {}: {problem}", super::limits::describe(&v).escape_debug()))
+                        .with_note(format!("for resource `{}` ({})", i.name, i.span))
+                        .with_help("names are lowercase letters, digits, `-` and `.`: derive them from `resource.name`, which is always valid"),
+                );
+                continue;
+            }
             if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.entry("namespace")
                     .or_insert_with(|| json!(i.namespace));

@@ -18,8 +18,9 @@ pub const MAX_NODES: usize = 100_000;
 /// Alias expansions one call may perform.
 pub const MAX_ALIASES: usize = 1_000;
 /// Nesting depth; deeper documents are refused so that recursion (here and in every later
-/// consumer of the tree) cannot exhaust the stack.
-pub const MAX_DEPTH: usize = 200;
+/// consumer of the tree, on rayon's 2 MiB worker stacks in a debug build) cannot exhaust the
+/// stack. Kubernetes objects and Score files stay far below it.
+pub const MAX_DEPTH: usize = 128;
 
 const CORE_TAG_HANDLE: &str = "tag:yaml.org,2002:";
 
@@ -42,6 +43,15 @@ pub fn parse_stream(file: &str, text: &str) -> Result<Vec<Node>, Diagnostics> {
     reader.finish(result)
 }
 
+fn too_deep(span: &Span) -> Diagnostic {
+    Diagnostic::at(
+        Code::TooLarge,
+        span,
+        format!("YAML nested too deeply: more than {MAX_DEPTH} levels of sequences and mappings"),
+    )
+    .with_help("flatten the structure; no Score field nests more than a few levels")
+}
+
 /// Parsing cannot go on (syntax error, budget exhausted); the reason is already in `diags`.
 struct Stop;
 
@@ -59,6 +69,8 @@ type Ev<'a> = (Event<'a>, saphyr_parser::Span);
 
 impl<'a> Reader<'a> {
     fn new(file: &str, text: &'a str) -> Self {
+        // YAML 1.2 allows a byte order mark before a document; saphyr-parser reads it as text.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         Reader {
             file: Arc::from(file),
             parser: Parser::new_from_str(text),
@@ -98,6 +110,12 @@ impl<'a> Reader<'a> {
 
     fn syntax_error(&mut self, e: &ScanError) -> Stop {
         let span = self.span(e.marker());
+        // saphyr-parser's scanner counts flow levels (`[`, `{`) in a u8 and may read past our
+        // own limit before the parser hands us the nodes: the same limit, said the same way.
+        if e.info() == "recursion limit exceeded" {
+            self.diags.push(too_deep(&span));
+            return Stop;
+        }
         self.diags.push(
             Diagnostic::at(
                 Code::YamlSyntax,
@@ -193,11 +211,7 @@ impl<'a> Reader<'a> {
     fn node(&mut self, ev: Event<'a>, sp: saphyr_parser::Span, depth: usize) -> Result<Node, Stop> {
         let span = self.span(&sp.start);
         if depth > MAX_DEPTH {
-            self.diags.push(Diagnostic::at(
-                Code::YamlSyntax,
-                &span,
-                format!("YAML nested too deeply: more than {MAX_DEPTH} levels"),
-            ));
+            self.diags.push(too_deep(&span));
             return Err(Stop);
         }
         match ev {

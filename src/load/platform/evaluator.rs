@@ -19,6 +19,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
 
 use nickel_lang_core::error::Error as NickelError;
 use nickel_lang_core::eval::cache::CacheImpl;
@@ -52,10 +54,74 @@ pub(super) struct Evaluated {
     pub(super) positions: super::positions::Positions,
 }
 
+/// How long an evaluation may take before platc gives up on it. The reference platform takes
+/// well under a second; only a platform that does not terminate comes near this.
+pub const EVAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Overrides [`EVAL_TIMEOUT`] (whole seconds): for a very large platform on a slow machine, and
+/// for tests of the limit.
+pub const EVAL_TIMEOUT_VAR: &str = "PLATC_EVAL_TIMEOUT_SECS";
+/// The evaluating thread's stack: nickel-lang-core recurses over deeply nested values.
+const EVAL_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+fn eval_timeout() -> Duration {
+    std::env::var(EVAL_TIMEOUT_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(EVAL_TIMEOUT, Duration::from_secs)
+}
+
 /// Evaluates a generated entry file (a record whose field [`ENTRY_FIELD`] is the result) living
 /// virtually in `platform/`, with the stdlib importable; returns the exported value and the
 /// display names of the files read.
+///
+/// nickel-lang-core cannot be interrupted, so the evaluation runs on its own thread and a
+/// platform that does not terminate is reported after [`eval_timeout`] with that thread left
+/// behind: every caller ends the process (or, in `--watch`, the next build) on an error anyway.
 pub(super) fn evaluate_entry(
+    ws: &Workspace,
+    embedded: &'static [(&'static str, &'static str)],
+    entry: String,
+) -> Result<Evaluated, Diagnostics> {
+    let limit = eval_timeout();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = ws.clone();
+    let thread_entry = entry.clone();
+    let spawned = std::thread::Builder::new()
+        .name("platc-nickel".into())
+        .stack_size(EVAL_STACK_BYTES)
+        .spawn(move || {
+            // The receiver may have given up: nothing to tell it then.
+            let _ = tx.send(evaluate_contained(&owned, embedded, thread_entry));
+        });
+    if spawned.is_err() {
+        return evaluate_contained(ws, embedded, entry);
+    }
+    match rx.recv_timeout(limit) {
+        Ok(result) => result,
+        Err(RecvTimeoutError::Timeout) => Err(Diagnostic::error(
+            Code::Timeout,
+            Some(Span::file("platform/main.ncl")),
+            format!(
+                "the platform did not finish evaluating within {} s",
+                limit.as_secs()
+            ),
+        )
+        .with_note("an evaluation that does not end is usually a recursive function without a base case (`let rec f = fun x => f x`) or a field defined in terms of itself")
+        .with_help(format!(
+            "look for recursion in `platform/main.ncl` and the files it imports; a platform that is only slow can be given longer with {EVAL_TIMEOUT_VAR}=<seconds>"
+        ))
+        .into()),
+        Err(RecvTimeoutError::Disconnected) => Err(Diagnostic::error(
+            Code::Internal,
+            Some(Span::file("platform/main.ncl")),
+            "the Nickel evaluator stopped without a result",
+        )
+        .into()),
+    }
+}
+
+fn evaluate_contained(
     ws: &Workspace,
     embedded: &[(&str, &str)],
     entry: String,

@@ -100,7 +100,7 @@ pub fn load_embedded_platform_in(cache_root: Option<&Path>) -> Result<Platform, 
 /// workspace) by workspace-relative path.
 fn evaluate(
     ws: &Workspace,
-    embedded: &[(&str, &str)],
+    embedded: &'static [(&'static str, &'static str)],
     slot: Option<&Slot<'_>>,
 ) -> Result<Platform, Diagnostics> {
     let entry = format!(
