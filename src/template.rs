@@ -141,6 +141,14 @@ fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
         )
         .with_help("look for a loop over a large `range`, nested loops, or a string repeated or joined many times; a manifest needs a few thousand steps");
     }
+    if e.detail() == Some("recursion limit exceeded") {
+        return Diagnostic::error(
+            Code::Template,
+            span,
+            format!("template `{name}` nests macro calls or includes more than {TEMPLATE_RECURSION} deep"),
+        )
+        .with_help("look for a macro that calls itself (or an include of itself) without a condition that stops it");
+    }
     let mut msg = format!("template `{name}`: {}", e.kind());
     if let Some(detail) = e.detail() {
         msg.push_str(": ");

@@ -40,8 +40,12 @@ fn text_len(v: &Value) -> usize {
 }
 
 fn too_large(o: &Object, size: usize) -> Diagnostic {
-    let what = o.value().map_or_else(|| o.path.clone(), describe);
-    let what = if what.is_empty() {
+    let what = match &o.body {
+        Body::Manifest(v) => describe(v),
+        Body::Yaml(b) => describe_yaml(b),
+        Body::Text(_) => String::new(),
+    };
+    let what = if what.trim().is_empty() {
         o.path.clone()
     } else {
         what
@@ -55,7 +59,7 @@ fn too_large(o: &Object, size: usize) -> Diagnostic {
     )
     .with_note(format!("from {} ({})", o.provenance.source, o.provenance.via))
     .with_note(format!("output file `{}`", o.path))
-    .with_help("move large values out of the workload: a `files` entry's `source`, a volume, or data the container fetches at start")
+    .with_help("move large values out of the workload or template: into a volume, or data the container fetches when it starts")
 }
 
 /// `Kind namespace/name` (or `Kind name` for a cluster-scoped object).
@@ -64,6 +68,32 @@ pub fn describe(v: &Value) -> String {
     match s("/metadata/namespace") {
         "" => format!("{} {}", s("/kind"), s("/metadata/name")),
         ns => format!("{} {ns}/{}", s("/kind"), s("/metadata/name")),
+    }
+}
+
+/// [`describe`] of an object already written as canonical YAML (keys sorted, `kind` and
+/// `metadata` at the top level, two spaces of indentation), read from its lines without parsing
+/// a document of megabytes.
+fn describe_yaml(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let unquote = |s: &str| s.trim().trim_matches('"').to_string();
+    let (mut kind, mut name, mut ns, mut in_meta) = (String::new(), String::new(), None, false);
+    for line in text.lines() {
+        if let Some(k) = line.strip_prefix("kind: ") {
+            kind = unquote(k);
+        } else if !line.starts_with(' ') {
+            in_meta = line == "metadata:";
+        } else if in_meta {
+            if let Some(n) = line.strip_prefix("  name: ") {
+                name = unquote(n);
+            } else if let Some(n) = line.strip_prefix("  namespace: ") {
+                ns = Some(unquote(n));
+            }
+        }
+    }
+    match ns {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
     }
 }
 
@@ -124,5 +154,7 @@ mod tests {
         let small = json!({"kind": "ConfigMap", "metadata": {"name": "a"}});
         assert!(text_len(&small) < 100);
         assert_eq!(describe(&small), "ConfigMap a");
+        let yaml = b"apiVersion: v1\nkind: Deployment\nmetadata:\n  annotations:\n    name: x\n  name: app\n  namespace: \"team-dev\"\nspec: {}\n";
+        assert_eq!(describe_yaml(yaml), "Deployment team-dev/app");
     }
 }
