@@ -210,7 +210,9 @@ impl<'a> Reader<'a> {
 
     fn node(&mut self, ev: Event<'a>, sp: saphyr_parser::Span, depth: usize) -> Result<Node, Stop> {
         let span = self.span(&sp.start);
-        if depth > MAX_DEPTH {
+        // `depth` collections enclose this node; it may be the 128th, not the 129th.
+        let opens = matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..));
+        if opens && depth >= MAX_DEPTH {
             self.diags.push(too_deep(&span));
             return Err(Stop);
         }
@@ -688,9 +690,21 @@ mod tests {
     fn deep_nesting_is_refused_not_overflowing() {
         let text = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         let e = parse("t.yaml", &text).unwrap_err();
-        assert_eq!(e.0[0].code, Code::YamlSyntax);
-        let ok_depth = format!("{}{}", "[".repeat(150), "]".repeat(150));
-        assert!(parse("t.yaml", &ok_depth).is_ok());
+        assert_eq!(e.0[0].code, Code::TooLarge);
+        assert!(e.0[0].message.contains("more than 128 levels"), "{e:?}");
+        // At the limit, in flow and in block form; one more level is refused in both.
+        let flow = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let block = |n: usize| {
+            (0..n)
+                .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+                .collect::<String>()
+                + &"  ".repeat(n)
+                + "x\n"
+        };
+        assert!(parse("t.yaml", &flow(MAX_DEPTH)).is_ok());
+        assert!(parse("t.yaml", &block(MAX_DEPTH)).is_ok());
+        assert!(parse("t.yaml", &flow(MAX_DEPTH + 1)).is_err());
+        assert!(parse("t.yaml", &block(MAX_DEPTH + 1)).is_err());
     }
 
     // --- property tests --------------------------------------------------------------------

@@ -240,11 +240,23 @@ impl Loader<'_> {
                 Some(FileContent::Text(Spanned::new(text, src.span.clone())))
             }
             Err(msg) => {
-                self.push(Diagnostic::at(
+                let d = Diagnostic::at(
                     Code::Io,
                     &src.span,
                     format!("cannot read file source `{}`: {msg}", src.value),
-                ));
+                );
+                // `resolve_inside` refused a path out of the workspace: say what is allowed.
+                let escape = msg.contains("outside the workspace")
+                    || msg.contains("files must be inside the workspace");
+                self.push(if escape {
+                    Diagnostic {
+                        code: Code::SandboxEscape,
+                        ..d
+                    }
+                    .with_help("a source is read relative to the workload file and must stay inside the workspace: copy the file next to the workload")
+                } else {
+                    d
+                });
                 None
             }
         }
