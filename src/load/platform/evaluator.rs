@@ -60,8 +60,11 @@ pub const EVAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Overrides [`EVAL_TIMEOUT`] (whole seconds): for a very large platform on a slow machine, and
 /// for tests of the limit.
 pub const EVAL_TIMEOUT_VAR: &str = "PLATC_EVAL_TIMEOUT_SECS";
-/// The evaluating thread's stack: nickel-lang-core recurses over deeply nested values.
-const EVAL_STACK_BYTES: usize = 64 * 1024 * 1024;
+/// The evaluating thread's stack: nickel-lang-core recurses over nested values (a debug build
+/// overflowed 64 MiB at 5,000 levels). Address space only: pages are committed as they are used.
+/// Literal nesting is refused before evaluation (`nesting.rs`); this is headroom for nesting a
+/// platform computes.
+const EVAL_STACK_BYTES: usize = 256 * 1024 * 1024;
 
 fn eval_timeout() -> Duration {
     std::env::var(EVAL_TIMEOUT_VAR)
@@ -200,6 +203,20 @@ pub(super) fn evaluate_entry_unguarded(
             format!("cannot export the platform value: {e}"),
         ))
     })?;
+    // Every later stage recurses over the value on an ordinary stack (and dropping it recurses
+    // too): a value a platform computed thousands of levels deep stops here, on this thread.
+    if let Some(field) = too_deep_field(&json) {
+        return Err(Diagnostic::error(
+            Code::TooLarge,
+            Some(Span::file("platform/main.ncl")),
+            format!(
+                "the platform's field `{field}` is nested more than {} levels deep",
+                super::nesting::MAX_NICKEL_NESTING
+            ),
+        )
+        .with_help("look for a recursive function that builds records or arrays inside each other")
+        .into());
+    }
     let read = read_hashes(ws, &files);
     let positions = super::positions::collect(ws, &files, program.pos_table(), &value);
     drop(value);
@@ -209,6 +226,27 @@ pub(super) fn evaluate_entry_unguarded(
         sources,
         read,
         positions,
+    })
+}
+
+/// The first top-level field of the exported platform nested past the limit, found without
+/// recursion.
+fn too_deep_field(json: &serde_json::Value) -> Option<String> {
+    let limit = super::nesting::MAX_NICKEL_NESTING;
+    let fields = json.as_object()?;
+    fields.iter().find_map(|(name, value)| {
+        let mut stack = vec![(value, 1usize)];
+        while let Some((v, depth)) = stack.pop() {
+            if depth > limit {
+                return Some(name.clone());
+            }
+            match v {
+                serde_json::Value::Array(a) => stack.extend(a.iter().map(|x| (x, depth + 1))),
+                serde_json::Value::Object(m) => stack.extend(m.values().map(|x| (x, depth + 1))),
+                _ => {}
+            }
+        }
+        None
     })
 }
 

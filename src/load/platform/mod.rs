@@ -6,6 +6,7 @@
 mod conversion;
 mod embedded;
 mod evaluator;
+mod nesting;
 mod nickel_errors;
 pub mod positions;
 mod sandbox;
@@ -110,6 +111,10 @@ fn evaluate(
     let kept = match slot.and_then(|s| s.lookup(&entry)) {
         Some(kept) => kept,
         None => {
+            // A reused evaluation was checked when it was made.
+            if let Workspace::Disk(root) = ws {
+                nesting::check_nesting(root)?;
+            }
             let e = evaluate_entry(ws, embedded, entry.clone())?;
             let kept = Kept {
                 json: e.json,
@@ -141,6 +146,7 @@ pub fn evaluate_with_platform(root: &Path, expr: &str) -> Result<serde_json::Val
     );
     let (ws, embedded) = if root.join("platform/main.ncl").is_file() {
         let root = canonical_root(root)?;
+        nesting::check_nesting(&root)?;
         (Workspace::Disk(root), &[][..])
     } else {
         (Workspace::Embedded, EMBEDDED_NICKEL)
