@@ -214,7 +214,7 @@ pub(super) fn evaluate_entry_unguarded(
                 super::nesting::MAX_NICKEL_NESTING
             ),
         )
-        .with_help("look for a recursive function that builds records or arrays inside each other")
+        .with_help("flatten the value: if a recursive function builds it, look for one that nests records or arrays inside each other; if it is imported (YAML, JSON), the file is generated or hostile")
         .into());
     }
     let read = read_hashes(ws, &files);
