@@ -111,7 +111,7 @@ fn every_bad_input_fails_with_its_message_and_writes_nothing() {
 }
 
 /// The generated cases (each test below is one).
-const GENERATED: usize = 5;
+const GENERATED: usize = 6;
 
 const WORKLOAD: &str = "apiVersion: score.dev/v1b1
 metadata:
@@ -206,6 +206,26 @@ fn generated_a_file_source_through_a_symlink_out_of_the_workspace_is_refused() {
         &ws,
         &tmp.path().join("out"),
         "examples/app/score.yaml:11:17: error: \n`./key` leads outside the workspace\n!stolen-private-key",
+    );
+}
+
+/// A FIFO as a file's source would block the build forever on its read.
+#[cfg(unix)]
+#[test]
+fn generated_a_file_source_that_is_a_fifo_is_refused_without_blocking() {
+    let text = format!("{WORKLOAD}    files:\n      /etc/app/pipe:\n        source: ./pipe\n");
+    let (tmp, ws) = workspace(text.as_bytes());
+    let made = Command::new("mkfifo")
+        .arg(ws.join("examples/app/pipe"))
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: mkfifo is not available");
+        return;
+    }
+    assert_fails(
+        &ws,
+        &tmp.path().join("out"),
+        "examples/app/score.yaml:11:17: error: cannot read file source `./pipe`: `./pipe` is not a regular file",
     );
 }
 

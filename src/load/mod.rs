@@ -88,7 +88,12 @@ fn load_one(root: &Path, canon_root: Option<&Path>, rel: &String) -> Result<Work
             read_files.push(r);
         }
         // The same limit as a workload file: the content goes into a ConfigMap of the workload.
-        let len = std::fs::metadata(&path).map_or(0, |m| m.len());
+        let meta = std::fs::metadata(&path).map_err(|e| format!("cannot read `{written}`: {e}"))?;
+        // A FIFO or a device would block the read, or never end it.
+        if !meta.is_file() {
+            return Err(format!("`{written}` is not a regular file"));
+        }
+        let len = meta.len();
         if len > crate::yaml::text::MAX_FILE_BYTES {
             return Err(format!(
                 "`{written}` is {len} bytes, over the limit of {} bytes for a file's source",

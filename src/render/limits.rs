@@ -97,6 +97,19 @@ fn describe_yaml(bytes: &[u8]) -> String {
     }
 }
 
+/// The error for a template-rendered object whose name cannot be used (see [`name_problem`]).
+pub fn bad_template_name(v: &Value, template: &str, span: &Span) -> Option<Diagnostic> {
+    let problem = name_problem(v)?;
+    Some(
+        Diagnostic::at(
+            Code::Template,
+            span,
+            format!("template `{template}` rendered {}: {problem}", describe(v).escape_debug()),
+        )
+        .with_help("names are lowercase letters, digits, `-` and `.`: derive them from `resource.name`, which is always valid"),
+    )
+}
+
 /// Why a template-rendered object's name or namespace cannot be used, if it cannot: both become
 /// output paths, so `..`, `/` or an upper-case letter (two files on a case-insensitive file
 /// system) must never reach them, and the API server would refuse them anyway.

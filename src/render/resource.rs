@@ -582,12 +582,8 @@ fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnost
                 );
                 continue;
             }
-            if let Some(problem) = super::limits::name_problem(&v) {
-                diags.push(
-                    Diagnostic::error(Code::Template, Some(doc.span.clone()), format!("template `{tname}` rendered {}: {problem}", super::limits::describe(&v).escape_debug()))
-                        .with_note(format!("for resource `{}` ({})", i.name, i.span))
-                        .with_help("names are lowercase letters, digits, `-` and `.`: derive them from `resource.name`, which is always valid"),
-                );
+            if let Some(d) = super::limits::bad_template_name(&v, tname, &doc.span) {
+                diags.push(d.with_note(format!("for resource `{}` ({})", i.name, i.span)));
                 continue;
             }
             if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
