@@ -66,12 +66,45 @@ pub const EVAL_TIMEOUT_VAR: &str = "PLATC_EVAL_TIMEOUT_SECS";
 /// platform computes.
 const EVAL_STACK_BYTES: usize = 256 * 1024 * 1024;
 
-fn eval_timeout() -> Duration {
-    std::env::var(EVAL_TIMEOUT_VAR)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map_or(EVAL_TIMEOUT, Duration::from_secs)
+/// What an evaluation is for: its time limit and how its timeout is told.
+#[derive(Clone, Copy)]
+pub(super) enum Purpose {
+    Platform,
+    /// The platform's Nickel policies over every workload (`platc check`): work grows with the
+    /// workspace (thousands of workloads), so ten times the platform's limit, and the platform
+    /// itself has already been evaluated within its own.
+    Policies,
+}
+
+impl Purpose {
+    fn timeout(self) -> Duration {
+        let set = std::env::var(EVAL_TIMEOUT_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs);
+        match (set, self) {
+            (Some(d), _) => d,
+            (None, Purpose::Platform) => EVAL_TIMEOUT,
+            (None, Purpose::Policies) => EVAL_TIMEOUT * 10,
+        }
+    }
+
+    fn timed_out(self, limit: Duration) -> Diagnostic {
+        let what = match self {
+            Purpose::Platform => "the platform did not finish evaluating",
+            Purpose::Policies => "the platform's policies did not finish evaluating",
+        };
+        Diagnostic::error(
+            Code::Timeout,
+            Some(Span::file("platform/main.ncl")),
+            format!("{what} within {} s", limit.as_secs()),
+        )
+        .with_note("an evaluation that does not end is usually a recursive function without a base case (`let rec f = fun x => f x`) or a field defined in terms of itself")
+        .with_help(format!(
+            "look for recursion in `platform/main.ncl` and the files it imports; a platform that is only slow can be given longer with {EVAL_TIMEOUT_VAR}=<seconds>"
+        ))
+    }
 }
 
 /// Evaluates a generated entry file (a record whose field [`ENTRY_FIELD`] is the result) living
@@ -79,14 +112,16 @@ fn eval_timeout() -> Duration {
 /// display names of the files read.
 ///
 /// nickel-lang-core cannot be interrupted, so the evaluation runs on its own thread and a
-/// platform that does not terminate is reported after [`eval_timeout`] with that thread left
-/// behind: every caller ends the process (or, in `--watch`, the next build) on an error anyway.
+/// platform that does not terminate is reported after [`Purpose::timeout`] with that thread left
+/// behind: every caller but `--watch` ends the process on the error, and a watching process keeps
+/// that thread (and its CPU) until it exits.
 pub(super) fn evaluate_entry(
     ws: &Workspace,
     embedded: &'static [(&'static str, &'static str)],
     entry: String,
+    purpose: Purpose,
 ) -> Result<Evaluated, Diagnostics> {
-    let limit = eval_timeout();
+    let limit = purpose.timeout();
     let (tx, rx) = std::sync::mpsc::channel();
     let owned = ws.clone();
     let thread_entry = entry.clone();
@@ -102,19 +137,7 @@ pub(super) fn evaluate_entry(
     }
     match rx.recv_timeout(limit) {
         Ok(result) => result,
-        Err(RecvTimeoutError::Timeout) => Err(Diagnostic::error(
-            Code::Timeout,
-            Some(Span::file("platform/main.ncl")),
-            format!(
-                "the platform did not finish evaluating within {} s",
-                limit.as_secs()
-            ),
-        )
-        .with_note("an evaluation that does not end is usually a recursive function without a base case (`let rec f = fun x => f x`) or a field defined in terms of itself")
-        .with_help(format!(
-            "look for recursion in `platform/main.ncl` and the files it imports; a platform that is only slow can be given longer with {EVAL_TIMEOUT_VAR}=<seconds>"
-        ))
-        .into()),
+        Err(RecvTimeoutError::Timeout) => Err(purpose.timed_out(limit).into()),
         Err(RecvTimeoutError::Disconnected) => Err(Diagnostic::error(
             Code::Internal,
             Some(Span::file("platform/main.ncl")),

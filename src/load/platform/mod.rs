@@ -24,7 +24,7 @@ use crate::stdlib;
 use super::evaluation::{Kept, Slot};
 use conversion::to_platform;
 use embedded::{EMBEDDED_NICKEL, EMBEDDED_TEMPLATES};
-use evaluator::{ENTRY_FIELD, evaluate_entry};
+use evaluator::{ENTRY_FIELD, Purpose, evaluate_entry};
 use templates::{check_manifests, read_platform_templates, stdlib_templates};
 use workspace::Workspace;
 
@@ -115,7 +115,7 @@ fn evaluate(
             if let Workspace::Disk(root) = ws {
                 nesting::check_nesting(root)?;
             }
-            let e = evaluate_entry(ws, embedded, entry.clone())?;
+            let e = evaluate_entry(ws, embedded, entry.clone(), Purpose::Platform)?;
             let kept = Kept {
                 json: e.json,
                 sources: e.sources,
@@ -151,7 +151,7 @@ pub fn evaluate_with_platform(root: &Path, expr: &str) -> Result<serde_json::Val
     } else {
         (Workspace::Embedded, EMBEDDED_NICKEL)
     };
-    evaluate_entry(&ws, embedded, entry).map(|e| e.json)
+    evaluate_entry(&ws, embedded, entry, Purpose::Policies).map(|e| e.json)
 }
 
 /// The workspace root as an absolute path without links, which the sandbox compares against.
