@@ -73,10 +73,17 @@ fn load_one(root: &Path, canon_root: Option<&Path>, rel: &String) -> Result<Work
             format!("cannot read workload file: {e}"),
         )
     };
-    let path = root.join(rel);
-    let len = std::fs::metadata(&path).map_err(io_error)?.len();
-    crate::yaml::text::check_size(rel, len)?;
-    let text = crate::yaml::text::decode(rel, std::fs::read(&path).map_err(io_error)?)?;
+    let file = std::fs::File::open(root.join(rel)).map_err(io_error)?;
+    crate::yaml::text::check_size(rel, file.metadata().map_err(io_error)?.len())?;
+    // Read no more than the limit allows, whatever the file grew to since its size was read.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, crate::yaml::text::MAX_FILE_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(io_error)?;
+    crate::yaml::text::check_size(rel, bytes.len() as u64)?;
+    let text = crate::yaml::text::decode(rel, bytes)?;
     let mut read_files = Vec::new();
     let mut read_source = |written: &str| -> Result<String, String> {
         let path = discover::resolve_inside(root, rel, written)?;
@@ -87,12 +94,12 @@ fn load_one(root: &Path, canon_root: Option<&Path>, rel: &String) -> Result<Work
         }) {
             read_files.push(r);
         }
-        // The same limit as a workload file: the content goes into a ConfigMap of the workload.
         let meta = std::fs::metadata(&path).map_err(|e| format!("cannot read `{written}`: {e}"))?;
         // A FIFO or a device would block the read, or never end it.
         if !meta.is_file() {
             return Err(format!("`{written}` is not a regular file"));
         }
+        // The same limit as a workload file: the content goes into a ConfigMap of the workload.
         let len = meta.len();
         if len > crate::yaml::text::MAX_FILE_BYTES {
             return Err(format!(
