@@ -90,6 +90,12 @@ pub enum Code {
     Template,
     /// The output directory holds a file platc did not write where it needs to write one.
     OutputConflict,
+    /// A file or a rendered object over its size limit.
+    TooLarge,
+    /// A file that is not UTF-8 text.
+    Encoding,
+    /// An evaluation that did not finish within its time limit.
+    Timeout,
     Internal,
 }
 
@@ -142,9 +148,12 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
+        // Messages quote what the user wrote; a control character in it (an escape sequence in a
+        // hostile name) is shown escaped, never sent to the terminal.
+        let message = visible(&self.message);
         match &self.span {
-            Some(span) => write!(f, "{span}: {sev}: {}", self.message)?,
-            None => write!(f, "{sev}: {}", self.message)?,
+            Some(span) => write!(f, "{span}: {sev}: {message}")?,
+            None => write!(f, "{sev}: {message}")?,
         }
         for note in &self.notes {
             write!(f, "\n  note: {note}")?;
@@ -154,6 +163,25 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// `text` with every control character but line breaks and tabs escaped (`\u{1b}`).
+fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// One or more diagnostics; the error type of every stage.

@@ -74,6 +74,26 @@ pub fn find_workloads(
             .collect::<Vec<_>>()
             .join("/");
         let segs: Vec<&str> = rel_str.split('/').collect();
+        // A linked directory is not followed (its workloads would be found twice, or come from
+        // anywhere); one that leads out of the workspace where workloads are searched for is
+        // refused rather than skipped without a word: its files were meant to be built.
+        if entry.path_is_symlink() && entry.path().is_dir() {
+            let inside = entry
+                .path()
+                .canonicalize()
+                .is_ok_and(|t| t.starts_with(&canon_root));
+            if !inside && patterns.iter().any(|p| could_contain(p, &segs)) {
+                diags.push(
+                    Diagnostic::at(
+                        Code::SandboxEscape,
+                        &Span::file(rel_str.clone()),
+                        "this directory is a symlink that leads outside the workspace",
+                    )
+                    .with_help("copy the workloads into the workspace, or make it a Git submodule"),
+                );
+            }
+            continue;
+        }
         if !patterns.iter().any(|p| glob_match(p, &segs)) {
             continue;
         }
@@ -112,6 +132,17 @@ pub fn glob_match(pattern: &[&str], path: &[&str]) -> bool {
             }
             None => false,
         },
+    }
+}
+
+/// Whether a path below `dir` could match `pattern`.
+fn could_contain(pattern: &[&str], dir: &[&str]) -> bool {
+    match (pattern.split_first(), dir.split_first()) {
+        (_, None) | (Some((&"**", _)), _) => true,
+        (None, Some(_)) => false,
+        (Some((seg, rest)), Some((d, drest))) => {
+            segment_match(seg.as_bytes(), d.as_bytes()) && could_contain(rest, drest)
+        }
     }
 }
 
@@ -170,5 +201,14 @@ mod tests {
         assert!(!m("examples/**/*.score.yaml", "other/x/api.score.yaml"));
         assert!(!m("**/score.yaml", "a/score.yml"));
         assert!(m("a/?.yaml", "a/b.yaml"));
+        let c = |p: &str, d: &str| {
+            let p: Vec<&str> = p.split('/').collect();
+            let d: Vec<&str> = d.split('/').collect();
+            could_contain(&p, &d)
+        };
+        assert!(c("examples/**/score.yaml", "examples/linked"));
+        assert!(c("examples/*/score.yaml", "examples/linked"));
+        assert!(!c("examples/*/score.yaml", "examples/a/b"));
+        assert!(!c("examples/**/score.yaml", "vendor/lib"));
     }
 }

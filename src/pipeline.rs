@@ -243,12 +243,14 @@ fn compile_envs(
     } else {
         global
     };
-    render::check_unique(
+    let all = || {
         env_results
             .iter()
             .flat_map(|e| e.objects.iter())
-            .chain(global.iter()),
-    )?;
+            .chain(global.iter())
+    };
+    render::check_unique(all())?;
+    render::limits::check_sizes(all())?;
     Ok(Compilation {
         layout: opts.layout.unwrap_or(platform.gitops.layout),
         platform,

@@ -7,6 +7,14 @@ use serde_json::Value;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::model::Platform;
 
+/// Work one render may do: about one fuel per instruction and per 64 bytes of data it creates
+/// (minijinja's `fuel`), so both the time and the memory of a template that loops or explodes
+/// are bounded. A provisioner's manifest takes a few thousand; 1,000,000 is ~64 MB of data.
+pub const TEMPLATE_FUEL: u64 = 1_000_000;
+/// Nesting of macro calls and includes. minijinja's default (500) would overflow the 2 MiB stack
+/// of a rayon worker in a debug build before it stopped a recursive macro.
+pub const TEMPLATE_RECURSION: usize = 64;
+
 pub struct Templates {
     env: Environment<'static>,
 }
@@ -44,6 +52,8 @@ impl Templates {
         // Undefined values are errors when printed, so a typo in a template cannot silently
         // produce an empty field; `{% if x %}` on a missing key stays allowed.
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_fuel(Some(TEMPLATE_FUEL));
+        env.set_recursion_limit(TEMPLATE_RECURSION);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         // `tojson` would print an undefined value as `null` (a param the request did not give
         // and the template did not default): that is a template bug to report, not a value.
@@ -123,6 +133,22 @@ fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
     let span = e
         .line()
         .map(|l| Span::new(format!("<template {name}>"), l as u32, 1));
+    if e.kind() == minijinja::ErrorKind::OutOfFuel {
+        return Diagnostic::error(
+            Code::Template,
+            span,
+            format!("template `{name}` ran out of fuel: it did more than {TEMPLATE_FUEL} steps of work or made more than ~64 MB of data"),
+        )
+        .with_help("look for a loop over a large `range`, nested loops, or a string repeated or joined many times; a manifest needs a few thousand steps");
+    }
+    if e.detail() == Some("recursion limit exceeded") {
+        return Diagnostic::error(
+            Code::Template,
+            span,
+            format!("template `{name}` nests macro calls or includes more than {TEMPLATE_RECURSION} deep"),
+        )
+        .with_help("look for a macro that calls itself (or an include of itself) without a condition that stops it");
+    }
     let mut msg = format!("template `{name}`: {}", e.kind());
     if let Some(detail) = e.detail() {
         msg.push_str(": ");

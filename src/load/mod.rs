@@ -66,13 +66,24 @@ pub fn workloads(root: &Path, files: &[String]) -> Result<Vec<Workload>, Diagnos
 
 /// Reads and parses one workload file, recording the `source` files it read.
 fn load_one(root: &Path, canon_root: Option<&Path>, rel: &String) -> Result<Workload, Diagnostics> {
-    let text = std::fs::read_to_string(root.join(rel)).map_err(|e| {
+    let io_error = |e: std::io::Error| {
         Diagnostic::at(
             Code::Io,
             &Span::file(rel.as_str()),
             format!("cannot read workload file: {e}"),
         )
-    })?;
+    };
+    let file = std::fs::File::open(root.join(rel)).map_err(io_error)?;
+    crate::yaml::text::check_size(rel, file.metadata().map_err(io_error)?.len())?;
+    // Read no more than the limit allows, whatever the file grew to since its size was read.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, crate::yaml::text::MAX_FILE_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(io_error)?;
+    crate::yaml::text::check_size(rel, bytes.len() as u64)?;
+    let text = crate::yaml::text::decode(rel, bytes)?;
     let mut read_files = Vec::new();
     let mut read_source = |written: &str| -> Result<String, String> {
         let path = discover::resolve_inside(root, rel, written)?;
@@ -82,6 +93,19 @@ fn load_one(root: &Path, canon_root: Option<&Path>, rel: &String) -> Result<Work
                 .map(|p| p.to_string_lossy().replace('\\', "/"))
         }) {
             read_files.push(r);
+        }
+        let meta = std::fs::metadata(&path).map_err(|e| format!("cannot read `{written}`: {e}"))?;
+        // A FIFO or a device would block the read, or never end it.
+        if !meta.is_file() {
+            return Err(format!("`{written}` is not a regular file"));
+        }
+        // The same limit as a workload file: the content goes into a ConfigMap of the workload.
+        let len = meta.len();
+        if len > crate::yaml::text::MAX_FILE_BYTES {
+            return Err(format!(
+                "`{written}` is {len} bytes, over the limit of {} bytes for a file's source",
+                crate::yaml::text::MAX_FILE_BYTES
+            ));
         }
         std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{written}`: {e}"))
     };

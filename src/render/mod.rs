@@ -4,6 +4,7 @@
 pub mod catalog;
 mod dashboards;
 pub mod delivery;
+pub mod limits;
 pub mod monitoring;
 pub mod resource;
 pub mod security;

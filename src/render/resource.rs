@@ -582,6 +582,10 @@ fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnost
                 );
                 continue;
             }
+            if let Some(d) = super::limits::bad_template_name(&v, tname, &doc.span) {
+                diags.push(d.with_note(format!("for resource `{}` ({})", i.name, i.span)));
+                continue;
+            }
             if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.entry("namespace")
                     .or_insert_with(|| json!(i.namespace));

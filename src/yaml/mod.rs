@@ -2,5 +2,6 @@
 
 pub mod node;
 pub mod read;
+pub mod text;
 pub mod write;
 pub use node::{Node, NodeKind};

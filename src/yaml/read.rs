@@ -18,8 +18,9 @@ pub const MAX_NODES: usize = 100_000;
 /// Alias expansions one call may perform.
 pub const MAX_ALIASES: usize = 1_000;
 /// Nesting depth; deeper documents are refused so that recursion (here and in every later
-/// consumer of the tree) cannot exhaust the stack.
-pub const MAX_DEPTH: usize = 200;
+/// consumer of the tree, on rayon's 2 MiB worker stacks in a debug build) cannot exhaust the
+/// stack. Kubernetes objects and Score files stay far below it.
+pub const MAX_DEPTH: usize = 128;
 
 const CORE_TAG_HANDLE: &str = "tag:yaml.org,2002:";
 
@@ -42,6 +43,15 @@ pub fn parse_stream(file: &str, text: &str) -> Result<Vec<Node>, Diagnostics> {
     reader.finish(result)
 }
 
+fn too_deep(span: &Span) -> Diagnostic {
+    Diagnostic::at(
+        Code::TooLarge,
+        span,
+        format!("YAML nested too deeply: more than {MAX_DEPTH} levels of sequences and mappings"),
+    )
+    .with_help("flatten the structure; no Score field nests more than a few levels")
+}
+
 /// Parsing cannot go on (syntax error, budget exhausted); the reason is already in `diags`.
 struct Stop;
 
@@ -59,6 +69,8 @@ type Ev<'a> = (Event<'a>, saphyr_parser::Span);
 
 impl<'a> Reader<'a> {
     fn new(file: &str, text: &'a str) -> Self {
+        // YAML 1.2 allows a byte order mark before a document; saphyr-parser reads it as text.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         Reader {
             file: Arc::from(file),
             parser: Parser::new_from_str(text),
@@ -98,6 +110,12 @@ impl<'a> Reader<'a> {
 
     fn syntax_error(&mut self, e: &ScanError) -> Stop {
         let span = self.span(e.marker());
+        // saphyr-parser's scanner counts flow levels (`[`, `{`) in a u8 and may read past our
+        // own limit before the parser hands us the nodes: the same limit, said the same way.
+        if e.info() == "recursion limit exceeded" {
+            self.diags.push(too_deep(&span));
+            return Stop;
+        }
         self.diags.push(
             Diagnostic::at(
                 Code::YamlSyntax,
@@ -192,12 +210,10 @@ impl<'a> Reader<'a> {
 
     fn node(&mut self, ev: Event<'a>, sp: saphyr_parser::Span, depth: usize) -> Result<Node, Stop> {
         let span = self.span(&sp.start);
-        if depth > MAX_DEPTH {
-            self.diags.push(Diagnostic::at(
-                Code::YamlSyntax,
-                &span,
-                format!("YAML nested too deeply: more than {MAX_DEPTH} levels"),
-            ));
+        // `depth` collections enclose this node; it may be the 128th, not the 129th.
+        let opens = matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..));
+        if opens && depth >= MAX_DEPTH {
+            self.diags.push(too_deep(&span));
             return Err(Stop);
         }
         match ev {
@@ -674,9 +690,21 @@ mod tests {
     fn deep_nesting_is_refused_not_overflowing() {
         let text = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         let e = parse("t.yaml", &text).unwrap_err();
-        assert_eq!(e.0[0].code, Code::YamlSyntax);
-        let ok_depth = format!("{}{}", "[".repeat(150), "]".repeat(150));
-        assert!(parse("t.yaml", &ok_depth).is_ok());
+        assert_eq!(e.0[0].code, Code::TooLarge);
+        assert!(e.0[0].message.contains("more than 128 levels"), "{e:?}");
+        // At the limit, in flow and in block form; one more level is refused in both.
+        let flow = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let block = |n: usize| {
+            (0..n)
+                .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+                .collect::<String>()
+                + &"  ".repeat(n)
+                + "x\n"
+        };
+        assert!(parse("t.yaml", &flow(MAX_DEPTH)).is_ok());
+        assert!(parse("t.yaml", &block(MAX_DEPTH)).is_ok());
+        assert!(parse("t.yaml", &flow(MAX_DEPTH + 1)).is_err());
+        assert!(parse("t.yaml", &block(MAX_DEPTH + 1)).is_err());
     }
 
     // --- property tests --------------------------------------------------------------------

@@ -19,6 +19,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
 
 use nickel_lang_core::error::Error as NickelError;
 use nickel_lang_core::eval::cache::CacheImpl;
@@ -52,10 +54,100 @@ pub(super) struct Evaluated {
     pub(super) positions: super::positions::Positions,
 }
 
+/// How long an evaluation may take before platc gives up on it. The reference platform takes
+/// well under a second; only a platform that does not terminate comes near this.
+pub const EVAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Overrides [`EVAL_TIMEOUT`] (whole seconds): for a very large platform on a slow machine, and
+/// for tests of the limit.
+pub const EVAL_TIMEOUT_VAR: &str = "PLATC_EVAL_TIMEOUT_SECS";
+/// The evaluating thread's stack: nickel-lang-core recurses over nested values (a debug build
+/// overflowed 64 MiB at 5,000 levels). Address space only: pages are committed as they are used.
+/// Literal nesting is refused before evaluation (`nesting.rs`); this is headroom for nesting a
+/// platform computes.
+const EVAL_STACK_BYTES: usize = 256 * 1024 * 1024;
+
+/// What an evaluation is for: its time limit and how its timeout is told.
+#[derive(Clone, Copy)]
+pub(super) enum Purpose {
+    Platform,
+    /// The platform's Nickel policies over every workload (`platc check`): work grows with the
+    /// workspace (thousands of workloads), so ten times the platform's limit, and the platform
+    /// itself has already been evaluated within its own.
+    Policies,
+}
+
+impl Purpose {
+    fn timeout(self) -> Duration {
+        let set = std::env::var(EVAL_TIMEOUT_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs);
+        match (set, self) {
+            (Some(d), _) => d,
+            (None, Purpose::Platform) => EVAL_TIMEOUT,
+            (None, Purpose::Policies) => EVAL_TIMEOUT * 10,
+        }
+    }
+
+    fn timed_out(self, limit: Duration) -> Diagnostic {
+        let what = match self {
+            Purpose::Platform => "the platform did not finish evaluating",
+            Purpose::Policies => "the platform's policies did not finish evaluating",
+        };
+        Diagnostic::error(
+            Code::Timeout,
+            Some(Span::file("platform/main.ncl")),
+            format!("{what} within {} s", limit.as_secs()),
+        )
+        .with_note("an evaluation that does not end is usually a recursive function without a base case (`let rec f = fun x => f x`) or a field defined in terms of itself")
+        .with_help(format!(
+            "look for recursion in `platform/main.ncl` and the files it imports; a platform that is only slow can be given longer with {EVAL_TIMEOUT_VAR}=<seconds>"
+        ))
+    }
+}
+
 /// Evaluates a generated entry file (a record whose field [`ENTRY_FIELD`] is the result) living
 /// virtually in `platform/`, with the stdlib importable; returns the exported value and the
 /// display names of the files read.
+///
+/// nickel-lang-core cannot be interrupted, so the evaluation runs on its own thread and a
+/// platform that does not terminate is reported after [`Purpose::timeout`] with that thread left
+/// behind: every caller but `--watch` ends the process on the error, and a watching process keeps
+/// that thread (and its CPU) until it exits.
 pub(super) fn evaluate_entry(
+    ws: &Workspace,
+    embedded: &'static [(&'static str, &'static str)],
+    entry: String,
+    purpose: Purpose,
+) -> Result<Evaluated, Diagnostics> {
+    let limit = purpose.timeout();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = ws.clone();
+    let thread_entry = entry.clone();
+    let spawned = std::thread::Builder::new()
+        .name("platc-nickel".into())
+        .stack_size(EVAL_STACK_BYTES)
+        .spawn(move || {
+            // The receiver may have given up: nothing to tell it then.
+            let _ = tx.send(evaluate_contained(&owned, embedded, thread_entry));
+        });
+    if spawned.is_err() {
+        return evaluate_contained(ws, embedded, entry);
+    }
+    match rx.recv_timeout(limit) {
+        Ok(result) => result,
+        Err(RecvTimeoutError::Timeout) => Err(purpose.timed_out(limit).into()),
+        Err(RecvTimeoutError::Disconnected) => Err(Diagnostic::error(
+            Code::Internal,
+            Some(Span::file("platform/main.ncl")),
+            "the Nickel evaluator stopped without a result",
+        )
+        .into()),
+    }
+}
+
+fn evaluate_contained(
     ws: &Workspace,
     embedded: &[(&str, &str)],
     entry: String,
@@ -134,6 +226,20 @@ pub(super) fn evaluate_entry_unguarded(
             format!("cannot export the platform value: {e}"),
         ))
     })?;
+    // Every later stage recurses over the value on an ordinary stack (and dropping it recurses
+    // too): a value a platform computed thousands of levels deep stops here, on this thread.
+    if let Some(field) = too_deep_field(&json) {
+        return Err(Diagnostic::error(
+            Code::TooLarge,
+            Some(Span::file("platform/main.ncl")),
+            format!(
+                "the platform's field `{field}` is nested more than {} levels deep",
+                super::nesting::MAX_NICKEL_NESTING
+            ),
+        )
+        .with_help("flatten the value: if a recursive function builds it, look for one that nests records or arrays inside each other; if it is imported (YAML, JSON), the file is generated or hostile")
+        .into());
+    }
     let read = read_hashes(ws, &files);
     let positions = super::positions::collect(ws, &files, program.pos_table(), &value);
     drop(value);
@@ -143,6 +249,27 @@ pub(super) fn evaluate_entry_unguarded(
         sources,
         read,
         positions,
+    })
+}
+
+/// The first top-level field of the exported platform nested past the limit, found without
+/// recursion.
+fn too_deep_field(json: &serde_json::Value) -> Option<String> {
+    let limit = super::nesting::MAX_NICKEL_NESTING;
+    let fields = json.as_object()?;
+    fields.iter().find_map(|(name, value)| {
+        let mut stack = vec![(value, 1usize)];
+        while let Some((v, depth)) = stack.pop() {
+            if depth > limit {
+                return Some(name.clone());
+            }
+            match v {
+                serde_json::Value::Array(a) => stack.extend(a.iter().map(|x| (x, depth + 1))),
+                serde_json::Value::Object(m) => stack.extend(m.values().map(|x| (x, depth + 1))),
+                _ => {}
+            }
+        }
+        None
     })
 }
 

@@ -6,6 +6,7 @@
 mod conversion;
 mod embedded;
 mod evaluator;
+mod nesting;
 mod nickel_errors;
 pub mod positions;
 mod sandbox;
@@ -23,7 +24,7 @@ use crate::stdlib;
 use super::evaluation::{Kept, Slot};
 use conversion::to_platform;
 use embedded::{EMBEDDED_NICKEL, EMBEDDED_TEMPLATES};
-use evaluator::{ENTRY_FIELD, evaluate_entry};
+use evaluator::{ENTRY_FIELD, Purpose, evaluate_entry};
 use templates::{check_manifests, read_platform_templates, stdlib_templates};
 use workspace::Workspace;
 
@@ -100,7 +101,7 @@ pub fn load_embedded_platform_in(cache_root: Option<&Path>) -> Result<Platform, 
 /// workspace) by workspace-relative path.
 fn evaluate(
     ws: &Workspace,
-    embedded: &[(&str, &str)],
+    embedded: &'static [(&'static str, &'static str)],
     slot: Option<&Slot<'_>>,
 ) -> Result<Platform, Diagnostics> {
     let entry = format!(
@@ -110,7 +111,11 @@ fn evaluate(
     let kept = match slot.and_then(|s| s.lookup(&entry)) {
         Some(kept) => kept,
         None => {
-            let e = evaluate_entry(ws, embedded, entry.clone())?;
+            // A reused evaluation was checked when it was made.
+            if let Workspace::Disk(root) = ws {
+                nesting::check_nesting(root)?;
+            }
+            let e = evaluate_entry(ws, embedded, entry.clone(), Purpose::Platform)?;
             let kept = Kept {
                 json: e.json,
                 sources: e.sources,
@@ -141,11 +146,12 @@ pub fn evaluate_with_platform(root: &Path, expr: &str) -> Result<serde_json::Val
     );
     let (ws, embedded) = if root.join("platform/main.ncl").is_file() {
         let root = canonical_root(root)?;
+        nesting::check_nesting(&root)?;
         (Workspace::Disk(root), &[][..])
     } else {
         (Workspace::Embedded, EMBEDDED_NICKEL)
     };
-    evaluate_entry(&ws, embedded, entry).map(|e| e.json)
+    evaluate_entry(&ws, embedded, entry, Purpose::Policies).map(|e| e.json)
 }
 
 /// The workspace root as an absolute path without links, which the sandbox compares against.

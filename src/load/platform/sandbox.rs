@@ -64,21 +64,35 @@ pub(super) fn classify(ws: &Workspace, name: &OsStr) -> LoadedFile {
 pub(super) fn check_sandbox(ws: &Workspace, files: &Files) -> Result<Vec<String>, Diagnostics> {
     let mut sources = Vec::new();
     let mut escaped = Vec::new();
+    let mut rendered = Vec::new();
     for name in files.filenames() {
         match classify(ws, name) {
             LoadedFile::Internal => {}
+            LoadedFile::Workspace(s) if in_output(ws, &s) => {
+                rendered.push((PathBuf::from(name), s))
+            }
             LoadedFile::Stdlib(s) | LoadedFile::Workspace(s) => sources.push(s),
             LoadedFile::Outside(p) => escaped.push(p),
         }
     }
     sources.sort();
     sources.dedup();
-    if escaped.is_empty() {
+    if escaped.is_empty() && rendered.is_empty() {
         return Ok(sources);
     }
     escaped.sort();
     escaped.dedup();
     let mut diags = Diagnostics::new();
+    for (path, display) in rendered {
+        diags.push(
+            Diagnostic::error(
+                Code::SandboxEscape,
+                find_importer(ws, files, &path),
+                format!("the platform imports `{display}`, which is inside platc's output directory"),
+            )
+            .with_help("the output is rendered from the platform, so the platform cannot read it: import the source it was rendered from"),
+        );
+    }
     for path in escaped {
         let span = find_importer(ws, files, &path);
         diags.push(
@@ -92,6 +106,19 @@ pub(super) fn check_sandbox(ws: &Workspace, files: &Files) -> Result<Vec<String>
     }
     diags.sort();
     Err(diags)
+}
+
+/// Whether a workspace file is below a directory platc writes (one holding its ownership index):
+/// reading it would make a build's output depend on the last one.
+fn in_output(ws: &Workspace, rel: &str) -> bool {
+    let Workspace::Disk(root) = ws else {
+        return false;
+    };
+    Path::new(rel)
+        .ancestors()
+        .skip(1)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .any(|dir| root.join(dir).join(".platc/index.json").is_file())
 }
 
 /// The `import "..."` in a workspace file that resolves to `target`, for pointing at it.

@@ -8,6 +8,7 @@ use super::embedded::{EMBEDDED_NICKEL, EMBEDDED_ROOT};
 use super::evaluator::{ENTRY_FILE, STDLIB_DIR, STDLIB_DISPLAY};
 
 /// Where the platform's files live: a real workspace, or the embedded reference platform.
+#[derive(Clone)]
 pub(super) enum Workspace {
     Disk(PathBuf),
     Embedded,

@@ -18,6 +18,35 @@ use super::placeholders::split_placeholders;
 
 impl Loader<'_> {
     pub(super) fn files(&mut self, node: &Node, path: &str) -> BTreeMap<String, ContainerFile> {
+        let out = self.files_by_target(node, path);
+        self.check_keys(&out);
+        out
+    }
+
+    /// Two targets that differ only where the ConfigMap key has `-` (`/etc/a-b`, `/etc/a/b`)
+    /// would be one key: the second file's content would silently replace the first's.
+    fn check_keys(&mut self, files: &BTreeMap<String, ContainerFile>) {
+        let mut keys: BTreeMap<String, &Spanned<String>> = BTreeMap::new();
+        for f in files.values() {
+            let key = crate::render::resource::config_key("", &f.target.value);
+            if let Some(first) = keys.insert(key.clone(), &f.target) {
+                self.push(
+                    Diagnostic::at(
+                        Code::DuplicateKey,
+                        &f.target.span,
+                        format!(
+                            "file targets `{}` and `{}` are stored under one ConfigMap key, `<container>{key}`",
+                            first.value, f.target.value
+                        ),
+                    )
+                    .with_note(format!("`{}` is at {}", first.value, first.span))
+                    .with_help("rename one of the files: in the key every character but letters, digits, `.`, `_` and `-` becomes `-`"),
+                );
+            }
+        }
+    }
+
+    fn files_by_target(&mut self, node: &Node, path: &str) -> BTreeMap<String, ContainerFile> {
         let mut out = BTreeMap::new();
         match &node.kind {
             NodeKind::Map(entries) => {
@@ -76,6 +105,19 @@ impl Loader<'_> {
                 .required(entries, "target", &node.span, path)
                 .and_then(|v| self.nonempty(v, &join(path, "target"))),
         };
+        if let Some(t) = &target
+            && let Some(problem) = target_problem(&t.value)
+        {
+            self.push(
+                Diagnostic::at(
+                    Code::InvalidValue,
+                    &t.span,
+                    format!("invalid file target `{}`: {problem}", t.value.escape_debug()),
+                )
+                .with_help("write the path the file has inside the container, such as `/etc/app/config.yaml`"),
+            );
+            return None;
+        }
         let mode = get(entries, "mode").and_then(|v| self.string(v, &join(path, "mode")));
         if let Some(m) = &mode
             && !is_mode(&m.value)
@@ -198,11 +240,23 @@ impl Loader<'_> {
                 Some(FileContent::Text(Spanned::new(text, src.span.clone())))
             }
             Err(msg) => {
-                self.push(Diagnostic::at(
+                let d = Diagnostic::at(
                     Code::Io,
                     &src.span,
                     format!("cannot read file source `{}`: {msg}", src.value),
-                ));
+                );
+                // `resolve_inside` refused a path out of the workspace: say what is allowed.
+                let escape = msg.contains("outside the workspace")
+                    || msg.contains("files must be inside the workspace");
+                self.push(if escape {
+                    Diagnostic {
+                        code: Code::SandboxEscape,
+                        ..d
+                    }
+                    .with_help("a source is read relative to the workload file and must stay inside the workspace: copy the file next to the workload")
+                } else {
+                    d
+                });
                 None
             }
         }
@@ -297,6 +351,18 @@ impl Loader<'_> {
             read_only,
         })
     }
+}
+
+/// Why a file's target path cannot be mounted, if it cannot: a `..` component climbs out of the
+/// directory it names (Kubernetes refuses it in a mount), a control character is no file name.
+fn target_problem(target: &str) -> Option<&'static str> {
+    if target.chars().any(char::is_control) {
+        return Some("it contains a control character");
+    }
+    if target.split('/').any(|c| c == "..") {
+        return Some("it contains a `..` component");
+    }
+    None
 }
 
 #[cfg(test)]
