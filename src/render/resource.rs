@@ -523,6 +523,22 @@ fn external_secrets(i: &Instance, namespace: &str, labels: &Map<String, Value>) 
         .collect()
 }
 
+/// The field of a core `Secret` that carries values (`data`, `stringData`), if any is set.
+fn secret_payload(v: &Value) -> Option<&'static str> {
+    if v.get("kind").and_then(Value::as_str) != Some("Secret")
+        || v.get("apiVersion").and_then(Value::as_str) != Some("v1")
+    {
+        return None;
+    }
+    ["data", "stringData"]
+        .into_iter()
+        .find(|f| match v.get(*f) {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(m)) => !m.is_empty(),
+            Some(_) => true,
+        })
+}
+
 fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut out = Vec::new();
@@ -579,6 +595,20 @@ fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnost
                 diags.push(
                     Diagnostic::error(Code::Template, Some(doc.span.clone()), format!("template `{tname}` rendered a document without apiVersion, kind and metadata.name"))
                         .with_note(format!("for resource `{}` ({})", i.name, i.span)),
+                );
+                continue;
+            }
+            if let Some(field) = secret_payload(&v) {
+                // Whatever a template puts in a Secret is in Git once published, and the
+                // message names only the field: the values are the secret.
+                diags.push(
+                    Diagnostic::error(
+                        Code::Template,
+                        Some(doc.span.clone()),
+                        format!("template `{tname}` rendered a Secret with `{field}`: its values would be written into Git"),
+                    )
+                    .with_note(format!("for resource `{}` of provisioner `{}` ({})", i.name, i.provisioner, i.span))
+                    .with_help("let the operator or an `external_secret` on the provisioner create the Secret, and publish its keys as `secret_outputs`"),
                 );
                 continue;
             }
