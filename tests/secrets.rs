@@ -3,8 +3,8 @@
 //! a workload value can take; its variants under `tests/secrets/bad/` put canaries where platc
 //! does read something secret (Secret names and keys, a Secret rendered by a template), and the
 //! diff and publish tests seed an old rendered tree with the leaks an older tool could have
-//! written. The rendered tree, `diff` in every format, `explain`, `check` in every format,
-//! `publish`'s commit messages and every error are scanned for the canaries and for common
+//! written. The rendered tree, `diff` in every format, `explain`, `check` and `graph` in every
+//! format, `publish`'s commit messages and every error are scanned for the canaries and for common
 //! secret shapes.
 
 mod common;
@@ -207,6 +207,14 @@ fn every_type_has_a_secret_output_and_every_use_renders_as_a_reference() {
     assert!(scan_tree(&out) > 100);
     for (code, text) in check_every_format(&ws) {
         assert_eq!(code, 0, "{text}");
+    }
+    for format in ["dot", "mermaid", "json"] {
+        let o = run(&ws, &["graph", "--format", format]);
+        assert!(o.status.success(), "{}", s(&o.stderr));
+        assert_clean(
+            &format!("graph --format {format}"),
+            &(s(&o.stdout) + &s(&o.stderr)),
+        );
     }
 
     for env in ["dev", "staging", "prod"] {
