@@ -14,9 +14,55 @@ pub fn secret_looking(name: &str) -> bool {
         .any(|w| n.contains(w))
 }
 
+/// A value shaped like a credential whatever field holds it: a PEM private key, an AWS access
+/// key id, a JWT, or `password=` followed by a literal (a `$(VAR)` reference is not one). The
+/// old side of a diff is whatever is in Git, written by hand or by an older tool, so a value
+/// under an innocent name (`AUTHORIZATION: Bearer eyJ…`) must not be echoed either.
+pub fn secret_shaped(s: &str) -> bool {
+    let private_key = s.match_indices("-----BEGIN ").any(|(i, m)| {
+        s[i + m.len()..]
+            .split("-----")
+            .next()
+            .is_some_and(|h| h.ends_with("PRIVATE KEY"))
+    });
+    private_key || aws_key_id(s) || jwt(s) || password_literal(s)
+}
+
+fn aws_key_id(s: &str) -> bool {
+    s.match_indices("AKIA").any(|(i, _)| {
+        let rest = &s.as_bytes()[i + 4..];
+        rest.len() >= 16
+            && rest[..16]
+                .iter()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    })
+}
+
+/// `eyJ` (base64 of `{"`) and two dot-separated base64url segments after it.
+fn jwt(s: &str) -> bool {
+    let b64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    s.match_indices("eyJ").any(|(i, _)| {
+        let mut parts = s[i..].splitn(3, '.');
+        let (Some(head), Some(body), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        head.chars().all(b64url) && !body.is_empty() && body.chars().all(b64url)
+    })
+}
+
+fn password_literal(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    lower.match_indices("password=").any(|(i, m)| {
+        let rest = &s[i + m.len()..];
+        !(rest.is_empty()
+            || rest.starts_with("$(")
+            || rest.starts_with(|c: char| c.is_whitespace() || c == '&' || c == ';'))
+    })
+}
+
 /// `value` with every secret value replaced by `***`: all of `data`/`stringData` of a `Secret`,
-/// every `stringData` entry, and the `value` of every `{name, value}` entry (env variables)
-/// whose name looks secret. With `other` (the other side of a comparison), a masked value that
+/// every `stringData` entry, the `value` of every `{name, value}` entry (env variables)
+/// whose name looks secret, and every string shaped like a credential (`secret_shaped`). With `other` (the other side of a comparison), a masked value that
 /// differs there reads `*** (changed)`, so a rotated secret still shows in a diff.
 pub fn masked(value: &Value, other: Option<&Value>) -> Value {
     let mut v = value.clone();
@@ -80,6 +126,7 @@ fn mask_walk(v: &mut Value, other: Option<&Value>) {
                 mask_walk(item, counterpart);
             }
         }
+        Value::String(s) if secret_shaped(s) => mask_leaf(v, other),
         _ => {}
     }
 }
@@ -88,6 +135,32 @@ fn mask_walk(v: &mut Value, other: Option<&Value>) {
 mod tests {
     use crate::diff::test_support::{DEPLOY, files};
     use crate::diff::{diff_trees, to_text};
+
+    #[test]
+    fn credential_shaped_values_are_secret_whatever_their_field() {
+        use super::secret_shaped;
+        for leak in [
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----",
+            "-----BEGIN PRIVATE KEY-----",
+            "id AKIAIOSFODNN7EXAMPLE",
+            "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig",
+            "host=db password=hunter2",
+            "PASSWORD=x",
+        ] {
+            assert!(secret_shaped(leak), "{leak}");
+        }
+        for fine in [
+            "-----BEGIN CERTIFICATE-----",
+            "AKIA-not-a-key",
+            "AKIAshort",
+            "eyJ alone",
+            "host=db password=$(PLATC_SECRET_DB_PASSWORD)",
+            "password= user=x",
+            "the password=",
+        ] {
+            assert!(!secret_shaped(fine), "{fine}");
+        }
+    }
 
     #[test]
     fn secrets_are_masked_and_a_rotation_still_shows() {

@@ -1,5 +1,6 @@
-//! What a rendered object may be: no larger than the Kubernetes API server accepts, and named so
-//! that its output path is one clean file name on every file system.
+//! What a rendered object may be: no larger than the Kubernetes API server accepts, named so
+//! that its output path is one clean file name on every file system, and never a Secret with its
+//! values in it.
 
 use serde_json::Value;
 
@@ -143,6 +144,36 @@ fn is_subdomain(s: &str) -> bool {
                 && b[0] != b'-'
                 && b[b.len() - 1] != b'-'
         })
+}
+
+/// The field of a core `Secret` that carries values (`data`, `stringData`), if any is set.
+fn secret_payload(v: &Value) -> Option<&'static str> {
+    if v.get("kind").and_then(Value::as_str) != Some("Secret")
+        || v.get("apiVersion").and_then(Value::as_str) != Some("v1")
+    {
+        return None;
+    }
+    ["data", "stringData"]
+        .into_iter()
+        .find(|f| match v.get(*f) {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(m)) => !m.is_empty(),
+            Some(_) => true,
+        })
+}
+
+/// A template that renders a core Secret with a payload: whatever it puts there is in Git once
+/// published, so it is an error, and the message names only the field (the values are the
+/// secret).
+pub fn template_secret(v: &Value, tname: &str, span: &Span) -> Option<Diagnostic> {
+    let field = secret_payload(v)?;
+    let d = Diagnostic::error(
+        Code::Template,
+        Some(span.clone()),
+        format!("template `{tname}` rendered a Secret with `{field}`: its values would be written into Git"),
+    )
+    .with_help("let the operator or an `external_secret` on the provisioner create the Secret, and publish its keys as `secret_outputs`");
+    Some(d)
 }
 
 #[cfg(test)]

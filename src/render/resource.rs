@@ -586,6 +586,14 @@ fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnost
                 diags.push(d.with_note(format!("for resource `{}` ({})", i.name, i.span)));
                 continue;
             }
+            if let Some(d) = super::limits::template_secret(&v, tname, &doc.span) {
+                let note = format!(
+                    "for resource `{}` of provisioner `{}` ({})",
+                    i.name, i.provisioner, i.span
+                );
+                diags.push(d.with_note(note));
+                continue;
+            }
             if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.entry("namespace")
                     .or_insert_with(|| json!(i.namespace));
