@@ -231,13 +231,7 @@ fn generated_a_file_source_that_is_a_fifo_is_refused_without_blocking() {
 fn generated_a_platform_importing_the_output_directory_is_refused() {
     let (_tmp, ws) = workspace(WORKLOAD.as_bytes());
     let out = ws.join("out");
-    let first = platc(&[
-        "build",
-        "-C",
-        ws.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let first = build_into(&ws, &out);
     assert!(
         first.status.success(),
         "{}",
@@ -251,13 +245,7 @@ fn generated_a_platform_importing_the_output_directory_is_refused() {
         1,
     );
     std::fs::write(ws.join("platform/main.ncl"), main).unwrap();
-    let o = platc(&[
-        "build",
-        "-C",
-        ws.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = build_into(&ws, &out);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(
@@ -275,13 +263,7 @@ fn a_workload_file_with_a_utf8_byte_order_mark_builds() {
     text.extend_from_slice(WORKLOAD.as_bytes());
     let (tmp, ws) = workspace(&text);
     let out = tmp.path().join("out");
-    let o = platc(&[
-        "build",
-        "-C",
-        ws.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = build_into(&ws, &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.join("envs/dev/app/deployment-app.yaml").is_file());
 }

@@ -27,6 +27,17 @@ pub fn platc(args: &[&str]) -> Output {
         .expect("the platc binary runs")
 }
 
+/// `platc build -C ws --out out`.
+pub fn build_into(ws: &Path, out: &Path) -> Output {
+    platc(&[
+        "build",
+        "-C",
+        ws.to_str().expect("a UTF-8 path"),
+        "--out",
+        out.to_str().expect("a UTF-8 path"),
+    ])
+}
+
 /// Every file under `dir` (relative path → bytes), including hidden ones.
 pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();

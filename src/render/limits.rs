@@ -135,15 +135,7 @@ pub fn name_problem(v: &Value) -> Option<String> {
 
 /// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`, at most 253 bytes.
 fn is_subdomain(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.').all(|l| {
-            let b = l.as_bytes();
-            !b.is_empty()
-                && b.iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-                && b[0] != b'-'
-                && b[b.len() - 1] != b'-'
-        })
+    s.len() <= 253 && crate::load::score::is_dotted_labels(s)
 }
 
 /// The field of a core `Secret` that carries values (`data`, `stringData`), if any is set.

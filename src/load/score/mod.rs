@@ -26,7 +26,7 @@ use crate::yaml::{Node, NodeKind};
 use fields::{Entries, TOP_FIELDS, found, get, join, key_span};
 use patterns::is_annotation_key;
 
-pub use patterns::is_label;
+pub use patterns::{is_dotted_labels, is_label};
 pub use placeholders::{Piece, split_placeholders};
 
 /// The only Score version platc reads.

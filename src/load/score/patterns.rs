@@ -28,15 +28,20 @@ pub(super) fn is_type_name(s: &str) -> bool {
 
 /// `^[a-z0-9]+(?:-+[a-z0-9]+)*(?:\.[a-z0-9]+(?:-+[a-z0-9]+)*)*$`, 2 to 63 characters.
 pub(super) fn is_resource_id(s: &str) -> bool {
-    (2..=63).contains(&s.len())
-        && s.split('.').all(|l| {
-            let b = l.as_bytes();
-            !b.is_empty()
-                && b.iter()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-                && b[0] != b'-'
-                && b[b.len() - 1] != b'-'
-        })
+    (2..=63).contains(&s.len()) && is_dotted_labels(s)
+}
+
+/// `.`-separated labels of a-z, 0-9 and `-`, each starting and ending with a letter or digit
+/// (Score ids, and Kubernetes DNS subdomains without their length limit).
+pub fn is_dotted_labels(s: &str) -> bool {
+    s.split('.').all(|l| {
+        let b = l.as_bytes();
+        !b.is_empty()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    })
 }
 
 /// `^(([a-z0-9][a-z0-9-]{0,61}[a-z0-9])(\.[a-z0-9][a-z0-9-]{0,61}[a-z0-9])*/)?[A-Za-z0-9][A-Za-z0-9._-]{0,61}[A-Za-z0-9]$`
