@@ -137,6 +137,8 @@ pub fn run(
         layout,
         // The cold figures include the evaluation; `build` (one call) reuses it as users do.
         reuse_evaluation: false,
+        // As `build` does.
+        free_models: true,
     };
     let meta = IndexMeta {
         platc_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -98,6 +98,7 @@ pub fn build_observed(
     let opts = Options {
         bytes_only: true,
         reuse_evaluation: true,
+        free_models: true,
         out_dir: Some(out_dir.to_path_buf()),
         ..opts.clone()
     };

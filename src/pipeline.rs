@@ -31,6 +31,10 @@ pub struct Options {
     /// it read changed, and keep this one there (`build` does; commands that only read the
     /// workspace leave it alone).
     pub reuse_evaluation: bool,
+    /// Free each environment's resolution and graph as soon as its objects are rendered, keeping
+    /// only its name, cluster and counts (`build` and `publish`, which want the tree and nothing
+    /// else: a cold build's peak memory held every environment's model beside every object).
+    pub free_models: bool,
 }
 
 pub struct Compilation {
@@ -44,7 +48,10 @@ pub struct Compilation {
 }
 
 pub struct EnvResult {
+    /// Emptied but for `env` and `cluster` after rendering with [`Options::free_models`].
     pub resolution: EnvResolution,
+    /// Workloads and resource instances resolved (the tree's README counts them).
+    pub counts: (usize, usize),
     pub graph: EnvGraph,
     /// The objects rendered in this build (without the memo's reused nodes).
     pub objects: Vec<Object>,
@@ -118,18 +125,21 @@ fn clashes(
         .any(|o| docs.contains(o.path.as_str()) || files.contains(layout.file_of(&o.path).as_ref()))
 }
 
-fn compile_env(
+/// An environment resolved, its graph built and its memo hits found: what rendering it needs.
+struct Prepared {
+    resolution: EnvResolution,
+    graph: EnvGraph,
+    keys: BTreeMap<String, String>,
+    reused: BTreeMap<String, memo::Entry>,
+}
+
+fn prepare_env(
     platform: &Platform,
     templates: &Templates,
     workloads: &[Workload],
     env: &str,
-    opts: &Options,
     memo: Option<&memo::Memo>,
-) -> Result<EnvResult, Diagnostics> {
-    let (bytes_only, layout) = (
-        opts.bytes_only,
-        opts.layout.unwrap_or(platform.gitops.layout),
-    );
+) -> Result<Prepared, Diagnostics> {
     let resolution = resolve::resolve_env(platform, templates, env, workloads)?;
     let graph = graph::build(platform, &resolution, &|w| {
         render::kinds_needed(&resolution, w)
@@ -144,12 +154,35 @@ fn compile_env(
                 .collect()
         })
         .unwrap_or_default();
+    Ok(Prepared {
+        resolution,
+        graph,
+        keys,
+        reused,
+    })
+}
+
+fn render_prepared(
+    platform: &Platform,
+    templates: &Templates,
+    p: Prepared,
+    opts: &Options,
+) -> Result<EnvResult, Diagnostics> {
+    let (bytes_only, layout) = (
+        opts.bytes_only,
+        opts.layout.unwrap_or(platform.gitops.layout),
+    );
+    let Prepared {
+        mut resolution,
+        mut graph,
+        keys,
+        mut reused,
+    } = p;
     let skip: BTreeSet<String> = reused.keys().cloned().collect();
     let cx = EnvCx::new(platform, templates, &resolution, &graph)
         .reusing(&skip)
         .bytes_only(bytes_only);
     let mut objects = render::render_env(&cx)?;
-    let mut reused = reused;
     if clashes(&objects, &reused, layout) {
         // A rendered object lands where a reused one is: without the memo the two would be
         // reported as rendering to one path, so render everything and let that check speak.
@@ -157,8 +190,18 @@ fn compile_env(
         let cx = EnvCx::new(platform, templates, &resolution, &graph).bytes_only(bytes_only);
         objects = render::render_env(&cx)?;
     }
+    let counts = (resolution.workloads.len(), resolution.instances.len());
+    if opts.free_models {
+        resolution = EnvResolution {
+            env: std::mem::take(&mut resolution.env),
+            cluster: std::mem::take(&mut resolution.cluster),
+            ..EnvResolution::default()
+        };
+        graph = EnvGraph::default();
+    }
     Ok(EnvResult {
         resolution,
+        counts,
         graph,
         objects,
         keys,
@@ -215,29 +258,34 @@ fn compile_envs(
     memo: Option<&memo::Memo>,
 ) -> Result<Compilation, Diagnostics> {
     use rayon::prelude::*;
-    let results: Vec<Result<EnvResult, Diagnostics>> = envs
+    let prepared: Vec<Result<Prepared, Diagnostics>> = envs
         .par_iter()
-        .map(|e| compile_env(&platform, &templates, &workloads, e, opts, memo))
+        .map(|e| prepare_env(&platform, &templates, &workloads, e, memo))
         .collect();
-    let mut diags = Diagnostics::new();
-    let mut env_results = Vec::new();
-    for r in results {
-        match r {
-            Ok(e) => env_results.push(e),
-            Err(d) => diags.extend(d),
-        }
-    }
-    diags.sort();
-    if diags.has_errors() {
-        return Err(diags);
-    }
-    let global = render::render_global(&render::GlobalCx {
-        platform: &platform,
-        envs: env_results
-            .iter()
-            .map(|e| (&e.resolution, &e.graph))
+    // The global objects (the catalog) read every environment's model, so they are rendered
+    // before any environment's model may be freed; their errors count only when every
+    // environment rendered, as when they came last.
+    let global = prepared.iter().all(Result::is_ok).then(|| {
+        render::render_global(&render::GlobalCx {
+            platform: &platform,
+            envs: prepared
+                .iter()
+                .flatten()
+                .map(|p| (&p.resolution, &p.graph))
+                .collect(),
+        })
+    });
+    let env_results = all_or_errors(
+        prepared
+            .into_par_iter()
+            .map(|p| p.and_then(|p| render_prepared(&platform, &templates, p, opts)))
             .collect(),
-    })?;
+    );
+    let env_results = env_results?;
+    let global = match global {
+        Some(g) => g?,
+        None => Vec::new(),
+    };
     let global = if opts.bytes_only {
         render::into_bytes(global)
     } else {
@@ -258,6 +306,23 @@ fn compile_envs(
         envs: env_results,
         global,
     })
+}
+
+/// Every value, or the errors of all that failed (sorted).
+fn all_or_errors<T>(results: Vec<Result<T, Diagnostics>>) -> Result<Vec<T>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut ok = Vec::new();
+    for r in results {
+        match r {
+            Ok(v) => ok.push(v),
+            Err(d) => diags.extend(d),
+        }
+    }
+    diags.sort();
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(ok)
 }
 
 pub fn compile(root: &Path, opts: &Options) -> Result<Compilation, Diagnostics> {
@@ -403,8 +468,8 @@ impl Compilation {
                 "| {} | {} | {} | {} | {} |\n",
                 e.resolution.env,
                 e.resolution.cluster,
-                e.resolution.workloads.len(),
-                e.resolution.instances.len(),
+                e.counts.0,
+                e.counts.1,
                 e.object_count()
             ));
         }

@@ -129,10 +129,12 @@ fn print_report(r: &platc::bench::Report, layout: platc::model::Layout, rss: Opt
         "  {:<44} {:>12} of {} graph nodes",
         "rendered by the one-workload rebuild", r.nodes_by_one_change.0, r.nodes_by_one_change.1
     );
-    if let Some(mb) = rss {
+    // ru_maxrss is in KiB: the figure is MiB (1 MiB = 1.049 MB).
+    if let Some(mib) = rss {
         println!(
-            "  {:<44} {mb:>12.1} MB",
-            "peak memory of a `platc build` process"
+            "  {:<44} {mib:>12.1} MiB ({:.1} MB)",
+            "peak memory of a `platc build` process",
+            mib * 1.048_576
         );
     }
 }

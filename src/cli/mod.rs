@@ -153,6 +153,7 @@ impl Workspace {
             bytes_only: false,
             layout: self.layout,
             reuse_evaluation: false,
+            free_models: false,
         }
     }
 }

@@ -70,6 +70,7 @@ fn publish_cmd(a: &PublishArgs) -> Result<i32, platc::diag::Diagnostics> {
         ws,
         &platc::pipeline::Options {
             bytes_only: true,
+            free_models: true,
             ..a.ws.options(None)
         },
     )?;
