@@ -180,6 +180,13 @@ pub fn check_workspace(root: &Path, opts: &crate::pipeline::Options) -> Checked 
         Err(d) => return failed(report, d),
     };
     report.extend(team_findings);
+    // Policies read the model and the schemas every object's value, whatever the caller's
+    // options say (the benchmark passes a build's).
+    let opts = &crate::pipeline::Options {
+        bytes_only: false,
+        free_models: false,
+        ..opts.clone()
+    };
     let c = match crate::pipeline::compile_loaded(platform, workloads, opts) {
         Ok(c) => c,
         Err(d) => return failed(report, d),
