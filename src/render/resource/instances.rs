@@ -1,0 +1,152 @@
+//! A provisioned resource's objects: the ExternalSecret that brings its secret outputs into a
+//! namespace, and the manifests its provisioner's templates render (checked against
+//! `render/limits.rs`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+use super::instance_dir;
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::graph::resource_id;
+use crate::model::Plane;
+use crate::render::limits;
+use crate::render::{EnvCx, Object, Provenance};
+use crate::resolve::{Instance, Output};
+
+/// The `ExternalSecret`s that materialise an instance's secret outputs in `namespace`: one per
+/// Secret, with one entry per key.
+pub(super) fn external_secrets(
+    i: &Instance,
+    namespace: &str,
+    labels: &Map<String, Value>,
+) -> Vec<Value> {
+    let Some((store, remote)) = &i.external_secret else {
+        return Vec::new();
+    };
+    let mut by_secret: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for o in i.outputs.values() {
+        if let Output::Secret { secret, key } = o {
+            by_secret.entry(secret).or_default().insert(key);
+        }
+    }
+    by_secret
+        .into_iter()
+        .map(|(secret, keys)| {
+            let data: Vec<Value> = keys
+                .into_iter()
+                .map(|k| json!({"secretKey": k, "remoteRef": {"key": remote, "property": k}}))
+                .collect();
+            json!({
+                "apiVersion": "external-secrets.io/v1",
+                "kind": "ExternalSecret",
+                "metadata": {"name": secret, "namespace": namespace, "labels": labels},
+                "spec": {
+                    "refreshInterval": "1h",
+                    "secretStoreRef": {"kind": "ClusterSecretStore", "name": store},
+                    "target": {"name": secret, "creationPolicy": "Owner"},
+                    "data": data,
+                }
+            })
+        })
+        .collect()
+}
+
+pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut out = Vec::new();
+    let dir = instance_dir(&cx.res.env, &i.name);
+    let labels = i
+        .context
+        .get("labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for es in external_secrets(i, &i.namespace, &labels) {
+        out.push(Object::manifest(
+            &dir,
+            es,
+            Plane::Security,
+            Provenance {
+                source: i.span.file.to_string(),
+                node: resource_id(&i.key),
+                via: format!(
+                    "renderer:resource (external_secret of provisioner:{})",
+                    i.provisioner
+                ),
+            },
+        ));
+    }
+    for tname in &i.manifests {
+        let text = match cx.templates.render(tname, &i.context) {
+            Ok(t) => t,
+            Err(d) => {
+                diags.push(d.with_note(format!(
+                    "rendering resource `{}` for provisioner `{}` ({})",
+                    i.name, i.provisioner, i.span
+                )));
+                continue;
+            }
+        };
+        let label = format!("<template {tname}>");
+        let docs = match crate::yaml::read::parse_stream(&label, &text) {
+            Ok(d) => d,
+            Err(d) => {
+                diags.extend(d);
+                continue;
+            }
+        };
+        for doc in docs {
+            let mut v = doc.to_json();
+            if v.is_null() {
+                continue;
+            }
+            let ok = v.get("apiVersion").is_some_and(Value::is_string)
+                && v.get("kind").is_some_and(Value::is_string)
+                && v.pointer("/metadata/name").is_some_and(Value::is_string);
+            if !ok {
+                diags.push(
+                    Diagnostic::error(Code::Template, Some(doc.span.clone()), format!("template `{tname}` rendered a document without apiVersion, kind and metadata.name"))
+                        .with_note(format!("for resource `{}` ({})", i.name, i.span)),
+                );
+                continue;
+            }
+            if let Some(d) = limits::bad_template_name(&v, tname, &doc.span) {
+                diags.push(d.with_note(format!("for resource `{}` ({})", i.name, i.span)));
+                continue;
+            }
+            if let Some(d) = limits::template_secret(&v, tname, &doc.span) {
+                let note = format!(
+                    "for resource `{}` of provisioner `{}` ({})",
+                    i.name, i.provisioner, i.span
+                );
+                diags.push(d.with_note(note));
+                continue;
+            }
+            if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.entry("namespace")
+                    .or_insert_with(|| json!(i.namespace));
+                let labels = meta.entry("labels").or_insert_with(|| json!({}));
+                if let (Some(l), Some(base)) = (
+                    labels.as_object_mut(),
+                    i.context.get("labels").and_then(Value::as_object),
+                ) {
+                    for (k, val) in base {
+                        l.entry(k.clone()).or_insert(val.clone());
+                    }
+                }
+            }
+            out.push(Object::manifest(
+                &dir,
+                v,
+                Plane::Resource,
+                Provenance {
+                    source: i.span.file.to_string(),
+                    node: resource_id(&i.key),
+                    via: format!("template:{tname} via provisioner:{}", i.provisioner),
+                },
+            ));
+        }
+    }
+    diags.into_result(out)
+}
