@@ -131,81 +131,80 @@ fn obj(path_dir: &str, value: Value, w: &RWorkload) -> Object {
     )
 }
 
-fn render_workload(
-    cx: &EnvCx<'_>,
-    w: &RWorkload,
-    instances: &BTreeMap<&str, &Instance>,
-) -> Result<Vec<Object>, Diagnostics> {
-    let env = &cx.res.env;
-    let dir = workload_dir(env, &w.name);
-    let labels = workload_labels(cx.platform, env, &w.team, &w.name);
-    let mut labels_v = labels.clone();
-    for (k, v) in &w.profile.labels {
-        labels_v.insert(k.clone(), json!(v));
-    }
-    let selector = json!({
-        "app.kubernetes.io/name": w.name,
-        "app.kubernetes.io/instance": format!("{}-{env}", w.name),
-    });
-    let meta = |name: &str| json!({"name": name, "namespace": w.namespace, "labels": labels_v, "annotations": {"platc.dev/source": w.file.to_string()}});
-    let mut out = Vec::new();
+/// What a workload's objects share: their directory, labels and selector.
+struct Shape<'a> {
+    w: &'a RWorkload,
+    dir: String,
+    labels: Map<String, Value>,
+    selector: Value,
+}
 
-    // Files become one ConfigMap, mounted file by file.
-    let mut cm_data = Map::new();
-    let mut cm_binary = Map::new();
-    let mut file_keys: BTreeMap<(String, String), (String, Option<u32>)> = BTreeMap::new();
-    for c in &w.containers {
-        for f in &c.files {
-            let key = config_key(&c.name, &f.target);
-            match &f.content {
-                RFileContent::Text(t) => cm_data.insert(key.clone(), json!(t)),
-                RFileContent::Base64(b) => cm_binary.insert(key.clone(), json!(b)),
-            };
-            file_keys.insert((c.name.clone(), f.target.clone()), (key, f.mode));
-        }
-    }
-    let files_cm = format!("{}-files", w.name);
-    let mut pod_annotations: Map<String, Value> = w
-        .profile
-        .annotations
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
-    if !file_keys.is_empty() {
-        let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(&files_cm)});
-        if !cm_data.is_empty() {
-            cm["data"] = Value::Object(cm_data.clone());
-        }
-        if !cm_binary.is_empty() {
-            cm["binaryData"] = Value::Object(cm_binary.clone());
-        }
-        // A change of file contents must roll the pods: subPath mounts are never refreshed.
-        let digest = Sha256::digest(serde_json::to_string(&cm).unwrap_or_default().as_bytes());
-        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        pod_annotations.insert("platc.dev/files-hash".into(), json!(hex));
-        out.push(obj(&dir, cm, w));
+impl Shape<'_> {
+    fn meta(&self, name: &str) -> Value {
+        json!({"name": name, "namespace": self.w.namespace, "labels": self.labels, "annotations": {"platc.dev/source": self.w.file.to_string()}})
     }
 
-    // A consumer outside the instance's namespace needs its own copy of the secret; inside it,
-    // the instance's Application already creates it (an earlier wave, so it exists first).
-    for ikey in w.uses.values() {
-        if let Some(i) = instances.get(ikey.as_str())
-            && i.namespace != w.namespace
-        {
-            for es in external_secrets(i, &w.namespace, &labels_v) {
-                out.push(obj(&dir, es, w));
+    fn obj(&self, value: Value) -> Object {
+        obj(&self.dir, value, self.w)
+    }
+}
+
+/// A workload's files: one ConfigMap, mounted file by file.
+struct Files {
+    data: Map<String, Value>,
+    binary: Map<String, Value>,
+    /// (container, target) → (ConfigMap key, mode)
+    keys: BTreeMap<(String, String), (String, Option<u32>)>,
+    name: String,
+}
+
+impl Files {
+    fn of(w: &RWorkload) -> Files {
+        let mut files = Files {
+            data: Map::new(),
+            binary: Map::new(),
+            keys: BTreeMap::new(),
+            name: format!("{}-files", w.name),
+        };
+        for c in &w.containers {
+            for f in &c.files {
+                let key = config_key(&c.name, &f.target);
+                match &f.content {
+                    RFileContent::Text(t) => files.data.insert(key.clone(), json!(t)),
+                    RFileContent::Base64(b) => files.binary.insert(key.clone(), json!(b)),
+                };
+                files
+                    .keys
+                    .insert((c.name.clone(), f.target.clone()), (key, f.mode));
             }
         }
+        files
     }
 
-    let security = &w.profile.security;
-    let mut pod_sc = json!({"runAsNonRoot": security.run_as_non_root, "seccompProfile": {"type": "RuntimeDefault"}});
-    if let Some(uid) = security.run_as_user {
-        pod_sc["runAsUser"] = json!(uid);
+    /// The ConfigMap and the hash of its contents, when there are files.
+    fn config_map(&self, sh: &Shape<'_>) -> Option<(Value, String)> {
+        if self.keys.is_empty() {
+            return None;
+        }
+        let mut cm =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": sh.meta(&self.name)});
+        if !self.data.is_empty() {
+            cm["data"] = Value::Object(self.data.clone());
+        }
+        if !self.binary.is_empty() {
+            cm["binaryData"] = Value::Object(self.binary.clone());
+        }
+        let digest = Sha256::digest(serde_json::to_string(&cm).unwrap_or_default().as_bytes());
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        Some((cm, hex))
     }
-    let mut volumes: Vec<Value> = Vec::new();
-    if !file_keys.is_empty() {
-        let items: Vec<Value> = file_keys
+
+    fn volume(&self) -> Option<Value> {
+        if self.keys.is_empty() {
+            return None;
+        }
+        let items: Vec<Value> = self
+            .keys
             .values()
             .map(|(k, mode)| {
                 let mut it = json!({"key": k, "path": k});
@@ -215,9 +214,83 @@ fn render_workload(
                 it
             })
             .collect();
-        volumes
-            .push(json!({"name": "platc-files", "configMap": {"name": files_cm, "items": items}}));
+        Some(json!({"name": "platc-files", "configMap": {"name": self.name, "items": items}}))
     }
+}
+
+fn render_workload(
+    cx: &EnvCx<'_>,
+    w: &RWorkload,
+    instances: &BTreeMap<&str, &Instance>,
+) -> Result<Vec<Object>, Diagnostics> {
+    let env = &cx.res.env;
+    let mut labels = workload_labels(cx.platform, env, &w.team, &w.name);
+    for (k, v) in &w.profile.labels {
+        labels.insert(k.clone(), json!(v));
+    }
+    let sh = Shape {
+        w,
+        dir: workload_dir(env, &w.name),
+        labels,
+        selector: json!({
+            "app.kubernetes.io/name": w.name,
+            "app.kubernetes.io/instance": format!("{}-{env}", w.name),
+        }),
+    };
+    let mut out = Vec::new();
+    let files = Files::of(w);
+    let mut pod_annotations: Map<String, Value> = w
+        .profile
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    if let Some((cm, hash)) = files.config_map(&sh) {
+        // A change of file contents must roll the pods: subPath mounts are never refreshed.
+        pod_annotations.insert("platc.dev/files-hash".into(), json!(hash));
+        out.push(sh.obj(cm));
+    }
+
+    // A consumer outside the instance's namespace needs its own copy of the secret; inside it,
+    // the instance's Application already creates it (an earlier wave, so it exists first).
+    for ikey in w.uses.values() {
+        if let Some(i) = instances.get(ikey.as_str())
+            && i.namespace != w.namespace
+        {
+            for es in external_secrets(i, &w.namespace, &sh.labels) {
+                out.push(sh.obj(es));
+            }
+        }
+    }
+
+    let pod_spec = pod_spec(w, &files);
+    let mut template_meta = json!({"labels": sh.labels});
+    if !pod_annotations.is_empty() {
+        template_meta["annotations"] = Value::Object(pod_annotations);
+    }
+    controller(&sh, pod_spec, template_meta, &mut out);
+    if !w.ports.is_empty() {
+        let ports: Vec<Value> = w
+            .ports
+            .iter()
+            .map(|p| json!({"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol}))
+            .collect();
+        out.push(sh.obj(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": sh.meta(&w.name),
+                   "spec": {"type": "ClusterIP", "selector": sh.selector, "ports": ports}}),
+        ));
+    }
+    Ok(out)
+}
+
+/// The pod's spec: security context, its ServiceAccount, containers and volumes.
+fn pod_spec(w: &RWorkload, files: &Files) -> Value {
+    let security = &w.profile.security;
+    let mut pod_sc = json!({"runAsNonRoot": security.run_as_non_root, "seccompProfile": {"type": "RuntimeDefault"}});
+    if let Some(uid) = security.run_as_user {
+        pod_sc["runAsUser"] = json!(uid);
+    }
+    let mut volumes: Vec<Value> = files.volume().into_iter().collect();
     let mut claims = BTreeSet::new();
     for c in &w.containers {
         for v in &c.volumes {
@@ -237,12 +310,11 @@ fn render_workload(
     if needs_tmp {
         volumes.push(json!({"name": "tmp", "emptyDir": {}}));
     }
-
     let containers: Vec<Value> = w
         .containers
         .iter()
         .enumerate()
-        .map(|(idx, c)| container(w, c, idx == 0, &file_keys, needs_tmp))
+        .map(|(idx, c)| container(w, c, idx == 0, &files.keys, needs_tmp))
         .collect();
     let mut pod_spec = json!({
         "securityContext": pod_sc,
@@ -254,43 +326,36 @@ fn render_workload(
     if !volumes.is_empty() {
         pod_spec["volumes"] = Value::Array(volumes);
     }
-    let mut template_meta = json!({"labels": labels_v});
-    if !pod_annotations.is_empty() {
-        template_meta["annotations"] = Value::Object(pod_annotations);
-    }
+    pod_spec
+}
 
+/// The Deployment (with its HPA and PDB) or the CronJob that runs the pods.
+fn controller(sh: &Shape<'_>, mut pod_spec: Value, template_meta: Value, out: &mut Vec<Object>) {
+    let w = sh.w;
     match w.profile.kind {
         WorkloadKind::Deployment => {
             let mut spec = json!({
-                "selector": {"matchLabels": selector},
+                "selector": {"matchLabels": sh.selector},
                 "template": {"metadata": template_meta, "spec": pod_spec},
             });
             // With an HPA the replica count is the autoscaler's: setting it here would fight it.
             if w.profile.hpa.is_none() {
                 spec["replicas"] = json!(w.profile.replicas);
             }
-            out.push(obj(&dir, json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(&w.name), "spec": spec}), w));
+            out.push(sh.obj(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": sh.meta(&w.name), "spec": spec})));
             if let Some(h) = &w.profile.hpa {
-                out.push(obj(
-                    &dir,
-                    json!({
-                        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(&w.name),
-                        "spec": {
-                            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": w.name},
-                            "minReplicas": h.min_replicas, "maxReplicas": h.max_replicas,
-                            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": h.target_cpu_utilization}}}],
-                        }
-                    }),
-                    w,
-                ));
+                out.push(sh.obj(json!({
+                    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": sh.meta(&w.name),
+                    "spec": {
+                        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": w.name},
+                        "minReplicas": h.min_replicas, "maxReplicas": h.max_replicas,
+                        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": h.target_cpu_utilization}}}],
+                    }
+                })));
             }
             if let Some(p) = &w.profile.pdb {
-                out.push(obj(
-                    &dir,
-                    json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(&w.name),
-                           "spec": {"minAvailable": p.min_available, "selector": {"matchLabels": selector}}}),
-                    w,
-                ));
+                out.push(sh.obj(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": sh.meta(&w.name),
+                       "spec": {"minAvailable": p.min_available, "selector": {"matchLabels": sh.selector}}})));
             }
         }
         WorkloadKind::Cronjob => {
@@ -301,35 +366,16 @@ fn render_workload(
                 .or_else(|| w.profile.schedule.clone())
                 .unwrap_or_else(|| "0 * * * *".into());
             pod_spec["restartPolicy"] = json!("OnFailure");
-            out.push(obj(
-                &dir,
-                json!({
-                    "apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta(&w.name),
-                    "spec": {
-                        "schedule": schedule,
-                        "concurrencyPolicy": "Forbid",
-                        "jobTemplate": {"spec": {"template": {"metadata": template_meta, "spec": pod_spec}}},
-                    }
-                }),
-                w,
-            ));
+            out.push(sh.obj(json!({
+                "apiVersion": "batch/v1", "kind": "CronJob", "metadata": sh.meta(&w.name),
+                "spec": {
+                    "schedule": schedule,
+                    "concurrencyPolicy": "Forbid",
+                    "jobTemplate": {"spec": {"template": {"metadata": template_meta, "spec": pod_spec}}},
+                }
+            })));
         }
     }
-
-    if !w.ports.is_empty() {
-        let ports: Vec<Value> = w
-            .ports
-            .iter()
-            .map(|p| json!({"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol}))
-            .collect();
-        out.push(obj(
-            &dir,
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(&w.name),
-                   "spec": {"type": "ClusterIP", "selector": selector, "ports": ports}}),
-            w,
-        ));
-    }
-    Ok(out)
 }
 
 /// The ConfigMap key of a container file (also how `platc explain` finds it).
