@@ -23,7 +23,7 @@
 //! output's index does not hold with those hashes is not used (emit reports the last case and
 //! the build runs again without the memo), so a corrupt or deleted memo changes no output byte.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::path::Path;
 
@@ -420,8 +420,19 @@ impl Owners {
     ) -> BTreeMap<String, BTreeMap<String, Entry>> {
         let mut files_of: HashMap<u32, Vec<NodeFile>> = HashMap::new();
         let mut lost: BTreeSet<u32> = BTreeSet::new();
+        // A reused node keeps its entry as it was: its files (most of a small rebuild's) need no
+        // new record.
+        let reused: HashSet<u32> = self
+            .reused
+            .iter()
+            .flat_map(|(env, nodes)| {
+                nodes
+                    .keys()
+                    .filter_map(|n| self.ids.get(&(env.clone(), n.clone())).copied())
+            })
+            .collect();
         for (path, owner) in std::mem::take(&mut self.files) {
-            let Some(id) = owner else {
+            let Some(id) = owner.filter(|id| !reused.contains(id)) else {
                 continue;
             };
             match (hashes.get(&path), sizes.get(&path)) {
