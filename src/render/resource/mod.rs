@@ -439,21 +439,8 @@ fn container(
             .collect();
         v["ports"] = Value::Array(ports);
     }
-    let mut res = Map::new();
-    for (field, q) in [("requests", &c.requests), ("limits", &c.limits)] {
-        let mut m = Map::new();
-        if let Some(cpu) = &q.cpu {
-            m.insert("cpu".into(), json!(cpu));
-        }
-        if let Some(mem) = &q.memory {
-            m.insert("memory".into(), json!(mem));
-        }
-        if !m.is_empty() {
-            res.insert(field.into(), Value::Object(m));
-        }
-    }
-    if !res.is_empty() {
-        v["resources"] = Value::Object(res);
+    if let Some(res) = resources(c) {
+        v["resources"] = res;
     }
     let default_probe = match (&w.profile.probe_path, w.ports.first()) {
         (Some(path), Some(p)) if first && w.profile.kind == WorkloadKind::Deployment => {
@@ -473,6 +460,44 @@ fn container(
     if let Some(p) = c.readiness.as_ref().or(default_probe.as_ref()) {
         v["readinessProbe"] = probe(p);
     }
+    let mounts = mounts(c, files, tmp);
+    if !mounts.is_empty() {
+        v["volumeMounts"] = Value::Array(mounts);
+    }
+    v["securityContext"] = json!({
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": w.profile.security.read_only_root_filesystem,
+        "capabilities": {"drop": ["ALL"]},
+    });
+    v
+}
+
+/// Container port names are IANA_SVC_NAMEs: at most 15 characters.
+/// A container's requests and limits, each only with what is set.
+fn resources(c: &RContainer) -> Option<Value> {
+    let mut res = Map::new();
+    for (field, q) in [("requests", &c.requests), ("limits", &c.limits)] {
+        let mut m = Map::new();
+        if let Some(cpu) = &q.cpu {
+            m.insert("cpu".into(), json!(cpu));
+        }
+        if let Some(mem) = &q.memory {
+            m.insert("memory".into(), json!(mem));
+        }
+        if !m.is_empty() {
+            res.insert(field.into(), Value::Object(m));
+        }
+    }
+    (!res.is_empty()).then_some(Value::Object(res))
+}
+
+/// A container's mounts: its files (from the files ConfigMap), its volumes, and a writable
+/// `/tmp` when the root file system is read-only.
+fn mounts(
+    c: &RContainer,
+    files: &BTreeMap<(String, String), (String, Option<u32>)>,
+    tmp: bool,
+) -> Vec<Value> {
     let mut mounts = Vec::new();
     for ((cname, target), (key, _)) in files {
         if cname == &c.name {
@@ -492,18 +517,9 @@ fn container(
     if tmp {
         mounts.push(json!({"name": "tmp", "mountPath": "/tmp"}));
     }
-    if !mounts.is_empty() {
-        v["volumeMounts"] = Value::Array(mounts);
-    }
-    v["securityContext"] = json!({
-        "allowPrivilegeEscalation": false,
-        "readOnlyRootFilesystem": w.profile.security.read_only_root_filesystem,
-        "capabilities": {"drop": ["ALL"]},
-    });
-    v
+    mounts
 }
 
-/// Container port names are IANA_SVC_NAMEs: at most 15 characters.
 fn port_name(name: &str) -> String {
     let n: String = name.chars().take(15).collect();
     n.trim_end_matches('-').to_string()
