@@ -97,56 +97,71 @@ pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object
             }
         };
         for doc in docs {
-            let mut v = doc.to_json();
-            if v.is_null() {
-                continue;
+            match template_object(i, tname, &doc) {
+                Ok(Some(v)) => out.push(Object::manifest(
+                    &dir,
+                    v,
+                    Plane::Resource,
+                    Provenance {
+                        source: i.span.file.to_string(),
+                        node: resource_id(&i.key),
+                        via: format!("template:{tname} via provisioner:{}", i.provisioner),
+                    },
+                )),
+                Ok(None) => {}
+                Err(d) => diags.push(d),
             }
-            let ok = v.get("apiVersion").is_some_and(Value::is_string)
-                && v.get("kind").is_some_and(Value::is_string)
-                && v.pointer("/metadata/name").is_some_and(Value::is_string);
-            if !ok {
-                diags.push(
-                    Diagnostic::error(Code::Template, Some(doc.span.clone()), format!("template `{tname}` rendered a document without apiVersion, kind and metadata.name"))
-                        .with_note(format!("for resource `{}` ({})", i.name, i.span)),
-                );
-                continue;
-            }
-            if let Some(d) = limits::bad_template_name(&v, tname, &doc.span) {
-                diags.push(d.with_note(format!("for resource `{}` ({})", i.name, i.span)));
-                continue;
-            }
-            if let Some(d) = limits::template_secret(&v, tname, &doc.span) {
-                let note = format!(
-                    "for resource `{}` of provisioner `{}` ({})",
-                    i.name, i.provisioner, i.span
-                );
-                diags.push(d.with_note(note));
-                continue;
-            }
-            if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.entry("namespace")
-                    .or_insert_with(|| json!(i.namespace));
-                let labels = meta.entry("labels").or_insert_with(|| json!({}));
-                if let (Some(l), Some(base)) = (
-                    labels.as_object_mut(),
-                    i.context.get("labels").and_then(Value::as_object),
-                ) {
-                    for (k, val) in base {
-                        l.entry(k.clone()).or_insert(val.clone());
-                    }
-                }
-            }
-            out.push(Object::manifest(
-                &dir,
-                v,
-                Plane::Resource,
-                Provenance {
-                    source: i.span.file.to_string(),
-                    node: resource_id(&i.key),
-                    via: format!("template:{tname} via provisioner:{}", i.provisioner),
-                },
-            ));
         }
     }
     diags.into_result(out)
+}
+
+/// One document a provisioner's template rendered, checked and completed with the instance's
+/// namespace and labels; `None` for an empty document.
+fn template_object(
+    i: &Instance,
+    tname: &str,
+    doc: &crate::yaml::Node,
+) -> Result<Option<Value>, Diagnostic> {
+    let mut v = doc.to_json();
+    if v.is_null() {
+        return Ok(None);
+    }
+    let ok = v.get("apiVersion").is_some_and(Value::is_string)
+        && v.get("kind").is_some_and(Value::is_string)
+        && v.pointer("/metadata/name").is_some_and(Value::is_string);
+    if !ok {
+        return Err(Diagnostic::error(
+            Code::Template,
+            Some(doc.span.clone()),
+            format!(
+                "template `{tname}` rendered a document without apiVersion, kind and metadata.name"
+            ),
+        )
+        .with_note(format!("for resource `{}` ({})", i.name, i.span)));
+    }
+    if let Some(d) = limits::bad_template_name(&v, tname, &doc.span) {
+        return Err(d.with_note(format!("for resource `{}` ({})", i.name, i.span)));
+    }
+    if let Some(d) = limits::template_secret(&v, tname, &doc.span) {
+        let note = format!(
+            "for resource `{}` of provisioner `{}` ({})",
+            i.name, i.provisioner, i.span
+        );
+        return Err(d.with_note(note));
+    }
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.entry("namespace")
+            .or_insert_with(|| json!(i.namespace));
+        let labels = meta.entry("labels").or_insert_with(|| json!({}));
+        if let (Some(l), Some(base)) = (
+            labels.as_object_mut(),
+            i.context.get("labels").and_then(Value::as_object),
+        ) {
+            for (k, val) in base {
+                l.entry(k.clone()).or_insert(val.clone());
+            }
+        }
+    }
+    Ok(Some(v))
 }
