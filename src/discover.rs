@@ -74,51 +74,73 @@ pub fn find_workloads(
             .collect::<Vec<_>>()
             .join("/");
         let segs: Vec<&str> = rel_str.split('/').collect();
-        // A linked directory is not followed (its workloads would be found twice, or come from
-        // anywhere); one that leads out of the workspace where workloads are searched for is
-        // refused rather than skipped without a word: its files were meant to be built.
-        if entry.path_is_symlink() && entry.path().is_dir() {
-            let inside = entry
-                .path()
-                .canonicalize()
-                .is_ok_and(|t| t.starts_with(&canon_root));
-            if !inside && patterns.iter().any(|p| could_contain(p, &segs)) {
-                diags.push(
-                    Diagnostic::at(
-                        Code::SandboxEscape,
-                        &Span::file(rel_str.clone()),
-                        "this directory is a symlink that leads outside the workspace",
-                    )
-                    .with_help("copy the workloads into the workspace, or make it a Git submodule"),
-                );
+        match verdict(&entry, &canon_root, &patterns, &rel_str, &segs) {
+            Verdict::Workload => {}
+            Verdict::Skip => continue,
+            Verdict::Refused(d) => {
+                diags.push(*d);
+                continue;
             }
-            continue;
-        }
-        if !patterns.iter().any(|p| glob_match(p, &segs)) {
-            continue;
-        }
-        if entry.path_is_symlink() {
-            match entry.path().canonicalize() {
-                Ok(target) if target.starts_with(&canon_root) && target.is_file() => {}
-                _ => {
-                    diags.push(
-                        Diagnostic::at(
-                            Code::SandboxEscape,
-                            &Span::file(rel_str.clone()),
-                            "this workload file is a symlink that leads outside the workspace",
-                        )
-                        .with_help("copy the file into the workspace instead of linking to it"),
-                    );
-                    continue;
-                }
-            }
-        } else if !entry.file_type().is_file() {
-            continue;
         }
         found.push(rel_str);
     }
     found.sort();
     diags.into_result(found)
+}
+
+enum Verdict {
+    Workload,
+    Skip,
+    Refused(Box<Diagnostic>),
+}
+
+/// What one walked entry is: a workload file, nothing of ours, or a link out of the workspace.
+fn verdict(
+    entry: &walkdir::DirEntry,
+    canon_root: &Path,
+    patterns: &[Vec<&str>],
+    rel_str: &str,
+    segs: &[&str],
+) -> Verdict {
+    let refused = |what: &str, help: &str| {
+        Verdict::Refused(Box::new(
+            Diagnostic::at(Code::SandboxEscape, &Span::file(rel_str.to_string()), what)
+                .with_help(help.to_string()),
+        ))
+    };
+    // A linked directory is not followed (its workloads would be found twice, or come from
+    // anywhere); one that leads out of the workspace where workloads are searched for is
+    // refused rather than skipped without a word: its files were meant to be built.
+    if entry.path_is_symlink() && entry.path().is_dir() {
+        let inside = entry
+            .path()
+            .canonicalize()
+            .is_ok_and(|t| t.starts_with(canon_root));
+        if !inside && patterns.iter().any(|p| could_contain(p, segs)) {
+            return refused(
+                "this directory is a symlink that leads outside the workspace",
+                "copy the workloads into the workspace, or make it a Git submodule",
+            );
+        }
+        return Verdict::Skip;
+    }
+    if !patterns.iter().any(|p| glob_match(p, segs)) {
+        return Verdict::Skip;
+    }
+    if entry.path_is_symlink() {
+        return match entry.path().canonicalize() {
+            Ok(target) if target.starts_with(canon_root) && target.is_file() => Verdict::Workload,
+            _ => refused(
+                "this workload file is a symlink that leads outside the workspace",
+                "copy the file into the workspace instead of linking to it",
+            ),
+        };
+    }
+    if entry.file_type().is_file() {
+        Verdict::Workload
+    } else {
+        Verdict::Skip
+    }
 }
 
 /// `**` matches any number of path segments; `*` and `?` match within one segment.
