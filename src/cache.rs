@@ -11,8 +11,8 @@
 //!
 //! An entry is never trusted: it must parse, be of this format and binary, list exactly the
 //! inputs found now with the same hashes, and the output directory must still hold its index
-//! (same bytes) and every file it lists (regular files of the recorded sizes). Anything else is a
-//! miss and the build runs in full, so deleting or corrupting the cache changes no output byte.
+//! (same bytes) and every file it lists (regular files of the recorded sizes), with no staging
+//! directory or patch of an interrupted emit beside it. Anything else is a miss and the build runs in full, so deleting or corrupting the cache changes no output byte.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -117,6 +117,11 @@ fn try_lookup(
         inputs,
     });
     if !hit {
+        return None;
+    }
+    // A build killed while applying a patch leaves new files under the old index, and the
+    // same size when only a hash tells them apart: only emit's recovery makes it whole again.
+    if emit::interrupted(out_dir) {
         return None;
     }
     let outputs: BTreeMap<String, u64> = serde_json::from_str(entry.outputs.get()).ok()?;

@@ -307,6 +307,17 @@ pub fn read_index(out_dir: &Path) -> Result<Option<Index>, EmitError> {
     Ok(Some(index))
 }
 
+/// Whether an emit into `out_dir` was interrupted (or is running): a staging directory or a
+/// patch is beside it. The output may then not be what its index says (a committed patch can be
+/// half applied, with the index still the old one) until the next emit recovers it first, so
+/// nothing may trust the output without emitting. Unknown counts as interrupted.
+pub fn interrupted(out_dir: &Path) -> bool {
+    match Target::resolve(out_dir) {
+        Ok(target) => !matches!(target.stages(), Ok(s) if s.is_empty()),
+        Err(_) => true,
+    }
+}
+
 /// Writes `tree` into `out_dir` (see the module documentation for the guarantees).
 pub fn emit(out_dir: &Path, tree: &Tree, meta: &IndexMeta) -> Result<EmitReport, EmitError> {
     emit_with(out_dir, tree, meta, &Options::default()).map(|(report, _)| report)
