@@ -650,6 +650,16 @@ fn publish_killed_at_random_moments_leaves_the_old_or_new_commit_and_the_next_pu
             &format!("{ctx}: the next publish"),
         );
         let now = tip(&bare).expect("published");
+        let left: Vec<PathBuf> = std::fs::read_dir(&scratch)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert_eq!(
+            left,
+            Vec::<PathBuf>::new(),
+            "{ctx}: scratch directories of killed publishes are left in the temporary directory"
+        );
         if Some(&now) != before.as_ref() {
             // A commit made: a fresh measure of a publish under the machine's present load.
             took[next] = start.elapsed();
@@ -662,16 +672,6 @@ fn publish_killed_at_random_moments_leaves_the_old_or_new_commit_and_the_next_pu
     assert_eq!(tally.finished + tally.old + tally.new, KILLS);
     assert!(tally.old > 0 && tally.new > 0, "{tally:?}");
     git(&bare, &["fsck", "--strict", "--no-progress"]);
-    // Leftovers of killed publishes in the temporary directory: counted, see the report.
-    let leftovers: Vec<PathBuf> = std::fs::read_dir(&scratch)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    eprintln!(
-        "scratch directories left by killed publishes: {}",
-        leftovers.len()
-    );
 }
 
 /// What a build killed half-way through applying a patch leaves: the journal committed, one
