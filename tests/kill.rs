@@ -726,3 +726,31 @@ fn a_build_the_cache_would_answer_first_completes_an_interrupted_patch() {
     assert!(got == old_tree, "{}", tree_diff(&old_tree, &got));
     assert_eq!(siblings(&out), Vec::<String>::new());
 }
+
+/// A build killed between writing a cache file's temporary and renaming it: the next build
+/// that records removes the temporary (it would otherwise stay for good).
+#[test]
+fn a_killed_builds_temporary_cache_file_is_removed_by_the_next_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    let out = tmp.path().join("out");
+    let st = State {
+        workloads: 3,
+        edited: &[],
+        tag: "1.0.0",
+        added: false,
+        dropped: false,
+    };
+    st.write(&ws);
+    ok(&mut build_cmd(&ws, &out), "first build");
+    let cache = ws.join(".platc/cache");
+    // A pid no process has (above the kernel's limit).
+    let dead = cache.join("nodes-0123456789abcdef.tmp-4294967294");
+    std::fs::write(&dead, "{\"format\":").unwrap();
+    State { edited: &[0], ..st }.write(&ws);
+    ok(&mut build_cmd(&ws, &out), "the next build");
+    assert!(
+        !dead.exists(),
+        "the dead build's temporary cache file is still there"
+    );
+}
