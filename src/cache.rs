@@ -11,8 +11,8 @@
 //!
 //! An entry is never trusted: it must parse, be of this format and binary, list exactly the
 //! inputs found now with the same hashes, and the output directory must still hold its index
-//! (same bytes) and every file it lists (regular files of the recorded sizes). Anything else is a
-//! miss and the build runs in full, so deleting or corrupting the cache changes no output byte.
+//! (same bytes) and every file it lists (regular files of the recorded sizes), with no staging
+//! directory or patch of an interrupted emit beside it. Anything else is a miss and the build runs in full, so deleting or corrupting the cache changes no output byte.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -117,6 +117,11 @@ fn try_lookup(
         inputs,
     });
     if !hit {
+        return None;
+    }
+    // A build killed while applying a patch leaves new files under the old index, and the
+    // same size when only a hash tells them apart: only emit's recovery makes it whole again.
+    if emit::interrupted(out_dir) {
         return None;
     }
     let outputs: BTreeMap<String, u64> = serde_json::from_str(entry.outputs.get()).ok()?;
@@ -284,9 +289,33 @@ pub fn file_of(root: &Path, out_dir: &Path, kind: &str) -> Option<PathBuf> {
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Option<()> {
     let dir = path.parent()?;
     std::fs::create_dir_all(dir).ok()?;
+    remove_dead_temporaries(dir);
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes).ok()?;
     std::fs::rename(&tmp, path).ok()?;
     prune(dir);
     Some(())
+}
+
+/// Deletes the temporary files of writers that died before their rename (a killed build): they
+/// would stay for good, and count against [`prune`]'s entries. A live writer's file that only
+/// looks dead (another PID namespace sharing the workspace) costs that writer its record, which
+/// is never an error: its next build is a full one.
+fn remove_dead_temporaries(dir: &Path) {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in read.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.rsplit_once(".tmp-"))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !emit::process_alive(pid) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }

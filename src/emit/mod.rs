@@ -47,6 +47,7 @@ mod target;
 use paths::{ancestors, path_error, rel_to_path, validate_tree};
 use plan::{Plan, plan};
 use swap::*;
+pub(crate) use target::process_alive;
 use target::*;
 
 /// Where the ownership index lives inside the output directory.
@@ -305,6 +306,17 @@ pub fn read_index(out_dir: &Path) -> Result<Option<Index>, EmitError> {
         }
     }
     Ok(Some(index))
+}
+
+/// Whether an emit into `out_dir` was interrupted (or is running): a staging directory or a
+/// patch is beside it. The output may then not be what its index says (a committed patch can be
+/// half applied, with the index still the old one) until the next emit recovers it first, so
+/// nothing may trust the output without emitting. Unknown counts as interrupted.
+pub fn interrupted(out_dir: &Path) -> bool {
+    match Target::resolve(out_dir) {
+        Ok(target) => !matches!(target.stages(), Ok(s) if s.is_empty()),
+        Err(_) => true,
+    }
 }
 
 /// Writes `tree` into `out_dir` (see the module documentation for the guarantees).

@@ -163,7 +163,7 @@ impl Target {
 }
 
 #[cfg(unix)]
-pub(super) fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
     };
@@ -176,6 +176,6 @@ pub(super) fn process_alive(pid: u32) -> bool {
 }
 
 #[cfg(not(unix))]
-pub(super) fn process_alive(_pid: u32) -> bool {
+pub(crate) fn process_alive(_pid: u32) -> bool {
     false
 }
