@@ -27,6 +27,18 @@ pub fn platc(args: &[&str]) -> Output {
         .expect("the platc binary runs")
 }
 
+/// A command run as the publishing bot: no colour, Git configuration of neither the system
+/// nor the user running the tests, a fixed bot identity.
+pub fn as_bot(cmd: &mut Command) -> &mut Command {
+    cmd.env("NO_COLOR", "1")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "platc bot")
+        .env("GIT_AUTHOR_EMAIL", "bot@example.com")
+        .env("GIT_COMMITTER_NAME", "platc bot")
+        .env("GIT_COMMITTER_EMAIL", "bot@example.com")
+}
+
 /// `platc build -C ws --out out`.
 pub fn build_into(ws: &Path, out: &Path) -> Output {
     platc(&[

@@ -140,13 +140,7 @@ fn group_alive(group: u32) -> bool {
 
 fn platc_cmd() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_platc"));
-    cmd.env("NO_COLOR", "1")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "platc bot")
-        .env("GIT_AUTHOR_EMAIL", "bot@example.com")
-        .env("GIT_COMMITTER_NAME", "platc bot")
-        .env("GIT_COMMITTER_EMAIL", "bot@example.com");
+    as_bot(&mut cmd);
     cmd
 }
 

@@ -50,17 +50,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 /// The binary, with the same hermetic Git environment and a bot identity.
 fn publish_bin(ws: &Path, extra: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_platc"));
-    cmd.arg("publish")
-        .arg("-C")
-        .arg(ws)
-        .args(extra)
-        .env("NO_COLOR", "1")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "platc bot")
-        .env("GIT_AUTHOR_EMAIL", "bot@example.com")
-        .env("GIT_COMMITTER_NAME", "platc bot")
-        .env("GIT_COMMITTER_EMAIL", "bot@example.com");
+    as_bot(cmd.arg("publish").arg("-C").arg(ws).args(extra));
     cmd.output().expect("the platc binary runs")
 }
 

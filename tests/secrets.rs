@@ -469,24 +469,16 @@ fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 fn publish(ws: &Path, bare: &Path, extra: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_platc"))
-        .args([
-            "publish",
-            "-C",
-            ws.to_str().unwrap(),
-            "--repo",
-            bare.to_str().unwrap(),
-        ])
-        .args(extra)
-        .env("NO_COLOR", "1")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "platc bot")
-        .env("GIT_AUTHOR_EMAIL", "bot@example.com")
-        .env("GIT_COMMITTER_NAME", "platc bot")
-        .env("GIT_COMMITTER_EMAIL", "bot@example.com")
-        .output()
-        .expect("the platc binary runs");
+    let o = as_bot(Command::new(env!("CARGO_BIN_EXE_platc")).args([
+        "publish",
+        "-C",
+        ws.to_str().unwrap(),
+        "--repo",
+        bare.to_str().unwrap(),
+    ]))
+    .args(extra)
+    .output()
+    .expect("the platc binary runs");
     let text = s(&o.stdout) + &s(&o.stderr);
     assert!(o.status.success(), "publish {extra:?}: {text}");
     assert_clean(&format!("publish {extra:?}"), &text);
