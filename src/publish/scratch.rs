@@ -91,8 +91,8 @@ fn lock(_path: &std::path::Path) -> Option<fs::File> {
 }
 
 /// Deletes the scratch directories of publishes that died without cleaning up: those whose
-/// lock can be taken. One without a lock file (another platc version, or a file system without
-/// locks) is left alone.
+/// lock can be taken, and hidden ones (killed before their rename) whose maker is gone. One
+/// without a lock file (another platc version, or a file system without locks) is left alone.
 #[cfg(unix)]
 fn sweep(base: &std::path::Path) {
     use std::os::fd::AsRawFd;
@@ -100,7 +100,17 @@ fn sweep(base: &std::path::Path) {
         return;
     };
     for e in entries.flatten() {
-        if !e.file_name().to_string_lossy().starts_with(PREFIX) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some(making) = name.strip_prefix('.').filter(|n| n.starts_with(PREFIX)) {
+            // Killed before its rename: nothing was locked yet, so only the maker's PID tells.
+            // A live maker holds this name for microseconds, and one in another PID namespace
+            // that looks dead here at that moment fails its rename loudly, never silently.
+            if maker(making).is_some_and(|pid| !crate::emit::process_alive(pid)) {
+                let _ = fs::remove_dir_all(e.path());
+            }
+            continue;
+        }
+        if !name.starts_with(PREFIX) {
             continue;
         }
         let Ok(file) = fs::File::open(e.path().join(LOCK)) else {
@@ -113,6 +123,11 @@ fn sweep(base: &std::path::Path) {
     }
 }
 
+/// The PID in a scratch directory's name (`platc-publish-<pid>-<n>-<hex>`).
+fn maker(name: &str) -> Option<u32> {
+    name.strip_prefix(PREFIX)?.split('-').next()?.parse().ok()
+}
+
 #[cfg(not(unix))]
 fn sweep(_base: &std::path::Path) {}
 
@@ -121,4 +136,30 @@ pub(super) fn random_u64() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(SCRATCH_SEQ.load(Ordering::Relaxed));
     h.finish()
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A directory of a publish killed before its rename is swept once its maker is gone; one
+    /// of a live maker is not.
+    #[test]
+    fn hidden_scratch_of_a_dead_maker_is_swept() {
+        let base = tempfile::tempdir().expect("temp dir");
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("true runs");
+        let dead = child.id();
+        child.wait().expect("true ends");
+        let gone = base.path().join(format!(".{PREFIX}{dead}-0-abc"));
+        let live = base
+            .path()
+            .join(format!(".{PREFIX}{}-0-abc", std::process::id()));
+        fs::create_dir(&gone).expect("mkdir");
+        fs::create_dir(&live).expect("mkdir");
+        sweep(base.path());
+        assert!(!gone.exists(), "a dead maker's directory is left");
+        assert!(live.exists(), "a live maker's directory was swept");
+    }
 }
