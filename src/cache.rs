@@ -12,7 +12,8 @@
 //! An entry is never trusted: it must parse, be of this format and binary, list exactly the
 //! inputs found now with the same hashes, and the output directory must still hold its index
 //! (same bytes) and every file it lists (regular files of the recorded sizes), with no staging
-//! directory or patch of an interrupted emit beside it. Anything else is a miss and the build runs in full, so deleting or corrupting the cache changes no output byte.
+//! directory or patch of an interrupted emit beside it. Anything else is a miss and the build
+//! runs in full, so deleting or corrupting the cache changes no output byte.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

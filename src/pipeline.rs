@@ -280,8 +280,7 @@ fn compile_envs(
             .into_par_iter()
             .map(|p| p.and_then(|p| render_prepared(&platform, &templates, p, opts)))
             .collect(),
-    );
-    let env_results = env_results?;
+    )?;
     let global = match global {
         Some(g) => g?,
         None => Vec::new(),
@@ -378,21 +377,9 @@ impl Compilation {
             .collect();
         let mut known = BTreeMap::new();
         let mut reused_docs: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut envs = std::mem::take(&mut self.envs);
-        // The environments' models are freed side by side (one at a time, on this thread, it
-        // was a twentieth of a one-workload rebuild), and all before the tree is assembled.
-        let models: Vec<(EnvResolution, EnvGraph)> = envs
-            .iter_mut()
-            .map(|e| {
-                let env = std::mem::take(&mut e.resolution.env);
-                let res = std::mem::take(&mut e.resolution);
-                e.resolution.env = env;
-                (res, std::mem::take(&mut e.graph))
-            })
-            .collect();
-        models.into_par_iter().for_each(drop);
-        for mut e in envs {
+        for mut e in std::mem::take(&mut self.envs) {
             let env = std::mem::take(&mut e.resolution.env);
+            drop((e.resolution, e.graph));
             tags.extend(
                 e.objects
                     .iter()
