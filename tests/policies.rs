@@ -453,3 +453,44 @@ fn validate_with_python(doc: &str) -> Option<()> {
         ),
     }
 }
+
+/// A platform policy whose `check` never returns is stopped by the evaluation's time limit,
+/// with an error that says so; the platform itself (whose `check` functions are not evaluated)
+/// still builds.
+#[test]
+fn a_policy_that_never_returns_is_stopped_with_an_error() {
+    let ws = example_workspace(false);
+    let main = ws.path().join("platform/main.ncl");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let looping = text.replacen(
+        "check = fun w => w.profile != \"worker\" || w.replicas <= 10,",
+        "check = fun w => let rec spin = fun x => spin x in spin w,",
+        1,
+    );
+    assert_ne!(
+        looping, text,
+        "the reference platform's policy was not found"
+    );
+    std::fs::write(&main, looping).unwrap();
+    let run = |cmd: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_platc"))
+            .args([cmd, "-C", ws.path().to_str().unwrap()])
+            .env("NO_COLOR", "1")
+            .env("PLATC_EVAL_TIMEOUT_SECS", "3")
+            .output()
+            .expect("the platc binary runs")
+    };
+    let o = run("check");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the platform's policies did not finish evaluating within 3 s"),
+        "{stderr}"
+    );
+    let built = run("build");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
