@@ -214,6 +214,21 @@ impl Diagnostics {
             Ok(v)
         }
     }
+    /// Every value, or the errors of all that failed ([`Diagnostics::into_result`]): work done
+    /// in parallel reports everything it found, not the first failure.
+    pub fn all<T>(
+        results: impl IntoIterator<Item = Result<T, Diagnostics>>,
+    ) -> Result<Vec<T>, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let mut ok = Vec::new();
+        for r in results {
+            match r {
+                Ok(v) => ok.push(v),
+                Err(d) => diags.extend(d),
+            }
+        }
+        diags.into_result(ok)
+    }
     pub fn sort(&mut self) {
         self.0
             .sort_by(|a, b| (&a.span, &a.message).cmp(&(&b.span, &b.message)));

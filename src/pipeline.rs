@@ -275,12 +275,11 @@ fn compile_envs(
                 .collect(),
         })
     });
-    let env_results = all_or_errors(
-        prepared
-            .into_par_iter()
-            .map(|p| p.and_then(|p| render_prepared(&platform, &templates, p, opts)))
-            .collect(),
-    )?;
+    let rendered: Vec<Result<EnvResult, Diagnostics>> = prepared
+        .into_par_iter()
+        .map(|p| p.and_then(|p| render_prepared(&platform, &templates, p, opts)))
+        .collect();
+    let env_results = Diagnostics::all(rendered)?;
     let global = match global {
         Some(g) => g?,
         None => Vec::new(),
@@ -305,23 +304,6 @@ fn compile_envs(
         envs: env_results,
         global,
     })
-}
-
-/// Every value, or the errors of all that failed (sorted).
-fn all_or_errors<T>(results: Vec<Result<T, Diagnostics>>) -> Result<Vec<T>, Diagnostics> {
-    let mut diags = Diagnostics::new();
-    let mut ok = Vec::new();
-    for r in results {
-        match r {
-            Ok(v) => ok.push(v),
-            Err(d) => diags.extend(d),
-        }
-    }
-    diags.sort();
-    if diags.has_errors() {
-        return Err(diags);
-    }
-    Ok(ok)
 }
 
 pub fn compile(root: &Path, opts: &Options) -> Result<Compilation, Diagnostics> {

@@ -229,15 +229,7 @@ pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
         .par_iter()
         .map(|r| Ok::<_, Diagnostics>(cx.finish_all(r.render_env(cx)?).collect::<Vec<_>>()))
         .collect();
-    let mut diags = Diagnostics::new();
-    let mut out = Vec::new();
-    for r in results {
-        match r {
-            Ok(objs) => out.extend(objs),
-            Err(d) => diags.extend(d),
-        }
-    }
-    diags.into_result(out)
+    Diagnostics::all(results).map(|planes| planes.into_iter().flatten().collect())
 }
 
 /// Every manifest to canonical YAML bytes, in parallel, dropping the values.
