@@ -494,3 +494,108 @@ fn a_policy_that_never_returns_is_stopped_with_an_error() {
         String::from_utf8_lossy(&built.stderr)
     );
 }
+
+/// A workspace of the reference platform with `n` plain workloads `w000`…, and a platform
+/// policy `marked` that fails for the workloads `marked` names (in every environment) and, when
+/// `broken` names one, stops with a Nickel error on it.
+fn many_workloads(n: usize, marked: &[&str], broken: Option<&str>) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo().join("platform"),
+        &tmp.path().join("platform"),
+        false,
+    );
+    for i in 0..n {
+        let dir = tmp.path().join(format!("examples/w{i:03}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("score.yaml"),
+            format!(
+                "apiVersion: score.dev/v1b1\nmetadata:\n  name: w{i:03}\ncontainers:\n  main:\n    image: ghcr.io/acme/w{i:03}:1.0.0\n"
+            ),
+        )
+        .unwrap();
+    }
+    let list = marked
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let broken = broken.unwrap_or("");
+    let policy = format!(
+        "{{\n      id = \"marked\",\n      description = \"Marked workloads fail.\",\n      check = fun w => if w.name == \"{broken}\" then std.fail_with \"broken on %{{w.name}} in %{{w.env}}\" else !(std.array.elem w.name [{list}]),\n    }},\n    {{\n      id = \"worker-replicas-bounded\","
+    );
+    let main = tmp.path().join("platform/main.ncl");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let with = text.replacen("{\n      id = \"worker-replicas-bounded\",", &policy, 1);
+    assert_ne!(
+        with, text,
+        "the reference platform's policy list was not found"
+    );
+    std::fs::write(&main, with).unwrap();
+    tmp
+}
+
+fn check_threads(ws: &Path, threads: &str) -> (Option<i32>, String, String) {
+    let o = platc(&[
+        "check",
+        "-C",
+        ws.to_str().unwrap(),
+        "--format",
+        "json",
+        "--threads",
+        threads,
+    ]);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+/// Platform policies over many workloads are evaluated in parts side by side: the findings,
+/// from both parts, are the same for one thread as for several, and so is the error of a
+/// `check` that fails (the one the whole program reports).
+#[test]
+fn policies_split_over_threads_report_as_one_evaluation() {
+    // 150 workloads × 3 environments: two parts of the records with two threads or more.
+    let ws = many_workloads(150, &["w007", "w120"], None);
+    let one = check_threads(ws.path(), "1");
+    let four = check_threads(ws.path(), "4");
+    assert_eq!(one.0, Some(1), "{}", one.2);
+    assert_eq!(one, four);
+    let report: Value = serde_json::from_str(&one.1).unwrap();
+    let marked: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["policy"] == "marked")
+        .map(|f| {
+            (
+                f["workload"].as_str().unwrap_or_default().to_string(),
+                f["environment"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for w in ["w007", "w120"] {
+        for env in ["dev", "prod", "staging"] {
+            expected.push((w.to_string(), env.to_string()));
+        }
+    }
+    let mut got = marked.clone();
+    got.sort();
+    assert_eq!(got, expected, "{}", one.1);
+
+    let ws = many_workloads(150, &[], Some("w140"));
+    let one = check_threads(ws.path(), "1");
+    let two = check_threads(ws.path(), "2");
+    assert_eq!(one.0, Some(1), "{}", one.2);
+    assert!(
+        one.1.contains("broken on w140") || one.2.contains("broken on w140"),
+        "{} {}",
+        one.1,
+        one.2
+    );
+    assert_eq!(one, two);
+}

@@ -192,7 +192,7 @@ pub fn check_workspace(root: &Path, opts: &crate::pipeline::Options) -> Checked 
         Err(d) => return failed(report, d),
     };
     let counts = Some((c.workloads.len(), c.envs.len(), c.objects().count()));
-    let checked = check(&c, root);
+    let checked = check(&c, root, opts.threads);
     // Freeing every object's JSON tree is a tenth of a check: done beside the caller, which
     // (the CLI) is usually about to exit anyway.
     std::thread::spawn(move || drop(c));
@@ -216,7 +216,8 @@ pub fn check_workspace(root: &Path, opts: &crate::pipeline::Options) -> Checked 
 /// Every policy but `team-exists` over a compilation; `root` is the workspace (platform files are
 /// read from it to point at profile values; the embedded platform has none, then findings point
 /// at the workload). Errors are problems of the policy configuration or of a Nickel `check`.
-pub fn check(c: &Compilation, root: &Path) -> Result<Report, Diagnostics> {
+/// `threads` bounds the Nickel evaluations run at once.
+pub fn check(c: &Compilation, root: &Path, threads: usize) -> Result<Report, Diagnostics> {
     let on_disk = root.join("platform/main.ncl").is_file();
     let read = |rel: &str| -> Option<String> {
         if on_disk && rel.starts_with("platform/") {
@@ -242,7 +243,7 @@ pub fn check(c: &Compilation, root: &Path) -> Result<Report, Diagnostics> {
             if custom.is_empty() {
                 Ok(nickel::CustomRun::default())
             } else {
-                nickel::run(c, root)
+                nickel::run(c, root, threads)
             }
         },
         || crate::schema::check(c),

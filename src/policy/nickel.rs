@@ -126,8 +126,17 @@ pub fn workload_record(c: &Compilation, res: &EnvResolution, w: &RWorkload) -> V
     })
 }
 
-/// Evaluates every platform-defined policy over every workload of every environment.
-pub fn run(c: &Compilation, root: &Path) -> Result<CustomRun, Diagnostics> {
+/// Records per evaluation below which splitting costs more than it saves: every part evaluates
+/// the platform again.
+const MIN_PART: usize = 200;
+
+/// Evaluates every platform-defined policy over every workload of every environment, in up to
+/// `threads` programs at once. One program runs on one thread and most of a large check's time
+/// went there (at 1,000 workloads, 0.9 s of a 1.95 s check), so the records are split into
+/// parts evaluated side by side. Findings are sorted by the caller, so the split changes no
+/// output; a failing part re-runs the whole program, whose error is the one an unsplit
+/// evaluation reports, whatever the number of threads.
+pub fn run(c: &Compilation, root: &Path, threads: usize) -> Result<CustomRun, Diagnostics> {
     let records: Vec<Value> = c
         .envs
         .iter()
@@ -138,9 +147,51 @@ pub fn run(c: &Compilation, root: &Path) -> Result<CustomRun, Diagnostics> {
                 .map(|w| workload_record(c, &e.resolution, w))
         })
         .collect();
-    let mut expr = String::from("let workloads = ");
-    write_nickel(&Value::Array(records), &mut expr);
-    expr.push_str(" in\n");
+    let parts = threads.clamp(1, (records.len() / MIN_PART).max(1));
+    if parts == 1 {
+        return run_records(root, &records);
+    }
+    let size = records.len().div_ceil(parts);
+    let runs: Vec<Result<CustomRun, Diagnostics>> = std::thread::scope(|s| {
+        let handles: Vec<_> = records
+            .chunks(size)
+            .map(|part| s.spawn(move || run_records(root, part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(panicked())))
+            .collect()
+    });
+    let mut merged = CustomRun::default();
+    for run in runs {
+        let Ok(run) = run else {
+            return run_records(root, &records);
+        };
+        merged.ids = run.ids;
+        merged.raw.extend(run.raw);
+    }
+    Ok(merged)
+}
+
+fn panicked() -> Diagnostics {
+    Diagnostic::error(
+        Code::Internal,
+        Some(Span::file("platform/main.ncl")),
+        "the policy evaluation stopped unexpectedly".to_string(),
+    )
+    .into()
+}
+
+/// One program over `records`.
+fn run_records(root: &Path, records: &[Value]) -> Result<CustomRun, Diagnostics> {
+    let mut expr = String::from("let workloads = [");
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            expr.push_str(", ");
+        }
+        write_nickel(r, &mut expr);
+    }
+    expr.push_str("] in\n");
     expr.push_str(PROGRAM);
     let out = crate::load::platform::evaluate_with_platform(root, &expr)?;
     let out = Output::deserialize(&out).map_err(|e| {
