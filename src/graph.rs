@@ -16,7 +16,7 @@ use crate::resolve::{EnvResolution, RWorkload};
 
 pub const EXTERNAL_SECRET_KIND: &str = "external-secrets.io/ExternalSecret";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Hash, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeKind {
     Namespace,
@@ -38,7 +38,7 @@ impl NodeKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Eq, serde::Serialize)]
 pub struct GNode {
     /// `workload:<name>`, `resource:<instance key>`, `component:<name>`, `namespace:<name>`.
     pub id: String,
@@ -48,7 +48,7 @@ pub struct GNode {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Hash, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EdgeKind {
     Ordering,

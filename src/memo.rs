@@ -24,7 +24,8 @@
 //! the build runs again without the memo), so a corrupt or deleted memo changes no output byte.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::fmt::{self, Write as _};
+use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use petgraph::Direction;
@@ -32,11 +33,11 @@ use petgraph::visit::EdgeRef;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::graph::{EnvGraph, NodeKind};
+use crate::graph::{EdgeKind, EnvGraph, NodeKind};
 use crate::model::{Layout, Platform};
 use crate::resolve::EnvResolution;
 
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// One file a node's objects went to: path, `sha256:…` content hash, size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,29 +204,50 @@ pub fn store(root: &Path, out_dir: &Path, envs: BTreeMap<String, BTreeMap<String
     })();
 }
 
-/// Feeds a value's `Debug` form into a hash. `Debug` writes a struct as many tiny pieces (field
-/// names, punctuation), and handing each to SHA-256 on its own cost more than the hashing: the
-/// text goes through one buffer per thread instead, hashed in one piece.
+/// Feeds a value's `Debug` form into a hash: for the platform, once per build (its types need
+/// not all be hashable). The separator keeps `("a", "bc")` apart from `("ab", "c")`.
 fn feed(h: &mut Sha256, v: &dyn fmt::Debug) {
+    let mut text = format!("{v:?}");
+    text.push('\u{1f}');
+    h.update(text.as_bytes());
+}
+
+/// What `Hash` writes, kept in one buffer: SHA-256 is fed once per value instead of once per
+/// field, and nothing is formatted. `Hash` is prefix-free for the types hashed here (strings end
+/// in 0xff, sequences start with their length, enums with their variant), so distinct values
+/// give distinct bytes. Native byte order is fine: the salt names the binary.
+struct Bytes<'a>(&'a mut Vec<u8>);
+
+impl Hasher for Bytes<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        0
+    }
+}
+
+/// Feeds a value, as `Hash` describes it, into a hash. (Hashing through `Debug` was a twelfth
+/// of a one-workload rebuild: formatting every field, strings escaped.)
+fn feed_value<T: Hash + ?Sized>(h: &mut Sha256, v: &T) {
     thread_local! {
-        static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     BUF.with_borrow_mut(|buf| {
         buf.clear();
-        // Writing into a String cannot fail; the separator keeps `("a", "bc")` apart from
-        // `("ab", "c")`.
-        let _ = write!(buf, "{v:?}\u{1f}");
-        h.update(buf.as_bytes());
-        // A platform's Debug form is large; one build's buffer should not outlive its use.
+        v.hash(&mut Bytes(buf));
+        h.update(buf.as_slice());
+        // A large value's buffer should not outlive its use.
         if buf.capacity() > 1 << 20 {
-            *buf = String::new();
+            *buf = Vec::new();
         }
     });
 }
 
-fn digest(v: &dyn fmt::Debug) -> [u8; 32] {
+fn digest<T: Hash + ?Sized>(v: &T) -> [u8; 32] {
     let mut h = Sha256::new();
-    feed(&mut h, v);
+    feed_value(&mut h, v);
     h.finalize().into()
 }
 
@@ -289,12 +311,12 @@ fn node_keys(salt: &str, res: &EnvResolution, graph: &EnvGraph) -> BTreeMap<Stri
             }
             let reads_neighbours = node.kind != NodeKind::Namespace;
             let mut h = Sha256::new();
-            feed(&mut h, &salt);
-            feed(&mut h, &graph.env);
-            feed(&mut h, node);
-            feed(&mut h, &graph.waves.get(id));
+            feed_value(&mut h, salt);
+            feed_value(&mut h, &graph.env);
+            feed_value(&mut h, node);
+            feed_value(&mut h, &graph.waves.get(id));
             feed_own(&mut h, own.get(id));
-            let mut edges: Vec<(u8, String, &crate::graph::GNode)> = Vec::new();
+            let mut edges: Vec<(u8, EdgeKind, &crate::graph::GNode)> = Vec::new();
             for (dir, tag) in [(Direction::Incoming, 0u8), (Direction::Outgoing, 1u8)] {
                 for e in graph.graph.edges_directed(ix, dir) {
                     let other = if dir == Direction::Incoming {
@@ -302,12 +324,12 @@ fn node_keys(salt: &str, res: &EnvResolution, graph: &EnvGraph) -> BTreeMap<Stri
                     } else {
                         e.target()
                     };
-                    edges.push((tag, format!("{:?}", e.weight()), &graph.graph[other]));
+                    edges.push((tag, *e.weight(), &graph.graph[other]));
                 }
             }
             edges.sort_by(|a, b| (a.0, &a.1, &a.2.id).cmp(&(b.0, &b.1, &b.2.id)));
             for (tag, kind, other) in edges {
-                feed(&mut h, &(tag, kind, other));
+                feed_value(&mut h, &(tag, kind, other));
                 if reads_neighbours {
                     feed_own(&mut h, own.get(other.id.as_str()));
                 }
@@ -482,5 +504,51 @@ impl Owners {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LatencySlo, Slo};
+
+    #[test]
+    fn digests_tell_apart_what_hash_writes() {
+        // Strings end in a marker, so moving a character across a boundary changes the bytes.
+        assert_ne!(digest(&("a", "bc")), digest(&("ab", "c")));
+        assert_ne!(
+            digest(&vec!["a".to_string()]),
+            digest(&vec!["a".to_string(), String::new()])
+        );
+        assert_ne!(
+            digest(&Some(serde_json::json!({"a": 1}))),
+            digest(&Some(serde_json::json!({"a": "1"})))
+        );
+        assert_eq!(digest(&("a", 1u32)), digest(&("a", 1u32)));
+    }
+
+    #[test]
+    fn every_field_of_an_slo_reaches_the_digest() {
+        let slo = Slo {
+            availability: Some(99.9),
+            latency: Some(LatencySlo {
+                percentile: 99.0,
+                threshold_ms: 300,
+            }),
+            runbook_url: None,
+        };
+        let mut other = slo.clone();
+        other.availability = Some(99.95);
+        assert_ne!(digest(&slo), digest(&other));
+        let mut other = slo.clone();
+        other.latency = Some(LatencySlo {
+            percentile: 99.5,
+            threshold_ms: 300,
+        });
+        assert_ne!(digest(&slo), digest(&other));
+        let mut other = slo.clone();
+        other.runbook_url = Some("https://runbooks/x".into());
+        assert_ne!(digest(&slo), digest(&other));
+        assert_eq!(digest(&slo), digest(&slo.clone()));
     }
 }

@@ -210,7 +210,7 @@ fn default_pod_security() -> String {
     "baseline".into()
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Team {
     pub owners: Vec<String>,

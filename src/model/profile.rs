@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A profile after merging: the golden-path settings one workload gets in one environment.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub kind: WorkloadKind,
@@ -42,7 +42,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Hash, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkloadKind {
     Deployment,
@@ -59,7 +59,7 @@ impl WorkloadKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceDefaults {
     #[serde(default)]
@@ -68,7 +68,7 @@ pub struct ResourceDefaults {
     pub limits: Quantities,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Quantities {
     #[serde(default)]
@@ -77,7 +77,7 @@ pub struct Quantities {
     pub memory: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hpa {
     pub min_replicas: u32,
@@ -85,14 +85,14 @@ pub struct Hpa {
     pub target_cpu_utilization: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pdb {
     /// Either a count or a percentage such as `"50%"`.
     pub min_available: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metrics {
     pub port: String,
@@ -133,7 +133,34 @@ fn p99() -> f64 {
     99.0
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+// By hand for the `f64`s: the render memo hashes resolved workloads (`memo::node_keys`), and a
+// number's bits tell apart exactly the values its `Debug` form did.
+impl std::hash::Hash for Slo {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Destructured: a field added later cannot be left out of the memo's keys.
+        let Slo {
+            availability,
+            latency,
+            runbook_url,
+        } = self;
+        availability.map(f64::to_bits).hash(state);
+        latency.hash(state);
+        runbook_url.hash(state);
+    }
+}
+
+impl std::hash::Hash for LatencySlo {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let LatencySlo {
+            percentile,
+            threshold_ms,
+        } = self;
+        percentile.to_bits().hash(state);
+        threshold_ms.hash(state);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Security {
     #[serde(default = "yes")]

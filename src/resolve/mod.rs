@@ -82,7 +82,7 @@ impl EnvResolution {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct RWorkload {
     pub name: String,
     pub file: Arc<str>,
@@ -102,7 +102,7 @@ pub struct RWorkload {
     pub provenance: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Hash, serde::Serialize)]
 pub struct RPort {
     pub name: String,
     pub port: u16,
@@ -110,7 +110,7 @@ pub struct RPort {
     pub protocol: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct RContainer {
     pub name: String,
     pub image: String,
@@ -127,32 +127,32 @@ pub struct RContainer {
     pub readiness: Option<RProbe>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct EnvVar {
     pub name: String,
     pub value: EnvValue,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum EnvValue {
     Value(String),
     SecretKeyRef { secret: String, key: String },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct RFile {
     pub target: String,
     pub mode: Option<u32>,
     pub content: RFileContent,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum RFileContent {
     Text(String),
     Base64(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct RVolume {
     pub target: String,
     pub claim: String,
@@ -160,7 +160,7 @@ pub struct RVolume {
     pub read_only: bool,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub enum RProbe {
     Http {
         path: String,
@@ -174,7 +174,7 @@ pub enum RProbe {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Instance {
     /// `type/class/id` for shared instances, `type/class/workload.key` otherwise.
     pub key: String,

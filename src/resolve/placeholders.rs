@@ -11,7 +11,7 @@ use crate::load::score::{Piece, split_placeholders};
 use crate::yaml::{Node, NodeKind};
 
 /// A value a resource exposes to its consumers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Hash, Eq, serde::Serialize)]
 #[serde(untagged)]
 pub enum Output {
     Plain(String),
