@@ -102,12 +102,18 @@ pub fn build_observed(
         out_dir: Some(out_dir.to_path_buf()),
         ..opts.clone()
     };
-    laps.enter("load");
-    let (platform, workloads) = pipeline::load(root, &opts)?;
+    // The memo file is parsed beside the load: it does not depend on the platform, only its
+    // salt does.
+    laps.enter("load + render memo read");
+    let (loaded, stored) = rayon::join(
+        || pipeline::load(root, &opts),
+        || memo::Stored::read(root, out_dir),
+    );
+    let (platform, workloads) = loaded?;
     let recorded = cache::Recorded::of(&platform, &workloads);
     let layout = opts.layout.unwrap_or(platform.gitops.layout);
-    laps.enter("render memo read");
-    let memo = Memo::load(root, out_dir, &platform, layout);
+    laps.enter("render memo salt");
+    let memo = Memo::salted(stored, &platform, layout);
     laps.enter("resolve + graph + render");
     let comp = pipeline::compile_with_memo(platform, workloads, &opts, memo.as_ref())?;
     laps.enter("tree");

@@ -101,11 +101,24 @@ impl Doc {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Stored {
+/// The memo file as written: what the last build into an output directory rendered.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Stored {
     format: u32,
     /// `<env>` → node id → entry.
     envs: BTreeMap<String, BTreeMap<String, Entry>>,
+}
+
+impl Stored {
+    /// The last build's entries; none when there is no memo or it is unusable. Independent of
+    /// the platform, so a build reads it while it loads the workspace.
+    pub fn read(root: &Path, out_dir: &Path) -> Stored {
+        crate::cache::file_of(root, out_dir, "nodes")
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
+            .filter(|s| s.format == FORMAT)
+            .unwrap_or_default()
+    }
 }
 
 /// The entries of the last build into one output directory, and the salt of this one.
@@ -119,14 +132,16 @@ impl Memo {
     /// The memo for a build of `platform` into `out_dir`; empty when there is none or it is
     /// unusable. `None` when the running binary cannot be identified (no memo at all then).
     pub fn load(root: &Path, out_dir: &Path, platform: &Platform, layout: Layout) -> Option<Memo> {
+        Memo::salted(Stored::read(root, out_dir), platform, layout)
+    }
+
+    /// The entries read by [`Stored::read`], for a build of `platform`.
+    pub fn salted(stored: Stored, platform: &Platform, layout: Layout) -> Option<Memo> {
         let salt = salt(&crate::cache::tool_identity()?, platform, layout);
-        let envs = crate::cache::file_of(root, out_dir, "nodes")
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
-            .filter(|s| s.format == FORMAT)
-            .map(|s| s.envs)
-            .unwrap_or_default();
-        Some(Memo { salt, envs })
+        Some(Memo {
+            salt,
+            envs: stored.envs,
+        })
     }
 
     /// A memo of no entries for `platform`, to compute keys with (and to fill from a

@@ -358,8 +358,8 @@ fn quiet_prints_only_errors_and_verbose_names_every_file() {
         stages,
         [
             "build cache lookup",
-            "load",
-            "render memo read",
+            "load + render memo read",
+            "render memo salt",
             "resolve + graph + render",
             "tree",
             "emit",
@@ -515,7 +515,7 @@ fn a_long_build_shows_progress_only_on_a_terminal() {
         .unwrap_or_else(|| panic!("no progress line in {text:?}"));
     let stage = line.split('…').next().unwrap();
     let stages = [
-        "load",
+        "load + render memo read",
         "resolve + graph + render",
         "tree",
         "emit",
