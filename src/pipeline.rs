@@ -265,6 +265,8 @@ fn compile_envs(
     // The global objects (the catalog) read every environment's model, so they are rendered
     // before any environment's model may be freed; their errors count only when every
     // environment rendered, as when they came last.
+    // Kept as bytes at once when that is all the caller wants: the catalog's JSON trees held
+    // while every environment renders were part of a build's peak memory.
     let global = prepared.iter().all(Result::is_ok).then(|| {
         render::render_global(&render::GlobalCx {
             platform: &platform,
@@ -273,6 +275,13 @@ fn compile_envs(
                 .flatten()
                 .map(|p| (&p.resolution, &p.graph))
                 .collect(),
+        })
+        .map(|g| {
+            if opts.bytes_only {
+                render::into_bytes(g)
+            } else {
+                g
+            }
         })
     });
     let rendered: Vec<Result<EnvResult, Diagnostics>> = prepared
@@ -283,11 +292,6 @@ fn compile_envs(
     let global = match global {
         Some(g) => g?,
         None => Vec::new(),
-    };
-    let global = if opts.bytes_only {
-        render::into_bytes(global)
-    } else {
-        global
     };
     let all = || {
         env_results
