@@ -120,13 +120,6 @@ pub fn run(
     threads: usize,
     layout: Option<crate::model::Layout>,
 ) -> Result<Report, Diagnostics> {
-    let io = |e: std::io::Error| {
-        Diagnostics::from(Diagnostic::error(
-            Code::Io,
-            None,
-            format!("benchmark workspace: {e}"),
-        ))
-    };
     write_workspace(dir, n).map_err(io)?;
     let out = dir.join("out");
     let opts = Options {
@@ -140,94 +133,156 @@ pub fn run(
         // As `build` does.
         free_models: true,
     };
-    let meta = IndexMeta {
-        platc_version: env!("CARGO_PKG_VERSION").to_string(),
-        source_commit: None,
-    };
-    let figure = |name| Figure {
-        name,
-        runs: Vec::new(),
-    };
-    let mut load = figure("  load (discover, Nickel, Score)");
-    let mut compile = figure("  resolve + graph + render");
-    let mut serialize = figure("  canonical YAML bytes");
-    let mut write = figure("  emit into an empty dir");
-    let mut cold = figure("cold build (sum of the stages)");
-    let mut cold_cli = figure("cold `platc build` (one call, cache recorded)");
-    let mut noop = figure("rebuild, nothing changed (build cache)");
-    let mut one = figure("rebuild, one workload changed");
-    let mut check = figure("`platc check` (policies and schemas)");
-    let mut diff = figure("`platc diff --base` of a one-workload change");
-    let (mut objects, mut files, mut bytes, mut written) = (0, 0, 0, 0);
-    let mut nodes = (0, 0);
+    let mut figs = Figures::default();
+    let (mut size, mut change) = ((0, 0, 0), (0, (0, 0)));
     for r in 0..runs.max(1) {
         for stale in [out.clone(), dir.join(".platc")] {
             if stale.exists() {
                 std::fs::remove_dir_all(&stale).map_err(io)?;
             }
         }
-        let t0 = Instant::now();
-        let (platform, workloads) = pipeline::load(dir, &opts)?;
-        load.runs.push(ms(t0));
-        let t = Instant::now();
-        let comp = pipeline::compile_loaded(platform, workloads, &opts)?;
-        compile.runs.push(ms(t));
-        objects = comp.objects().count();
-        let t = Instant::now();
-        let tree = comp.into_tree();
-        serialize.runs.push(ms(t));
-        let t = Instant::now();
-        emit::emit(&out, &tree, &meta)?;
-        write.runs.push(ms(t));
-        cold.runs.push(ms(t0));
-        files = tree.files.len();
-        bytes = tree.files.values().map(Vec::len).sum();
-        drop(tree);
-
-        // The same as users run it, into a new directory: what the stages cost plus recording
-        // the build cache and the render memo. Then the output the next figures start from.
-        let cold_out = dir.join("out-cold");
-        let t = Instant::now();
-        crate::build::build(dir, &cold_out, &opts, &meta)?;
-        cold_cli.runs.push(ms(t));
-        std::fs::remove_dir_all(&cold_out).map_err(io)?;
-        crate::build::build(dir, &out, &opts, &meta)?;
-
-        let t = Instant::now();
-        crate::build::build(dir, &out, &opts, &meta)?;
-        noop.runs.push(ms(t));
-
-        std::fs::write(
-            dir.join(workload_file(0)),
-            workload_yaml(0, &format!("1.0.{}", r + 1)),
-        )
-        .map_err(io)?;
-        let t = Instant::now();
-        let report = crate::build::build(dir, &out, &opts, &meta)?;
-        one.runs.push(ms(t));
-        written = report.emit.written.len() + report.emit.removed.len();
-        nodes = (report.nodes_rendered, report.nodes_total);
-
+        size = cold_stages(dir, &out, &opts, &mut figs)?;
+        change = rebuilds(dir, &out, &opts, r, &mut figs)?;
         let t = Instant::now();
         let checked = crate::policy::check_workspace(dir, &opts);
-        check.runs.push(ms(t));
+        figs.check.runs.push(ms(t));
         if checked.counts.is_none() {
             return Err(checked.diags);
         }
-
-        diff.runs.push(time_diff(dir, &opts, r)?);
+        figs.diff.runs.push(time_diff(dir, &opts, r)?);
     }
+    let (objects, files, bytes) = size;
+    let f = figs;
     Ok(Report {
         workloads: n,
         objects,
         files,
         bytes,
         figures: vec![
-            cold, load, compile, serialize, write, cold_cli, noop, one, check, diff,
+            f.cold,
+            f.load,
+            f.compile,
+            f.serialize,
+            f.write,
+            f.cold_cli,
+            f.noop,
+            f.one,
+            f.check,
+            f.diff,
         ],
-        written_by_one_change: written,
-        nodes_by_one_change: nodes,
+        written_by_one_change: change.0,
+        nodes_by_one_change: change.1,
     })
+}
+
+fn io(e: std::io::Error) -> Diagnostics {
+    Diagnostics::from(Diagnostic::error(
+        Code::Io,
+        None,
+        format!("benchmark workspace: {e}"),
+    ))
+}
+
+fn meta() -> IndexMeta {
+    IndexMeta {
+        platc_version: env!("CARGO_PKG_VERSION").to_string(),
+        source_commit: None,
+    }
+}
+
+/// Every figure's runs so far, in the order the report prints them.
+struct Figures {
+    cold: Figure,
+    load: Figure,
+    compile: Figure,
+    serialize: Figure,
+    write: Figure,
+    cold_cli: Figure,
+    noop: Figure,
+    one: Figure,
+    check: Figure,
+    diff: Figure,
+}
+
+impl Default for Figures {
+    fn default() -> Figures {
+        let figure = |name| Figure {
+            name,
+            runs: Vec::new(),
+        };
+        Figures {
+            cold: figure("cold build (sum of the stages)"),
+            load: figure("  load (discover, Nickel, Score)"),
+            compile: figure("  resolve + graph + render"),
+            serialize: figure("  canonical YAML bytes"),
+            write: figure("  emit into an empty dir"),
+            cold_cli: figure("cold `platc build` (one call, cache recorded)"),
+            noop: figure("rebuild, nothing changed (build cache)"),
+            one: figure("rebuild, one workload changed"),
+            check: figure("`platc check` (policies and schemas)"),
+            diff: figure("`platc diff --base` of a one-workload change"),
+        }
+    }
+}
+
+/// A cold build into an empty `out`, stage by stage; the output's objects, files and bytes.
+fn cold_stages(
+    dir: &Path,
+    out: &Path,
+    opts: &Options,
+    figs: &mut Figures,
+) -> Result<(usize, usize, usize), Diagnostics> {
+    let t0 = Instant::now();
+    let (platform, workloads) = pipeline::load(dir, opts)?;
+    figs.load.runs.push(ms(t0));
+    let t = Instant::now();
+    let comp = pipeline::compile_loaded(platform, workloads, opts)?;
+    figs.compile.runs.push(ms(t));
+    let objects = comp.objects().count();
+    let t = Instant::now();
+    let tree = comp.into_tree();
+    figs.serialize.runs.push(ms(t));
+    let t = Instant::now();
+    emit::emit(out, &tree, &meta())?;
+    figs.write.runs.push(ms(t));
+    figs.cold.runs.push(ms(t0));
+    let bytes = tree.files.values().map(Vec::len).sum();
+    Ok((objects, tree.files.len(), bytes))
+}
+
+/// `platc build` as users run it: cold into a new directory (what the stages cost plus
+/// recording the build cache and the render memo), then into `out` with nothing changed and
+/// with one workload changed (run `r` gives it a new image). Files written and nodes rendered
+/// (of all) by the one change.
+fn rebuilds(
+    dir: &Path,
+    out: &Path,
+    opts: &Options,
+    r: usize,
+    figs: &mut Figures,
+) -> Result<(usize, (usize, usize)), Diagnostics> {
+    let meta = meta();
+    let cold_out = dir.join("out-cold");
+    let t = Instant::now();
+    crate::build::build(dir, &cold_out, opts, &meta)?;
+    figs.cold_cli.runs.push(ms(t));
+    std::fs::remove_dir_all(&cold_out).map_err(io)?;
+    crate::build::build(dir, out, opts, &meta)?;
+
+    let t = Instant::now();
+    crate::build::build(dir, out, opts, &meta)?;
+    figs.noop.runs.push(ms(t));
+
+    std::fs::write(
+        dir.join(workload_file(0)),
+        workload_yaml(0, &format!("1.0.{}", r + 1)),
+    )
+    .map_err(io)?;
+    let t = Instant::now();
+    let report = crate::build::build(dir, out, opts, &meta)?;
+    figs.one.runs.push(ms(t));
+    let written = report.emit.written.len() + report.emit.removed.len();
+    Ok((written, (report.nodes_rendered, report.nodes_total)))
 }
 
 /// `platc diff --base HEAD` after one workload changed since HEAD, as the CLI does it: the head

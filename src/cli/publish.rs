@@ -49,22 +49,7 @@ pub fn run(a: PublishArgs) -> i32 {
 
 fn publish_cmd(a: &PublishArgs) -> Result<i32, platc::diag::Diagnostics> {
     let ws = &a.ws.dir;
-    let (author, committer) = match &a.author {
-        Some(s) => {
-            let id = Identity::parse(s).ok_or_else(|| {
-                platc::diag::Diagnostics::from(
-                    platc::diag::Diagnostic::error(
-                        platc::diag::Code::InvalidValue,
-                        None,
-                        format!("--author `{s}` is not `Name <email>`"),
-                    )
-                    .with_help("for example --author \"platc bot <platc@example.com>\""),
-                )
-            })?;
-            (id.clone(), id)
-        }
-        None => publish::git_identities(ws)?,
-    };
+    let (author, committer) = identities(a)?;
     let source = publish::detect_source(ws, a.source_commit.as_deref(), a.source_repo.as_deref())?;
     let comp = platc::pipeline::compile(
         ws,
@@ -93,6 +78,30 @@ fn publish_cmd(a: &PublishArgs) -> Result<i32, platc::diag::Diagnostics> {
         commands: vec![command],
     };
     let report = publish::publish(&tree, &opts)?;
+    print_report(a, &report);
+    Ok(EXIT_OK)
+}
+
+/// Author and committer: `--author` for both, else Git's configuration of the workspace.
+fn identities(a: &PublishArgs) -> Result<(Identity, Identity), platc::diag::Diagnostics> {
+    let Some(s) = &a.author else {
+        return Ok(publish::git_identities(&a.ws.dir)?);
+    };
+    let id = Identity::parse(s).ok_or_else(|| {
+        platc::diag::Diagnostics::from(
+            platc::diag::Diagnostic::error(
+                platc::diag::Code::InvalidValue,
+                None,
+                format!("--author `{s}` is not `Name <email>`"),
+            )
+            .with_help("for example --author \"platc bot <platc@example.com>\""),
+        )
+    })?;
+    Ok((id.clone(), id))
+}
+
+/// The outcome in one line (a dry run: and the commit message, indented).
+fn print_report(a: &PublishArgs, report: &publish::Report) {
     let target = format!(
         "branch `{}` of {}{}",
         a.branch,
@@ -112,40 +121,36 @@ fn publish_cmd(a: &PublishArgs) -> Result<i32, platc::diag::Diagnostics> {
         1 => ", after 1 retry".into(),
         n => format!(", after {n} retries"),
     };
-    match report.outcome {
-        Outcome::Unchanged => {
-            println!(
-                "nothing changed: {target} at {} already has this rendering; no commit made{retries}",
-                short(&report.commit)
-            );
-        }
-        Outcome::Published | Outcome::DryRun => {
-            let count = |k| report.changes.iter().filter(|c| c.kind == k).count();
-            let summary = format!(
-                "{} added, {} changed, {} removed",
-                count(publish::ChangeKind::Added),
-                count(publish::ChangeKind::Changed),
-                count(publish::ChangeKind::Removed)
-            );
-            if report.outcome == Outcome::DryRun {
-                println!(
-                    "dry run: would push {} to {target} on top of {} ({summary}); nothing pushed",
-                    short(&report.commit),
-                    short(&report.parent)
-                );
-                if let Some(m) = &report.message {
-                    println!();
-                    for line in m.lines() {
-                        println!("    {line}");
-                    }
-                }
-            } else {
-                println!(
-                    "published {} to {target} ({summary}{retries})",
-                    short(&report.commit)
-                );
+    if report.outcome == Outcome::Unchanged {
+        println!(
+            "nothing changed: {target} at {} already has this rendering; no commit made{retries}",
+            short(&report.commit)
+        );
+        return;
+    }
+    let count = |k| report.changes.iter().filter(|c| c.kind == k).count();
+    let summary = format!(
+        "{} added, {} changed, {} removed",
+        count(publish::ChangeKind::Added),
+        count(publish::ChangeKind::Changed),
+        count(publish::ChangeKind::Removed)
+    );
+    if report.outcome == Outcome::DryRun {
+        println!(
+            "dry run: would push {} to {target} on top of {} ({summary}); nothing pushed",
+            short(&report.commit),
+            short(&report.parent)
+        );
+        if let Some(m) = &report.message {
+            println!();
+            for line in m.lines() {
+                println!("    {line}");
             }
         }
+    } else {
+        println!(
+            "published {} to {target} ({summary}{retries})",
+            short(&report.commit)
+        );
     }
-    Ok(EXIT_OK)
 }
