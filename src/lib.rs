@@ -19,6 +19,7 @@ pub mod ownership;
 pub mod pipeline;
 pub mod policy;
 pub mod publish;
+pub mod redact;
 pub mod render;
 pub mod resolve;
 pub mod schema;

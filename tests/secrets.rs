@@ -616,3 +616,32 @@ fn a_template_that_renders_a_secret_with_values_is_refused_without_printing_them
         assert!(text.contains("rendered a Secret"), "{text}");
     }
 }
+
+/// A platform value that breaks a contract on a line holding credentials: Nickel's report quotes
+/// the line, and the error must still name the value's place without echoing them.
+#[test]
+fn a_nickel_error_quoting_a_credential_does_not_print_it() {
+    let (tmp, ws) = workspace(None);
+    let profiles = ws.join("platform/profiles.ncl");
+    let text = std::fs::read_to_string(&profiles).unwrap();
+    let broken = text.replacen(
+        "    replicas = 2,",
+        &format!("    replicas = \"{AWS_KEY} password=canary-nickel-s3cr3t\","),
+        1,
+    );
+    assert_ne!(
+        broken, text,
+        "the reference profile's replicas were not found"
+    );
+    std::fs::write(&profiles, broken).unwrap();
+    let out = tmp.path().join("out");
+    let o = run(&ws, &["build", "--out", out.to_str().unwrap()]);
+    let err = s(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("platform/profiles.ncl:8:"), "{err}");
+    assert_clean("the Nickel error", &(s(&o.stdout) + &err));
+    for (code, text) in check_every_format(&ws) {
+        assert_eq!(code, 1, "{text}");
+        assert_clean("check's report of the Nickel error", &text);
+    }
+}

@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::redact::secret_shaped;
+
 /// What a masked secret value reads.
 pub const MASK: &str = "***";
 const MASK_CHANGED: &str = "*** (changed)";
@@ -12,52 +14,6 @@ pub fn secret_looking(name: &str) -> bool {
     ["password", "secret", "token", "key", "credential"]
         .iter()
         .any(|w| n.contains(w))
-}
-
-/// A value shaped like a credential whatever field holds it: a PEM private key, an AWS access
-/// key id, a JWT, or `password=` followed by a literal (a `$(VAR)` reference is not one). The
-/// old side of a diff is whatever is in Git, written by hand or by an older tool, so a value
-/// under an innocent name (`AUTHORIZATION: Bearer eyJ…`) must not be echoed either.
-pub fn secret_shaped(s: &str) -> bool {
-    let private_key = s.match_indices("-----BEGIN ").any(|(i, m)| {
-        s[i + m.len()..]
-            .split("-----")
-            .next()
-            .is_some_and(|h| h.ends_with("PRIVATE KEY"))
-    });
-    private_key || aws_key_id(s) || jwt(s) || password_literal(s)
-}
-
-fn aws_key_id(s: &str) -> bool {
-    s.match_indices("AKIA").any(|(i, _)| {
-        let rest = &s.as_bytes()[i + 4..];
-        rest.len() >= 16
-            && rest[..16]
-                .iter()
-                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
-    })
-}
-
-/// `eyJ` (base64 of `{"`) and two dot-separated base64url segments after it.
-fn jwt(s: &str) -> bool {
-    let b64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    s.match_indices("eyJ").any(|(i, _)| {
-        let mut parts = s[i..].splitn(3, '.');
-        let (Some(head), Some(body), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
-            return false;
-        };
-        head.chars().all(b64url) && !body.is_empty() && body.chars().all(b64url)
-    })
-}
-
-fn password_literal(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase();
-    lower.match_indices("password=").any(|(i, m)| {
-        let rest = &s[i + m.len()..];
-        !(rest.is_empty()
-            || rest.starts_with("$(")
-            || rest.starts_with(|c: char| c.is_whitespace() || c == '&' || c == ';'))
-    })
 }
 
 /// `value` with every secret value replaced by `***`: all of `data`/`stringData` of a `Secret`,

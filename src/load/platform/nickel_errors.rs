@@ -28,9 +28,10 @@ pub(super) fn nickel_error(ws: &Workspace, files: &Files, err: NickelError) -> D
 
     // The first diagnostic is the error itself; later ones are call-stack context.
     let Some(first) = nickel_diags.first() else {
-        return Diagnostic::error(code, None, "Nickel evaluation failed")
-            .with_note(report)
-            .into();
+        return redacted(
+            Diagnostic::error(code, None, "Nickel evaluation failed").with_note(report),
+        )
+        .into();
     };
     // The platform engineer's own file first: a whole-record contract (a provisioner's params
     // against its defaults) has its primary label on the contract in the stdlib, and the value
@@ -88,7 +89,21 @@ pub(super) fn nickel_error(ws: &Workspace, files: &Files, err: NickelError) -> D
         d = d.with_note(note.clone());
     }
     d = d.with_note(clean_report(ws, &report));
-    d.into()
+    redacted(d).into()
+}
+
+/// Nickel's message and report quote the platform's source lines: a credential written there
+/// (it is in Git already) must still not reach a CI log through an error.
+fn redacted(mut d: Diagnostic) -> Diagnostic {
+    let redact = |s: &mut String| {
+        if let std::borrow::Cow::Owned(r) = crate::redact::redact_text(s) {
+            *s = r;
+        }
+    };
+    redact(&mut d.message);
+    d.help.iter_mut().for_each(redact);
+    d.notes.iter_mut().for_each(redact);
+    d
 }
 
 /// `extra field `x`` in a Nickel record-contract message.
