@@ -511,6 +511,25 @@ fn publish_commits_and_messages_hold_no_secret() {
     let text = std::fs::read_to_string(&score).unwrap();
     std::fs::write(&score, text.replace("consumer:1.0.0", "consumer:1.0.1")).unwrap();
     git(&ws, &["commit", "-q", "-am", "consumer 1.0.1"]);
+    // The other two sources of a diff's old side: a Git revision of the workspace, and the
+    // published branch with the leaks seeded into it.
+    for (source, shows) in [
+        (["--base", "HEAD~1"], "consumer:1.0.1"),
+        (["--repo", bare.to_str().unwrap()], "AUTHORIZATION"),
+    ] {
+        for format in ["text", "markdown", "json"] {
+            let mut args = vec!["diff", "--format", format];
+            args.extend(source);
+            let o = run(&ws, &args);
+            let text = s(&o.stdout) + &s(&o.stderr);
+            assert!(o.status.success(), "diff {source:?}: {text}");
+            assert!(
+                text.contains(shows),
+                "diff {source:?} --format {format}: {text}"
+            );
+            assert_clean(&format!("diff {source:?} --format {format}"), &text);
+        }
+    }
     let dry = publish(&ws, &bare, &["--dry-run"]);
     assert!(dry.contains("deployment-consumer.yaml"), "{dry}");
     publish(&ws, &bare, &[]);
