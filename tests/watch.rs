@@ -139,3 +139,52 @@ fn watch_rebuilds_what_changed_and_survives_a_broken_save() {
         "{repaired:?}"
     );
 }
+
+/// A platform whose evaluation never finishes is reported after its time limit; the evaluation
+/// cannot be stopped inside the process, so the watch ends with an error saying why instead of
+/// leaving it running.
+#[test]
+fn watch_ends_when_an_evaluation_cannot_be_stopped() {
+    let ws = example_workspace(false);
+    let main = ws.path().join("platform/main.ncl");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let looping = text.replacen(
+        "  name = \"acme\",\n",
+        "  name = let rec spin = fun x => spin x in spin 1,\n",
+        1,
+    );
+    assert_ne!(looping, text, "the reference platform's name was not found");
+    std::fs::write(&main, looping).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_platc"))
+        .args(["build", "--watch", "-C"])
+        .arg(ws.path())
+        .env("NO_COLOR", "1")
+        .env("PLATC_EVAL_TIMEOUT_SECS", "2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("platc runs");
+    // A generous deadline for a loaded machine; the watch must end by itself well before.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the watch went on with an evaluation it cannot stop");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().expect("output");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("did not finish evaluating within 2 s"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "stopping the watch: the platform's evaluation that ran out of time is still running"
+        ),
+        "{text}"
+    );
+}

@@ -30,6 +30,9 @@ pub fn run(a: BuildArgs) -> i32 {
     let mut last = platc::watch::snapshot(&a.ws.dir, &out);
     once(&a, &out);
     loop {
+        if let Some(code) = runaway() {
+            return code;
+        }
         let now = platc::watch::wait_for_change(
             &a.ws.dir,
             &out,
@@ -51,6 +54,24 @@ pub fn run(a: BuildArgs) -> i32 {
         ));
         once(&a, &out);
     }
+}
+
+/// After a build whose platform evaluation ran out of time: that evaluation cannot be stopped
+/// from inside the process and goes on taking a core (and memory, without bound), so the watch
+/// ends, saying so, instead of leaving it behind.
+fn runaway() -> Option<i32> {
+    if platc::load::platform::evaluations_running() == 0 {
+        return None;
+    }
+    output::print_diagnostics(&platc::diag::Diagnostics::from(
+        platc::diag::Diagnostic::error(
+            platc::diag::Code::NickelError,
+            Some(platc::diag::Span::file("platform/main.ncl")),
+            "stopping the watch: the platform's evaluation that ran out of time is still running, and platc cannot stop it while the process lives",
+        )
+        .with_help("fix the evaluation that does not finish, then start `platc build --watch` again"),
+    ));
+    Some(EXIT_INPUT)
 }
 
 /// One build and its summary line; the exit code it would have.

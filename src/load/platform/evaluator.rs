@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
@@ -107,14 +108,24 @@ impl Purpose {
     }
 }
 
+/// Evaluations whose thread has not finished, those given up on after their time limit included.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Nickel evaluations still running on their threads. Between builds any is one that was given
+/// up on after its time limit: it keeps a core busy and may grow without bound until the process
+/// exits, so a watching process must end (`platc build --watch` does, saying why).
+pub fn evaluations_running() -> usize {
+    RUNNING.load(Ordering::SeqCst)
+}
+
 /// Evaluates a generated entry file (a record whose field [`ENTRY_FIELD`] is the result) living
 /// virtually in `platform/`, with the stdlib importable; returns the exported value and the
 /// display names of the files read.
 ///
 /// nickel-lang-core cannot be interrupted, so the evaluation runs on its own thread and a
 /// platform that does not terminate is reported after [`Purpose::timeout`] with that thread left
-/// behind: every caller but `--watch` ends the process on the error, and a watching process keeps
-/// that thread (and its CPU) until it exits.
+/// behind: every caller ends the process on the error, `--watch` too (see
+/// [`evaluations_running`]).
 pub(super) fn evaluate_entry(
     ws: &Workspace,
     embedded: &'static [(&'static str, &'static str)],
@@ -125,14 +136,18 @@ pub(super) fn evaluate_entry(
     let (tx, rx) = std::sync::mpsc::channel();
     let owned = ws.clone();
     let thread_entry = entry.clone();
+    RUNNING.fetch_add(1, Ordering::SeqCst);
     let spawned = std::thread::Builder::new()
         .name("platc-nickel".into())
         .stack_size(EVAL_STACK_BYTES)
         .spawn(move || {
+            let result = evaluate_contained(&owned, embedded, thread_entry);
+            RUNNING.fetch_sub(1, Ordering::SeqCst);
             // The receiver may have given up: nothing to tell it then.
-            let _ = tx.send(evaluate_contained(&owned, embedded, thread_entry));
+            let _ = tx.send(result);
         });
     if spawned.is_err() {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
         return evaluate_contained(ws, embedded, entry);
     }
     match rx.recv_timeout(limit) {
