@@ -162,6 +162,15 @@ pub fn run(c: &Compilation, root: &Path, threads: usize) -> Result<CustomRun, Di
             .map(|h| h.join().unwrap_or_else(|_| Err(panicked())))
             .collect()
     });
+    // A part that ran out of time would run out of time again in the whole program: its error
+    // (the same text from any part) is the answer, after one wait instead of two.
+    if let Some(timeout) = runs.iter().find_map(|r| {
+        r.as_ref()
+            .err()
+            .filter(|d| d.0.iter().any(|d| d.code == Code::Timeout))
+    }) {
+        return Err(timeout.clone());
+    }
     let mut merged = CustomRun::default();
     for run in runs {
         let Ok(run) = run else {
