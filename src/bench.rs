@@ -139,6 +139,7 @@ pub fn run(
         reuse_evaluation: false,
         // As `build` does.
         free_models: true,
+        record_origins: false,
     };
     let meta = IndexMeta {
         platc_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -94,6 +94,7 @@ fn delivery_obj(path: String, value: Value, source: &str, node: String) -> Objec
             node,
             via: "renderer:delivery".into(),
         },
+        origins: None,
     }
 }
 

@@ -22,6 +22,8 @@ use crate::pipeline::{Compilation, EnvResult};
 use crate::render::Object;
 use crate::resolve::{Output, RWorkload};
 
+mod recorded;
+
 /// The answer to one `platc explain` question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
@@ -168,6 +170,10 @@ pub struct Layer {
     pub value: Option<Value>,
     pub location: Option<Location>,
     pub note: Option<String>,
+    /// The recorded field this layer answers for, when it is not the one asked (an ancestor
+    /// that holds the cause, or a rule below the asked list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,6 +198,8 @@ pub enum LayerKind {
     Template,
     /// A fixed rule of a plane renderer.
     Renderer,
+    /// An edge of the environment graph.
+    Edge,
     /// platc's built-in default when no layer sets the field.
     Default,
 }
@@ -750,6 +758,12 @@ fn explain_field(
         layers: Vec::new(),
         notes: Vec::new(),
     };
+    // What the renderer recorded as it made the value, when it records (see `render::origins`).
+    if let Some(record) = &e.obj.origins
+        && let Some(recorded) = recorded::answer(record, &ans.path, value)
+    {
+        return recorded;
+    }
     let p = &e.obj.provenance;
     let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
 
@@ -770,6 +784,7 @@ fn explain_field(
                 "the node's sync wave: one more than the highest wave of the nodes it needs first (its ordering predecessors)"
                     .into(),
             ),
+            field: None,
         });
         return ans;
     }
@@ -862,6 +877,7 @@ fn renderer(via: &str, value: &Value, note: impl Into<String>) -> Layer {
         value: Some(value.clone()),
         location: None,
         note: Some(note.into()),
+        field: None,
     }
 }
 
@@ -873,6 +889,7 @@ fn score_layer(file: &str, what: &str, value: Value, span: &Span) -> Layer {
         value: Some(value),
         location: Some(Location::span(span)),
         note: None,
+        field: None,
     }
 }
 
@@ -931,6 +948,7 @@ fn profile_layers(
             value: Some(v.clone()),
             location,
             note,
+            field: None,
         });
     }
     // The layer merged last sets the value; list it first, then what it replaced, newest first.
@@ -947,6 +965,7 @@ fn profile_layers(
                 "neither profile `{pname}` nor environment `{env_name}` sets `{}`",
                 segs.join(".")
             )),
+            field: None,
         }),
     }
     // What resolve recorded must agree with the layers read here; say so when it does not.
@@ -962,6 +981,7 @@ fn profile_layers(
             value: None,
             location: None,
             note: Some("resolve recorded this layer as the origin".into()),
+            field: None,
         });
     }
     layers
@@ -1063,6 +1083,7 @@ fn workload_field(
                     "the namespace of team `{}` in environment `{}` is `<team namespace>-{}`",
                     w.team, r.resolution.env, r.resolution.env
                 )),
+                field: None,
             });
             // The team comes from the workload's annotation or the platform's path claims.
             if let Ok(choice) = crate::ownership::team_of(&cx.comp.platform, sw) {
@@ -1090,6 +1111,7 @@ fn workload_field(
                     value: Some(json!(choice.name)),
                     location,
                     note: Some(choice.describe("team")),
+                    field: None,
                 });
             }
             return;
@@ -1510,6 +1532,7 @@ fn placeholder_layers(
                     value: node.map(|n| n.to_json()),
                     location: node.map(|n| Location::span(&n.span)),
                     note: None,
+                    field: None,
                 });
             }
             Some("resources") => {
@@ -1578,6 +1601,7 @@ fn resource_placeholder(
                 .provisioner_location(&i.provisioner)
                 .or_else(|| req_span.map(Location::span)),
             note: how,
+            field: None,
         });
     }
     let target = w.calls.iter().find(|c| {
@@ -1604,6 +1628,7 @@ fn resource_placeholder(
         note: Some(format!(
             "`{output}` of the Service of `{target}` (`{target}.{ns}.svc.cluster.local`, its `http` or first port)"
         )),
+        field: None,
     })
 }
 
@@ -1640,6 +1665,7 @@ fn template_field(
         note: Some(
             "rendered with the instance's context (resource params, env, cluster, team)".into(),
         ),
+        field: None,
     });
     if let Some(p) = prov {
         let inst = e
@@ -1693,6 +1719,7 @@ fn template_field(
                     "the value equals this param; the template likely reads `resource.params`"
                         .into(),
                 ),
+                field: None,
             });
         }
         ans.layers.push(Layer {
@@ -1704,6 +1731,7 @@ fn template_field(
             note: Some(format!(
                 "matched the resource request and lists template `{tname}`"
             )),
+            field: None,
         });
     }
 }
