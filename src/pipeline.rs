@@ -280,6 +280,7 @@ fn compile_envs(
                 .flatten()
                 .map(|p| (&p.resolution, &p.graph))
                 .collect(),
+            record: opts.record_origins,
         })
     });
     let sources = opts

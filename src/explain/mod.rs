@@ -767,27 +767,6 @@ fn explain_field(
     let p = &e.obj.provenance;
     let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
 
-    if let ["metadata", "annotations", "argocd.argoproj.io/sync-wave"] = keys.as_slice()
-        && !p.node.is_empty()
-    {
-        let wave = e
-            .env
-            .and_then(|r| r.graph.waves.get(&p.node))
-            .map(|w| json!(w.to_string()));
-        ans.layers.push(Layer {
-            role: Role::Sets,
-            layer: LayerKind::Renderer,
-            origin: format!("graph node {}", p.node),
-            value: wave.or_else(|| Some(value.clone())),
-            location: None,
-            note: Some(
-                "the node's sync wave: one more than the highest wave of the nodes it needs first (its ordering predecessors)"
-                    .into(),
-            ),
-            field: None,
-        });
-        return ans;
-    }
     if let ["metadata", "labels", label] = keys.as_slice() {
         ans.layers
             .push(renderer(p.via.as_str(), value, label_rule(label)));
@@ -848,7 +827,7 @@ fn explain_field(
                 ),
             ));
             ans.notes.push(format!(
-                "field-level provenance is recorded for resource-plane workload objects and provisioner templates; for `{}` objects platc can only name the renderer",
+                "field-level provenance is recorded for the security and delivery planes, resource-plane workload objects and provisioner templates; for `{}` objects platc can only name the renderer yet",
                 e.obj.plane.as_str()
             ));
         }

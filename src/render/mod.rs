@@ -207,6 +207,8 @@ pub struct GlobalCx<'a> {
     pub platform: &'a Platform,
     /// In promotion order.
     pub envs: Vec<(&'a EnvResolution, &'a EnvGraph)>,
+    /// Record field origins (see [`origins`]).
+    pub record: bool,
 }
 
 /// The seam for plane renderers: each turns resolved nodes into objects, per environment and

@@ -13,6 +13,10 @@ use crate::graph::{self, namespace_id, resource_id, workload_id};
 use crate::model::{Plane, Platform};
 use crate::resolve::EnvResolution;
 
+mod why;
+
+use why::App;
+
 pub struct DeliveryPlane;
 
 /// The AppProject that owns cluster-wide things (namespaces, components, roots).
@@ -120,7 +124,7 @@ impl PlaneRenderer for DeliveryPlane {
 
     fn render_global(&self, cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
         let envs: Vec<&EnvResolution> = cx.envs.iter().map(|(r, _)| *r).collect();
-        render_global(cx.platform, &envs)
+        render_global(cx.platform, &envs, cx.record)
     }
 
     fn render_env(&self, cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
@@ -151,12 +155,23 @@ impl PlaneRenderer for DeliveryPlane {
                     labels: labels(Some(env), Some(team)),
                 },
             );
-            out.push(delivery_obj(
-                format!("{apps_dir}/{name}.yaml"),
-                app,
-                "platform/main.ncl",
-                namespace_id(ns),
-            ));
+            let node = namespace_id(ns);
+            let why = why::app_origins(
+                cx,
+                &App {
+                    node: Some(&node),
+                    team: Some(team),
+                },
+            );
+            out.push(
+                delivery_obj(
+                    format!("{apps_dir}/{name}.yaml"),
+                    app,
+                    "platform/main.ncl",
+                    node,
+                )
+                .with_origins(why),
+            );
         }
         for w in &cx.res.workloads {
             if !cx.fresh(&workload_id(&w.name)) {
@@ -178,12 +193,18 @@ impl PlaneRenderer for DeliveryPlane {
                     labels: app_labels,
                 },
             );
-            out.push(delivery_obj(
-                format!("{apps_dir}/{name}.yaml"),
-                app,
-                &w.file,
-                workload_id(&w.name),
-            ));
+            let node = workload_id(&w.name);
+            let why = why::app_origins(
+                cx,
+                &App {
+                    node: Some(&node),
+                    team: Some(&w.team),
+                },
+            );
+            out.push(
+                delivery_obj(format!("{apps_dir}/{name}.yaml"), app, &w.file, node)
+                    .with_origins(why),
+            );
         }
         for i in cx
             .res
@@ -207,12 +228,18 @@ impl PlaneRenderer for DeliveryPlane {
                     labels: labels(Some(env), Some(&i.team)),
                 },
             );
-            out.push(delivery_obj(
-                format!("{apps_dir}/{name}.yaml"),
-                app,
-                &i.span.file,
-                resource_id(&i.key),
-            ));
+            let node = resource_id(&i.key);
+            let why = why::app_origins(
+                cx,
+                &App {
+                    node: Some(&node),
+                    team: Some(&i.team),
+                },
+            );
+            out.push(
+                delivery_obj(format!("{apps_dir}/{name}.yaml"), app, &i.span.file, node)
+                    .with_origins(why),
+            );
         }
 
         let root_name = format!("{env}-root");
@@ -228,18 +255,32 @@ impl PlaneRenderer for DeliveryPlane {
                 labels: labels(Some(env), None),
             },
         );
-        out.push(delivery_obj(
-            format!("argocd/{env}/root.yaml"),
-            root,
-            "platform/main.ncl",
-            String::new(),
-        ));
+        let why = why::app_origins(
+            cx,
+            &App {
+                node: None,
+                team: None,
+            },
+        );
+        out.push(
+            delivery_obj(
+                format!("argocd/{env}/root.yaml"),
+                root,
+                "platform/main.ncl",
+                String::new(),
+            )
+            .with_origins(why),
+        );
         Ok(out)
     }
 }
 
 /// AppProjects, and per cluster the component Applications and their root.
-fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, Diagnostics> {
+fn render_global(
+    p: &Platform,
+    envs: &[&EnvResolution],
+    record: bool,
+) -> Result<Vec<Object>, Diagnostics> {
     let mut out = Vec::new();
     let mut chart_repos: BTreeSet<&str> = BTreeSet::new();
     for c in p.components.values() {
@@ -265,12 +306,15 @@ fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, D
             "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
         }
     });
-    out.push(delivery_obj(
-        format!("argocd/projects/{PLATFORM_PROJECT}.yaml"),
-        platform_project,
-        "platform/main.ncl",
-        String::new(),
-    ));
+    out.push(
+        delivery_obj(
+            format!("argocd/projects/{PLATFORM_PROJECT}.yaml"),
+            platform_project,
+            "platform/main.ncl",
+            String::new(),
+        )
+        .with_origins(why::project_origins(p, record, None)),
+    );
 
     for (team_name, team) in &p.teams {
         let mut destinations = Vec::new();
@@ -304,12 +348,15 @@ fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, D
             "metadata": {"name": team.project, "namespace": p.gitops.argocd_namespace, "labels": labels(None, Some(team_name))},
             "spec": spec,
         });
-        out.push(delivery_obj(
-            format!("argocd/projects/{}.yaml", team.project),
-            proj,
-            "platform/main.ncl",
-            String::new(),
-        ));
+        out.push(
+            delivery_obj(
+                format!("argocd/projects/{}.yaml", team.project),
+                proj,
+                "platform/main.ncl",
+                String::new(),
+            )
+            .with_origins(why::project_origins(p, record, Some(team_name))),
+        );
     }
 
     let used_clusters: BTreeSet<&str> = envs.iter().map(|e| e.cluster.as_str()).collect();
@@ -355,12 +402,16 @@ fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, D
                     "syncPolicy": sync_policy(&["CreateNamespace=true"]),
                 }
             });
-            out.push(delivery_obj(
-                format!("{dir}/{comp_name}.yaml"),
-                app,
-                "platform/main.ncl",
-                graph::component_id(comp_name),
-            ));
+            let why = why::component_app_origins(p, record, cluster_name, comp_name, &waves);
+            out.push(
+                delivery_obj(
+                    format!("{dir}/{comp_name}.yaml"),
+                    app,
+                    "platform/main.ncl",
+                    graph::component_id(comp_name),
+                )
+                .with_origins(why),
+            );
         }
         let root = application(
             p,
@@ -374,12 +425,15 @@ fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, D
                 labels: json!({"app.kubernetes.io/managed-by": "platc", "platc.dev/cluster": cluster_name}),
             },
         );
-        out.push(delivery_obj(
-            format!("argocd/clusters/{cluster_name}/root.yaml"),
-            root,
-            "platform/main.ncl",
-            String::new(),
-        ));
+        out.push(
+            delivery_obj(
+                format!("argocd/clusters/{cluster_name}/root.yaml"),
+                root,
+                "platform/main.ncl",
+                String::new(),
+            )
+            .with_origins(why::cluster_root_origins(p, record, cluster_name)),
+        );
     }
     Ok(out)
 }
