@@ -11,7 +11,7 @@ use platc::render::Object;
 use platc::render::origins::leaves;
 
 /// The planes whose renderers record field origins.
-const RECORDING: [Plane; 2] = [Plane::Security, Plane::Delivery];
+const RECORDING: [Plane; 3] = [Plane::Security, Plane::Delivery, Plane::Monitoring];
 
 fn examples(record: bool) -> Compilation {
     let opts = Options {

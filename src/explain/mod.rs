@@ -787,31 +787,6 @@ fn explain_field(
         let r = e.env?;
         Some((r, r.resolution.workload(w)?, cx.score(w)?))
     });
-    if let (
-        Some((r, w, sw)),
-        "ServiceMonitor",
-        ["spec", "endpoints", _, which @ ("path" | "port")],
-    ) = (workload, kind, keys.as_slice())
-    {
-        use crate::render::monitoring::{ANN_METRICS_PATH, ANN_METRICS_PORT};
-        let ann = if *which == "path" {
-            ANN_METRICS_PATH
-        } else {
-            ANN_METRICS_PORT
-        };
-        match sw.annotations.get(ann) {
-            Some(a) => ans.layers.push(score_layer(
-                &sw.file,
-                &format!("annotation {ann}"),
-                json!(a.value),
-                &a.span,
-            )),
-            None => ans
-                .layers
-                .extend(profile_layers(cx, r, w, &["metrics", which], value)),
-        }
-        return ans;
-    }
     match workload {
         Some((r, w, sw)) if p.via == "renderer:resource" => {
             workload_field(cx, r, w, sw, kind, &keys, value, &mut ans)
@@ -827,7 +802,7 @@ fn explain_field(
                 ),
             ));
             ans.notes.push(format!(
-                "field-level provenance is recorded for the security and delivery planes, resource-plane workload objects and provisioner templates; for `{}` objects platc can only name the renderer yet",
+                "field-level provenance is recorded for the security, delivery and monitoring planes, resource-plane workload objects and provisioner templates; for `{}` objects platc can only name the renderer yet",
                 e.obj.plane.as_str()
             ));
         }
