@@ -86,24 +86,78 @@ pub(super) fn instance_policy(cx: &EnvCx<'_>, i: &Instance, e: &PodEndpoint) -> 
     .with_origins(rec)
 }
 
-/// The ingress and egress rules, each recorded as it is added.
+/// A policy's rules as they are added, each recorded with its origins (made only when
+/// recording: `why` runs inside the recorder).
+struct Rules<'r> {
+    ingress: Vec<Value>,
+    egress: Vec<Value>,
+    rec: &'r mut Recorder,
+}
+
+impl Rules<'_> {
+    fn ingress(&mut self, rule: Value, why: impl FnOnce() -> Vec<Origin>) {
+        let n = self.ingress.len();
+        self.rec.record(|| format!("spec.ingress[{n}]"), why);
+        self.ingress.push(rule);
+    }
+
+    fn egress(&mut self, rule: Value, why: impl FnOnce() -> Vec<Origin>) {
+        let n = self.egress.len();
+        self.rec.record(|| format!("spec.egress[{n}]"), why);
+        self.egress.push(rule);
+    }
+}
+
+/// The ingress and egress rules.
 fn rules(
     cx: &EnvCx<'_>,
     i: &Instance,
     e: &PodEndpoint,
     rec: &mut Recorder,
 ) -> (Vec<Value>, Vec<Value>) {
-    let env = &cx.res.env;
     let id = resource_id(&i.key);
-    let node = || id.clone();
-    let mut add = |list: &mut Vec<Value>, dir: &'static str, rule: Value, why: Vec<Origin>| {
-        let n = list.len();
-        rec.record(|| format!("spec.{dir}[{n}]"), || why);
-        list.push(rule);
+    let rule = |r: &'static str| Origin::rule(SEC, r, id.clone());
+    let mut rules = Rules {
+        ingress: Vec::new(),
+        egress: Vec::new(),
+        rec,
     };
-    let on = cx.sources().is_some();
-    // Origins are built only when recording: `why` is evaluated before `add` sees it.
-    let why = |f: &dyn Fn() -> Vec<Origin>| if on { f() } else { Vec::new() };
+    consumers(cx, i, e, &mut rules);
+    rules.egress(dns_rule(), || {
+        vec![rule("every pod may resolve names: DNS to kube-dns")]
+    });
+    // With no pod labels the "own pods" would be the whole namespace.
+    if !e.pods.is_empty() {
+        let own = json!({"podSelector": {"matchLabels": e.pods}});
+        let why = || {
+            let mut o = vec![rule(
+                "a resource's pods reach each other (replication, clustering)",
+            )];
+            o.extend(network(cx, i, "pods"));
+            o
+        };
+        rules.ingress(json!({"from": [own.clone()]}), why);
+        rules.egress(json!({"to": [own]}), why);
+    }
+    operators_and_monitoring(cx, i, e, &mut rules);
+    if e.kube_api {
+        // The API server has no pod labels and its address is the cluster's; it is reached
+        // through the `kubernetes` Service (443) or directly (6443).
+        rules.egress(
+            json!({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp([443, 6443])}),
+            || {
+                let mut o = vec![rule("pods that need the API server reach it (443, 6443)")];
+                o.extend(network(cx, i, "kube_api"));
+                o
+            },
+        );
+    }
+    (rules.ingress, rules.egress)
+}
+
+/// The workloads that use the resource, on its ports: one ordering edge each.
+fn consumers(cx: &EnvCx<'_>, i: &Instance, e: &PodEndpoint, rules: &mut Rules<'_>) {
+    let id = resource_id(&i.key);
     let consumers: Vec<_> = cx
         .graph
         .neighbours(&id, EdgeKind::Ordering, Direction::Outgoing)
@@ -111,10 +165,16 @@ fn rules(
         .filter(|n| n.kind == NodeKind::Workload)
         .filter_map(|n| find(cx, &n.name))
         .collect();
-    let mut ingress = Vec::new();
-    if !consumers.is_empty() {
-        let from: Vec<Value> = consumers.iter().map(|c| peer_workload(env, c)).collect();
-        let w = why(&|| {
+    if consumers.is_empty() {
+        return;
+    }
+    let from: Vec<Value> = consumers
+        .iter()
+        .map(|c| peer_workload(&cx.res.env, c))
+        .collect();
+    rules.ingress(
+        json!({"from": from, "ports": tcp(e.ports.iter().copied())}),
+        || {
             let mut o = network(cx, i, "ports");
             for c in &consumers {
                 o.extend(edge_origins(
@@ -125,43 +185,13 @@ fn rules(
                 ));
             }
             o
-        });
-        add(
-            &mut ingress,
-            "ingress",
-            json!({"from": from, "ports": tcp(e.ports.iter().copied())}),
-            w,
-        );
-    }
-    let mut egress = Vec::new();
-    let w = why(&|| {
-        vec![Origin::rule(
-            SEC,
-            "every pod may resolve names: DNS to kube-dns",
-            node(),
-        )]
-    });
-    add(&mut egress, "egress", dns_rule(), w);
-    // With no pod labels the "own pods" would be the whole namespace.
-    if !e.pods.is_empty() {
-        let own = json!({"podSelector": {"matchLabels": e.pods}});
-        let w = || {
-            let mut o = vec![Origin::rule(
-                SEC,
-                "a resource's pods reach each other (replication, clustering)",
-                node(),
-            )];
-            o.extend(network(cx, i, "pods"));
-            o
-        };
-        add(
-            &mut ingress,
-            "ingress",
-            json!({"from": [own.clone()]}),
-            why(&w),
-        );
-        add(&mut egress, "egress", json!({"to": [own]}), why(&w));
-    }
+        },
+    );
+}
+
+/// The operators the provisioner requires, and Prometheus on the metrics port.
+fn operators_and_monitoring(cx: &EnvCx<'_>, i: &Instance, e: &PodEndpoint, rules: &mut Rules<'_>) {
+    let rule = |r: &'static str| Origin::rule(SEC, r, resource_id(&i.key));
     let operators: BTreeSet<String> = i
         .requires
         .iter()
@@ -169,65 +199,25 @@ fn rules(
         .map(|c| c.namespace.clone())
         .collect();
     if !operators.is_empty() {
-        let w = why(&|| {
+        rules.ingress(json!({"from": ns_peers(&operators)}), || {
             let prov = provisioner_path(cx.platform, &i.provisioner).unwrap_or_default();
             vec![
-                Origin::rule(
-                    SEC,
-                    "the operators the provisioner requires reach the resource's pods",
-                    node(),
-                ),
+                rule("the operators the provisioner requires reach the resource's pods"),
                 platform(
                     cx.platform,
                     &[format!("{prov}.requires"), format!("{prov}.name")],
                 ),
             ]
         });
-        add(
-            &mut ingress,
-            "ingress",
-            json!({"from": ns_peers(&operators)}),
-            w,
-        );
     }
     if let Some(mp) = e.metrics_port {
         let mon = provider_namespaces(cx, &[SERVICE_MONITOR_KIND, POD_MONITOR_KIND]);
         if !mon.is_empty() {
-            let w = why(&|| {
-                let mut o = vec![Origin::rule(
-                    SEC,
-                    "Prometheus scrapes the resource's metrics port",
-                    node(),
-                )];
+            rules.ingress(json!({"from": ns_peers(&mon), "ports": tcp([mp])}), || {
+                let mut o = vec![rule("Prometheus scrapes the resource's metrics port")];
                 o.extend(network(cx, i, "metrics_port"));
                 o
             });
-            add(
-                &mut ingress,
-                "ingress",
-                json!({"from": ns_peers(&mon), "ports": tcp([mp])}),
-                w,
-            );
         }
     }
-    if e.kube_api {
-        // The API server has no pod labels and its address is the cluster's; it is reached
-        // through the `kubernetes` Service (443) or directly (6443).
-        let w = why(&|| {
-            let mut o = vec![Origin::rule(
-                SEC,
-                "pods that need the API server reach it (443, 6443)",
-                node(),
-            )];
-            o.extend(network(cx, i, "kube_api"));
-            o
-        });
-        add(
-            &mut egress,
-            "egress",
-            json!({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp([443, 6443])}),
-            w,
-        );
-    }
-    (ingress, egress)
 }

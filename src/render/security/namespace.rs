@@ -35,10 +35,14 @@ fn record_frame(cx: &EnvCx<'_>, rec: &mut Recorder, ns: &str, team: &str, rule: 
 
 /// Default deny, the team's Role and its binding.
 pub(super) fn namespace_objects(cx: &EnvCx<'_>, ns: &str, team: &str) -> Vec<Object> {
-    let env = &cx.res.env;
-    let dir = namespace_dir(env, ns);
-    let labels = ns_labels(cx, team);
-    let node = || namespace_id(ns);
+    let mut out = vec![default_deny(cx, ns, team), role(cx, ns, team)];
+    if let Some(group) = cx.platform.teams.get(team).and_then(|t| t.group.as_ref()) {
+        out.push(role_binding(cx, ns, team, group));
+    }
+    out
+}
+
+fn default_deny(cx: &EnvCx<'_>, ns: &str, team: &str) -> Object {
     let mut rec = cx.recorder();
     record_frame(
         cx,
@@ -51,29 +55,30 @@ pub(super) fn namespace_objects(cx: &EnvCx<'_>, ns: &str, team: &str) -> Vec<Obj
         vec![Origin::rule(
             SEC,
             "deny all traffic in and out of every pod of the namespace but what a workload's own policy allows",
-            node(),
+            namespace_id(ns),
         )]
     });
-    let mut out = vec![
-        Object::manifest(
-            &dir,
-            json!({
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "NetworkPolicy",
-                "metadata": {"name": DEFAULT_DENY, "namespace": ns, "labels": labels},
-                "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-            }),
-            Plane::Security,
-            provenance_ns(ns),
-        )
-        .with_origins(rec),
-    ];
+    Object::manifest(
+        &namespace_dir(&cx.res.env, ns),
+        json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": DEFAULT_DENY, "namespace": ns, "labels": ns_labels(cx, team)},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        }),
+        Plane::Security,
+        provenance_ns(ns),
+    )
+    .with_origins(rec)
+}
+
+fn role(cx: &EnvCx<'_>, ns: &str, team: &str) -> Object {
+    let env = &cx.res.env;
     let production = cx
         .platform
         .environments
         .get(env)
         .is_some_and(|e| e.env_type == "production");
-    let role = format!("team-{team}");
     let mut rec = cx.recorder();
     record_frame(
         cx,
@@ -87,51 +92,48 @@ pub(super) fn namespace_objects(cx: &EnvCx<'_>, ns: &str, team: &str) -> Vec<Obj
             Origin::rule(
                 SEC,
                 "read what platc and the cluster's operators put in the namespace, never secrets; port-forward outside production",
-                node(),
+                namespace_id(ns),
             ),
             platform(cx.platform, &[format!("environments.{env}.type"), format!("environments.{env}")]),
         ]
     });
-    out.push(
-        Object::manifest(
-            &dir,
-            json!({
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": {"name": role, "namespace": ns, "labels": labels},
-                "rules": team_rules(cx.platform, &cx.res.cluster, production),
-            }),
-            Plane::Security,
-            provenance_ns(ns),
-        )
-        .with_origins(rec),
-    );
-    if let Some(group) = cx.platform.teams.get(team).and_then(|t| t.group.as_ref()) {
-        let mut rec = cx.recorder();
-        record_frame(cx, &mut rec, ns, team, "the team's group bound to its Role");
-        rec.at("roleRef", || {
-            vec![Origin::rule(SEC, "the team's Role", node())]
-        });
-        rec.at("subjects", || {
-            vec![platform(cx.platform, &[format!("teams.{team}.group")])]
-        });
-        out.push(
-            Object::manifest(
-                &dir,
-                json!({
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "RoleBinding",
-                    "metadata": {"name": role, "namespace": ns, "labels": labels},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
-                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}],
-                }),
-                Plane::Security,
-                provenance_ns(ns),
-            )
-            .with_origins(rec),
-        );
-    }
-    out
+    Object::manifest(
+        &namespace_dir(env, ns),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": format!("team-{team}"), "namespace": ns, "labels": ns_labels(cx, team)},
+            "rules": team_rules(cx.platform, &cx.res.cluster, production),
+        }),
+        Plane::Security,
+        provenance_ns(ns),
+    )
+    .with_origins(rec)
+}
+
+fn role_binding(cx: &EnvCx<'_>, ns: &str, team: &str, group: &str) -> Object {
+    let role = format!("team-{team}");
+    let mut rec = cx.recorder();
+    record_frame(cx, &mut rec, ns, team, "the team's group bound to its Role");
+    rec.at("roleRef", || {
+        vec![Origin::rule(SEC, "the team's Role", namespace_id(ns))]
+    });
+    rec.at("subjects", || {
+        vec![platform(cx.platform, &[format!("teams.{team}.group")])]
+    });
+    Object::manifest(
+        &namespace_dir(&cx.res.env, ns),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": role, "namespace": ns, "labels": ns_labels(cx, team)},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}],
+        }),
+        Plane::Security,
+        provenance_ns(ns),
+    )
+    .with_origins(rec)
 }
 
 const READ: [&str; 3] = ["get", "list", "watch"];

@@ -166,6 +166,14 @@ fn ingress(cx: &EnvCx<'_>, w: &RWorkload, rec: &mut Recorder) -> Vec<Value> {
         ingress.push(json!({"from": from, "ports": pod_ports(&w.ports)}));
     }
 
+    route_ingress(cx, w, rec, &mut ingress);
+    monitoring_ingress(cx, w, rec, &mut ingress);
+    ingress
+}
+
+/// From the route controller, when the workload has a route.
+fn route_ingress(cx: &EnvCx<'_>, w: &RWorkload, rec: &mut Recorder, ingress: &mut Vec<Value>) {
+    let id = workload_id(&w.name);
     // A route sends to the Service port its `port` param names (default 80, as the template).
     let routes: Vec<(&Instance, u16)> = cx
         .res
@@ -199,7 +207,11 @@ fn ingress(cx: &EnvCx<'_>, w: &RWorkload, rec: &mut Recorder) -> Vec<Value> {
         );
         ingress.push(json!({"from": ns_peers(&route_ns), "ports": tcp(route_ports)}));
     }
+}
 
+/// From Prometheus, on the metrics port.
+fn monitoring_ingress(cx: &EnvCx<'_>, w: &RWorkload, rec: &mut Recorder, ingress: &mut Vec<Value>) {
+    let id = workload_id(&w.name);
     // The same scrape target the monitoring plane renders a ServiceMonitor for (profile or
     // annotation), so the two planes cannot disagree.
     if let Ok(Some(scrape)) = crate::render::monitoring::scrape_target(w)
@@ -225,7 +237,6 @@ fn ingress(cx: &EnvCx<'_>, w: &RWorkload, rec: &mut Recorder) -> Vec<Value> {
             ingress.push(json!({"from": ns_peers(&mon), "ports": tcp([p.target_port])}));
         }
     }
-    ingress
 }
 
 /// To DNS, to its callees, to the resources it uses.
