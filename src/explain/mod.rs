@@ -13,16 +13,21 @@ use petgraph::Direction;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::diag::{Code, Diagnostic, Diagnostics, Span, Spanned, did_you_mean};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span, Spanned};
 pub use crate::fieldpath::{Sel, parse as parse_field};
 use crate::graph::{EdgeKind, GNode};
 use crate::load::score::{Piece, split_placeholders};
 use crate::model::{self, Workload};
 use crate::pipeline::{Compilation, EnvResult};
-use crate::render::Object;
 use crate::resolve::{Output, RWorkload};
 
 mod recorded;
+mod targets;
+mod walk;
+
+use targets::{Entry, entries, find_entry, object_id};
+pub use walk::Step;
+use walk::{display_steps, walk};
 
 /// The answer to one `platc explain` question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -286,187 +291,6 @@ fn usage(msg: impl Into<String>) -> Diagnostic {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Targets
-// ---------------------------------------------------------------------------------------------
-
-struct Entry<'a> {
-    obj: &'a Object,
-    env: Option<&'a EnvResult>,
-}
-
-fn entries(comp: &Compilation) -> Vec<Entry<'_>> {
-    let mut v: Vec<Entry<'_>> = comp
-        .envs
-        .iter()
-        .flat_map(|e| {
-            e.objects.iter().map(move |o| Entry {
-                obj: o,
-                env: Some(e),
-            })
-        })
-        .chain(comp.global.iter().map(|o| Entry { obj: o, env: None }))
-        .collect();
-    v.sort_by(|a, b| a.obj.path.cmp(&b.obj.path));
-    v
-}
-
-fn object_id(o: &Object) -> Option<ObjectId> {
-    let v = o.value()?;
-    let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
-    Some(ObjectId {
-        api_version: s("/apiVersion")?,
-        kind: s("/kind")?,
-        namespace: s("/metadata/namespace"),
-        name: s("/metadata/name")?,
-    })
-}
-
-fn looks_like_path(s: &str) -> bool {
-    s.ends_with(".yaml")
-        || s.ends_with(".md")
-        || s.ends_with(".json")
-        || ["envs/", "argocd/", "catalog/", ".platc/"]
-            .iter()
-            .any(|p| s.starts_with(p))
-}
-
-fn find_entry<'a>(
-    entries: &[Entry<'a>],
-    main: &str,
-    layout: crate::model::Layout,
-) -> Result<Entry<'a>, Diagnostics> {
-    let main = main.trim_start_matches("./");
-    if let Some(e) = entries.iter().find(|e| e.obj.path == main) {
-        return Ok(Entry {
-            obj: e.obj,
-            env: e.env,
-        });
-    }
-    // A `manifest.yaml` of the manifest layout: the object in it, if it holds one.
-    let in_file: Vec<&Entry<'a>> = entries
-        .iter()
-        .filter(|e| layout.file_of(&e.obj.path) == main)
-        .collect();
-    match in_file.as_slice() {
-        [] => {}
-        [one] => {
-            return Ok(Entry {
-                obj: one.obj,
-                env: one.env,
-            });
-        }
-        many => {
-            let mut d = usage(format!("`{main}` holds {} objects", many.len())).with_help(
-                "name one of them (`Kind/namespace/name`), optionally with `#field.path`",
-            );
-            for e in many {
-                if let Some(id) = object_id(e.obj) {
-                    d = d.with_note(id.display());
-                }
-            }
-            return Err(d.into());
-        }
-    }
-    if looks_like_path(main) {
-        let d = usage(format!("no rendered file `{main}`"));
-        let mut paths: Vec<String> = entries
-            .iter()
-            .map(|e| layout.file_of(&e.obj.path).into_owned())
-            .collect();
-        paths.dedup();
-        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-        return Err(match suggest(main, &paths) {
-            Some(c) => d.with_help(format!("did you mean `{c}`?")),
-            None => d.with_help(
-                "rendered files look like `envs/<env>/<app>/<kind>-<name>.yaml`; `platc build` lists what it writes",
-            ),
-        }
-        .into());
-    }
-    let parts: Vec<&str> = main.split('/').collect();
-    let ids: Vec<(String, &Entry<'a>)> = entries
-        .iter()
-        .filter_map(|e| object_id(e.obj).map(|id| (id.display(), e)))
-        .collect();
-    let matches: Vec<&Entry<'a>> = match parts.as_slice() {
-        [kind, name] => ids
-            .iter()
-            .filter(|(_, e)| {
-                object_id(e.obj)
-                    .is_some_and(|id| id.kind.eq_ignore_ascii_case(kind) && id.name == *name)
-            })
-            .map(|(_, e)| *e)
-            .collect(),
-        [kind, ns, name] => ids
-            .iter()
-            .filter(|(_, e)| {
-                object_id(e.obj).is_some_and(|id| {
-                    id.kind.eq_ignore_ascii_case(kind)
-                        && id.namespace.as_deref() == Some(*ns)
-                        && id.name == *name
-                })
-            })
-            .map(|(_, e)| *e)
-            .collect(),
-        _ => {
-            return Err(usage(format!("cannot read target `{main}`"))
-                .with_help("name a rendered file (`envs/prod/app/deployment-app.yaml`) or an object (`Deployment/namespace/name`, `Kind/name` when cluster-scoped), optionally with `#field.path`")
-                .into());
-        }
-    };
-    match matches.as_slice() {
-        [one] => Ok(Entry {
-            obj: one.obj,
-            env: one.env,
-        }),
-        [] => {
-            let d = usage(format!("no rendered object `{main}`"));
-            let names: Vec<&str> = ids.iter().map(|(s, _)| s.as_str()).collect();
-            Err(match suggest(main, &names) {
-                Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                None => d.with_help(
-                    "objects are named `Kind/namespace/name` (or `Kind/name` when cluster-scoped), as in the rendered manifests",
-                ),
-            }
-            .into())
-        }
-        many => {
-            let mut d = usage(format!("`{main}` names {} rendered objects", many.len()))
-                .with_help("name the namespace (`Kind/namespace/name`), the file, or pick one environment with `--env`");
-            for e in many {
-                d = d.with_note(e.obj.path.clone());
-            }
-            Err(d.into())
-        }
-    }
-}
-
-/// The closest candidate: by edit distance when it is a likely typo, otherwise the candidate
-/// sharing the longest common suffix and prefix (a wrong directory, a wrong environment).
-fn suggest<'a>(wanted: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    if let Some(c) = did_you_mean(wanted, candidates.iter().copied()) {
-        return Some(c);
-    }
-    let w = wanted.to_ascii_lowercase();
-    let score = |c: &str| -> usize {
-        let c = c.to_ascii_lowercase();
-        let pre = w.bytes().zip(c.bytes()).take_while(|(a, b)| a == b).count();
-        let suf = w
-            .bytes()
-            .rev()
-            .zip(c.bytes().rev())
-            .take_while(|(a, b)| a == b)
-            .count();
-        pre + suf
-    };
-    let best = candidates.iter().copied().max_by(|a, b| {
-        score(a).cmp(&score(b)).then_with(|| b.cmp(a)) // ties: the first in name order
-    })?;
-    // Only a suggestion that shares most of what was typed helps.
-    (score(best) * 2 >= wanted.len()).then_some(best)
-}
-
-// ---------------------------------------------------------------------------------------------
 // The object
 // ---------------------------------------------------------------------------------------------
 
@@ -618,118 +442,6 @@ fn graph_node(r: &EnvResult, id: &str) -> Option<GraphNode> {
         calls: refs(EdgeKind::Communication, Direction::Outgoing),
         called_by: refs(EdgeKind::Communication, Direction::Incoming),
     })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Field paths
-// ---------------------------------------------------------------------------------------------
-
-/// One step of a resolved field path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    Key(String),
-    Item { index: usize, name: Option<String> },
-}
-
-fn display_steps(steps: &[Step]) -> String {
-    // Written as `platc diff` writes field paths, so a path from either reads in the other.
-    steps.iter().fold(String::new(), |path, st| match st {
-        Step::Key(k) => crate::fieldpath::key(&path, k),
-        Step::Item { name: Some(n), .. } => crate::fieldpath::item(&path, n),
-        Step::Item { index, .. } => crate::fieldpath::index(&path, *index),
-    })
-}
-
-fn walk<'v>(body: &'v Value, sels: &[Sel]) -> Result<(Vec<Step>, &'v Value), Diagnostic> {
-    let mut cur = body;
-    let mut steps = Vec::new();
-    for sel in sels {
-        let here = if steps.is_empty() {
-            "the object".to_string()
-        } else {
-            format!("`{}`", display_steps(&steps))
-        };
-        match (sel, cur) {
-            (Sel::Key(k) | Sel::Bracket(k), Value::Object(m)) => match m.get(k) {
-                Some(v) => {
-                    steps.push(Step::Key(k.clone()));
-                    cur = v;
-                }
-                None => {
-                    let mut d = usage(format!("{here} has no field `{k}`"));
-                    if let Some(hint) = replicas_hint(body, &steps, k) {
-                        d = d.with_note(hint);
-                    }
-                    return Err(match did_you_mean(k, m.keys().map(String::as_str)) {
-                        Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                        None => d.with_help(format!(
-                            "fields: {}",
-                            m.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )),
-                    });
-                }
-            },
-            (Sel::Bracket(b), Value::Array(items)) => {
-                let name_of = |v: &Value| v.get("name").and_then(Value::as_str).map(str::to_string);
-                let found = match b.parse::<usize>() {
-                    Ok(i) if i < items.len() => Some(i),
-                    _ => items.iter().position(|v| name_of(v).as_deref() == Some(b)),
-                };
-                match found {
-                    Some(i) => {
-                        steps.push(Step::Item {
-                            index: i,
-                            name: name_of(&items[i]),
-                        });
-                        cur = &items[i];
-                    }
-                    None => {
-                        let names: Vec<String> = items.iter().filter_map(name_of).collect();
-                        let d = usage(format!("{here} has no item `{b}`"));
-                        return Err(match did_you_mean(b, names.iter().map(String::as_str)) {
-                            Some(c) => d.with_help(format!("did you mean `[{c}]`?")),
-                            None if names.is_empty() => d.with_help(format!(
-                                "it is a list of {} items: select one by index, `[0]`",
-                                items.len()
-                            )),
-                            None => d.with_help(format!("items: {}", names.join(", "))),
-                        });
-                    }
-                }
-            }
-            (Sel::Key(k), Value::Array(_)) => {
-                return Err(usage(format!("{here} is a list, not a map (at `{k}`)"))
-                    .with_help("select an item with `[name]` or `[index]`"));
-            }
-            (sel, _) => {
-                let k = match sel {
-                    Sel::Key(k) | Sel::Bracket(k) => k,
-                };
-                return Err(usage(format!("{here} is a value, it has no field `{k}`")));
-            }
-        }
-    }
-    Ok((steps, cur))
-}
-
-/// `spec.replicas` is absent exactly when an autoscaler owns the count: say so.
-fn replicas_hint(body: &Value, steps: &[Step], missing: &str) -> Option<String> {
-    let is_deploy = body.get("kind").and_then(Value::as_str) == Some("Deployment");
-    if is_deploy && missing == "replicas" && steps == [Step::Key("spec".into())] {
-        let name = body
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let ns = body
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        Some(format!(
-            "the profile gives this workload a HorizontalPodAutoscaler, which owns the replica count: explain `HorizontalPodAutoscaler/{ns}/{name}#spec.minReplicas`"
-        ))
-    } else {
-        None
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
