@@ -132,6 +132,7 @@ pub fn run(
         reuse_evaluation: false,
         // As `build` does.
         free_models: true,
+        record_origins: false,
     };
     let mut figs = Figures::default();
     let (mut size, mut change) = ((0, 0, 0), (0, (0, 0)));

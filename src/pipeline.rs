@@ -35,6 +35,9 @@ pub struct Options {
     /// only its name, cluster and counts (`build` and `publish`, which want the tree and nothing
     /// else: a cold build's peak memory held every environment's model beside every object).
     pub free_models: bool,
+    /// Record where each field's value came from ([`crate::render::origins`]): `explain` asks
+    /// for it; a build never pays for it.
+    pub record_origins: bool,
 }
 
 pub struct Compilation {
@@ -167,6 +170,7 @@ fn render_prepared(
     templates: &Templates,
     p: Prepared,
     opts: &Options,
+    sources: Option<&render::origins::Sources<'_>>,
 ) -> Result<EnvResult, Diagnostics> {
     let (bytes_only, layout) = (
         opts.bytes_only,
@@ -181,13 +185,16 @@ fn render_prepared(
     let skip: BTreeSet<String> = reused.keys().cloned().collect();
     let cx = EnvCx::new(platform, templates, &resolution, &graph)
         .reusing(&skip)
-        .bytes_only(bytes_only);
+        .bytes_only(bytes_only)
+        .recording(sources);
     let mut objects = render::render_env(&cx)?;
     if clashes(&objects, &reused, layout) {
         // A rendered object lands where a reused one is: without the memo the two would be
         // reported as rendering to one path, so render everything and let that check speak.
         reused.clear();
-        let cx = EnvCx::new(platform, templates, &resolution, &graph).bytes_only(bytes_only);
+        let cx = EnvCx::new(platform, templates, &resolution, &graph)
+            .bytes_only(bytes_only)
+            .recording(sources);
         objects = render::render_env(&cx)?;
     }
     let counts = (resolution.workloads.len(), resolution.instances.len());
@@ -275,6 +282,7 @@ fn compile_envs(
                 .flatten()
                 .map(|p| (&p.resolution, &p.graph))
                 .collect(),
+            record: opts.record_origins,
         })
         .map(|g| {
             if opts.bytes_only {
@@ -284,10 +292,14 @@ fn compile_envs(
             }
         })
     });
+    let sources = opts
+        .record_origins
+        .then(|| render::origins::Sources::new(&workloads));
     let rendered: Vec<Result<EnvResult, Diagnostics>> = prepared
         .into_par_iter()
-        .map(|p| p.and_then(|p| render_prepared(&platform, &templates, p, opts)))
+        .map(|p| p.and_then(|p| render_prepared(&platform, &templates, p, opts, sources.as_ref())))
         .collect();
+    drop(sources);
     let env_results = Diagnostics::all(rendered)?;
     let global = match global {
         Some(g) => g?,

@@ -434,3 +434,47 @@ fn explain_reads_the_manifest_layout_the_same_way() {
         "{err}"
     );
 }
+
+#[test]
+fn a_network_policy_rule_names_its_graph_edge_and_the_score_request_behind_it() {
+    let all = explain_json("NetworkPolicy/storefront-prod/orders#spec.egress");
+    let rules = all["field"]["value"].as_array().expect("egress rules");
+    let db = rules
+        .iter()
+        .position(|r| r["ports"][0]["port"] == 5432)
+        .expect("egress to postgres");
+    let line = line_of("examples/storefront/orders/score.yaml", "  db:");
+    // The whole list: each rule's causes, labelled with the rule's field.
+    let layers = all["field"]["layers"].as_array().expect("layers");
+    let rule = format!("spec.egress[{db}]");
+    let of_rule: Vec<&Value> = layers.iter().filter(|l| l["field"] == rule).collect();
+    assert_eq!(
+        of_rule[0]["origin"],
+        "edge resource:postgres/default/orders-db → workload:orders (ordering)"
+    );
+    assert_eq!(of_rule[0]["layer"], "edge");
+    assert_eq!(of_rule[1]["location"]["line"], line);
+    assert_eq!(of_rule[1]["location"]["how"], "span");
+
+    let (code, out, err) = explain(&[&format!("NetworkPolicy/storefront-prod/orders#{rule}")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "  sets      edge resource:postgres/default/orders-db → workload:orders (ordering)\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "            at examples/storefront/orders/score.yaml:{line}:3\n"
+        )),
+        "{out}"
+    );
+    // The port and the pods come from the provisioner's settings, located in the platform.
+    assert!(
+        out.contains(&format!("  sets      [{rule}.to] platform provisioners[")),
+        "{out}"
+    );
+    assert!(out.contains("at platform/provisioners/data.ncl:"), "{out}");
+    assert!(!out.contains("can only name the renderer"), "{out}");
+}

@@ -21,7 +21,11 @@ pub struct ExplainArgs {
 }
 
 pub fn run(a: ExplainArgs) -> i32 {
-    let comp = match platc::pipeline::compile(&a.ws.dir, &a.ws.options(None)) {
+    let opts = platc::pipeline::Options {
+        record_origins: true,
+        ..a.ws.options(None)
+    };
+    let comp = match platc::pipeline::compile(&a.ws.dir, &opts) {
         Ok(c) => c,
         Err(d) => {
             output::print_diagnostics(&d);
@@ -165,9 +169,13 @@ fn layer(l: &Layer) -> String {
         Role::Replaced => "replaced",
         Role::Feeds => "feeds",
     };
+    let origin = match &l.field {
+        Some(f) => format!("[{f}] {}", l.origin),
+        None => l.origin.clone(),
+    };
     let mut s = match &l.value {
-        Some(v) => format!("  {role:<9} {} = {}\n", l.origin, show(v)),
-        None => format!("  {role:<9} {}\n", l.origin),
+        Some(v) => format!("  {role:<9} {origin} = {}\n", show(v)),
+        None => format!("  {role:<9} {origin}\n"),
     };
     if let Some(loc) = &l.location {
         s.push_str(&format!("            at {loc}\n"));

@@ -154,6 +154,7 @@ impl Workspace {
             layout: self.layout,
             reuse_evaluation: false,
             free_models: false,
+            record_origins: false,
         }
     }
 }

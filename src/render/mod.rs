@@ -6,6 +6,7 @@ mod dashboards;
 pub mod delivery;
 pub mod limits;
 pub mod monitoring;
+pub mod origins;
 pub mod resource;
 pub mod security;
 
@@ -37,6 +38,9 @@ pub struct Object {
     pub plane: Plane,
     pub body: Body,
     pub provenance: Provenance,
+    /// Field-level provenance, when the compilation recorded it (`platc explain`); `None` in
+    /// a build, and for objects of renderers that record none yet.
+    pub origins: Option<Box<origins::Origins>>,
 }
 
 /// What a rendered file holds.
@@ -59,7 +63,14 @@ impl Object {
             plane,
             body: Body::Manifest(value),
             provenance,
+            origins: None,
         }
+    }
+
+    /// The object with what its renderer's [`origins::Recorder`] recorded.
+    pub fn with_origins(mut self, rec: origins::Recorder) -> Object {
+        self.origins = rec.finish();
+        self
     }
 
     /// The manifest's value (`None` for text files, and for manifests already turned into
@@ -116,6 +127,8 @@ pub struct EnvCx<'a> {
     bytes_only: bool,
     /// Namespace → owning team, computed once for the labels.
     namespaces: BTreeMap<&'a str, &'a str>,
+    /// Set when field origins are to be recorded (see [`origins`]).
+    sources: Option<&'a origins::Sources<'a>>,
 }
 
 static NONE_REUSED: BTreeSet<String> = BTreeSet::new();
@@ -135,7 +148,24 @@ impl<'a> EnvCx<'a> {
             reused: &NONE_REUSED,
             bytes_only: false,
             namespaces: res.namespaces(),
+            sources: None,
         }
+    }
+
+    /// Record field origins, reading Score spans from `sources`.
+    pub fn recording(mut self, sources: Option<&'a origins::Sources<'a>>) -> Self {
+        self.sources = sources;
+        self
+    }
+
+    /// What recording reads; `None` when not recording.
+    pub fn sources(&self) -> Option<&'a origins::Sources<'a>> {
+        self.sources
+    }
+
+    /// A recorder for one object: on only when this compilation records origins.
+    pub fn recorder(&self) -> origins::Recorder {
+        origins::Recorder::new(self.sources.is_some())
     }
 
     /// Nodes not to render (the render memo holds them).
@@ -177,6 +207,8 @@ pub struct GlobalCx<'a> {
     pub platform: &'a Platform,
     /// In promotion order.
     pub envs: Vec<(&'a EnvResolution, &'a EnvGraph)>,
+    /// Record field origins (see [`origins`]).
+    pub record: bool,
 }
 
 /// The seam for plane renderers: each turns resolved nodes into objects, per environment and

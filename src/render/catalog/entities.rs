@@ -430,5 +430,6 @@ pub(super) fn location(platform: &Platform, entities: &[Object]) -> Object {
         plane: Plane::DeveloperControl,
         body: Body::Manifest(location),
         provenance: prov(PLATFORM_SOURCE, String::new()),
+        origins: None,
     }
 }

@@ -74,6 +74,7 @@ impl PlaneRenderer for DeveloperControlPlane {
                     node: workload_id(&w.name),
                     via: VIA.into(),
                 },
+                origins: None,
             })
             .collect())
     }

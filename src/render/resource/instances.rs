@@ -11,6 +11,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::graph::resource_id;
 use crate::model::Plane;
 use crate::render::limits;
+use crate::render::origins::{Origin, Recorder, platform, provisioner_path};
 use crate::render::{EnvCx, Object, Provenance};
 use crate::resolve::{Instance, Output};
 
@@ -52,6 +53,48 @@ pub(super) fn external_secrets(
         .collect()
 }
 
+/// Where an instance's ExternalSecret comes from: the request that made the instance, its
+/// provisioner's `external_secret` (store, remote key) and `secret_outputs` (the keys).
+fn external_secret_origins(cx: &EnvCx<'_>, i: &Instance) -> Recorder {
+    let mut rec = cx.recorder();
+    if !rec.on() {
+        return rec;
+    }
+    let p = cx.platform;
+    let prov = provisioner_path(p, &i.provisioner).unwrap_or_default();
+    let es = format!("{prov}.external_secret");
+    let request = || Origin::Score {
+        what: format!("the request of resource {}", i.name),
+        at: i.span.clone(),
+    };
+    let rule = |r: &'static str| Origin::rule("resource", r, resource_id(&i.key));
+    for field in ["apiVersion", "kind", "metadata", "spec.target"] {
+        rec.at(field, || {
+            vec![
+                rule(
+                    "an ExternalSecret per Secret of the instance's secret outputs, named after it",
+                ),
+                platform(p, &[format!("{prov}.secret_outputs"), es.clone()]),
+                request(),
+            ]
+        });
+    }
+    rec.at("spec.refreshInterval", || {
+        vec![rule("secrets are refreshed hourly")]
+    });
+    rec.at("spec.secretStoreRef", || {
+        vec![platform(p, &[format!("{es}.store"), es.clone()])]
+    });
+    rec.at("spec.data", || {
+        vec![
+            rule("one entry per secret output key, under the remote key"),
+            platform(p, &[format!("{es}.remote_key"), es.clone()]),
+            platform(p, &[format!("{prov}.secret_outputs"), es.clone()]),
+        ]
+    });
+    rec
+}
+
 pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut out = Vec::new();
@@ -63,19 +106,22 @@ pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object
         .cloned()
         .unwrap_or_default();
     for es in external_secrets(i, &i.namespace, &labels) {
-        out.push(Object::manifest(
-            &dir,
-            es,
-            Plane::Security,
-            Provenance {
-                source: i.span.file.to_string(),
-                node: resource_id(&i.key),
-                via: format!(
-                    "renderer:resource (external_secret of provisioner:{})",
-                    i.provisioner
-                ),
-            },
-        ));
+        out.push(
+            Object::manifest(
+                &dir,
+                es,
+                Plane::Security,
+                Provenance {
+                    source: i.span.file.to_string(),
+                    node: resource_id(&i.key),
+                    via: format!(
+                        "renderer:resource (external_secret of provisioner:{})",
+                        i.provisioner
+                    ),
+                },
+            )
+            .with_origins(external_secret_origins(cx, i)),
+        );
     }
     for tname in &i.manifests {
         let text = match cx.templates.render(tname, &i.context) {

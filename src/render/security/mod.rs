@@ -16,20 +16,27 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use petgraph::Direction;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::resource::{instance_dir, namespace_dir, workload_dir};
-use super::{EnvCx, Object, PlaneRenderer, Provenance, workload_labels};
+use super::{EnvCx, Object, PlaneRenderer, Provenance};
 use crate::diag::Diagnostics;
-use crate::graph::{EdgeKind, NodeKind, components_on, namespace_id, resource_id, workload_id};
-use crate::model::{Plane, Platform, RouteKind};
-use crate::resolve::{Instance, RPort, RWorkload};
+use crate::graph::{components_on, namespace_id, resource_id, workload_id};
+use crate::model::{Plane, RouteKind};
+use crate::resolve::{RPort, RWorkload};
 
 mod endpoints;
+mod instance;
+mod namespace;
+mod workload;
 
-use endpoints::port_of;
 pub use endpoints::{Endpoint, PodEndpoint, endpoint};
+use instance::instance_policy;
+use namespace::namespace_objects;
+pub use namespace::team_rules;
+use workload::{service_account, workload_policy};
+
+/// The renderer's name in recorded origins.
+const SEC: &str = "security";
 
 pub struct SecurityPlane;
 
@@ -95,7 +102,7 @@ impl PlaneRenderer for SecurityPlane {
     }
 }
 
-fn provenance_ns(ns: &str) -> Provenance {
+pub(super) fn provenance_ns(ns: &str) -> Provenance {
     Provenance {
         source: "platform/main.ncl".into(),
         node: namespace_id(ns),
@@ -103,140 +110,12 @@ fn provenance_ns(ns: &str) -> Provenance {
     }
 }
 
-fn provenance_w(w: &RWorkload) -> Provenance {
+pub(super) fn provenance_w(w: &RWorkload) -> Provenance {
     Provenance {
         source: w.file.to_string(),
         node: workload_id(&w.name),
         via: "renderer:security".into(),
     }
-}
-
-fn ns_labels(cx: &EnvCx<'_>, team: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("app.kubernetes.io/managed-by".into(), json!("platc"));
-    m.insert("app.kubernetes.io/part-of".into(), json!(cx.platform.name));
-    m.insert("platc.dev/team".into(), json!(team));
-    m.insert("platc.dev/environment".into(), json!(cx.res.env));
-    m
-}
-
-/// Default deny, the team's Role and its binding.
-fn namespace_objects(cx: &EnvCx<'_>, ns: &str, team: &str) -> Vec<Object> {
-    let env = &cx.res.env;
-    let dir = namespace_dir(env, ns);
-    let labels = ns_labels(cx, team);
-    let mut out = vec![Object::manifest(
-        &dir,
-        json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": DEFAULT_DENY, "namespace": ns, "labels": labels},
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-        }),
-        Plane::Security,
-        provenance_ns(ns),
-    )];
-    let production = cx
-        .platform
-        .environments
-        .get(env)
-        .is_some_and(|e| e.env_type == "production");
-    let role = format!("team-{team}");
-    out.push(Object::manifest(
-        &dir,
-        json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": role, "namespace": ns, "labels": labels},
-            "rules": team_rules(cx.platform, &cx.res.cluster, production),
-        }),
-        Plane::Security,
-        provenance_ns(ns),
-    ));
-    if let Some(group) = cx.platform.teams.get(team).and_then(|t| t.group.as_ref()) {
-        out.push(Object::manifest(
-            &dir,
-            json!({
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": role, "namespace": ns, "labels": labels},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
-                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}],
-            }),
-            Plane::Security,
-            provenance_ns(ns),
-        ));
-    }
-    out
-}
-
-const READ: [&str; 3] = ["get", "list", "watch"];
-
-/// Read access to what platc and the operators put in a namespace, logs, and port-forward
-/// outside production. Secrets are deliberately absent: reading them would defeat keeping
-/// secret values out of Git and out of the portal. Operator API groups (from the `provides` of
-/// the cluster's components) are read whole, since their kinds' plural names are not in the
-/// platform definition.
-pub fn team_rules(platform: &Platform, cluster: &str, production: bool) -> Vec<Value> {
-    let core: [(&str, &[&str]); 9] = [
-        (
-            "",
-            &[
-                "configmaps",
-                "endpoints",
-                "events",
-                "persistentvolumeclaims",
-                "pods",
-                "serviceaccounts",
-                "services",
-            ],
-        ),
-        ("apps", &["deployments", "replicasets", "statefulsets"]),
-        ("autoscaling", &["horizontalpodautoscalers"]),
-        ("batch", &["cronjobs", "jobs"]),
-        ("discovery.k8s.io", &["endpointslices"]),
-        ("events.k8s.io", &["events"]),
-        ("networking.k8s.io", &["ingresses", "networkpolicies"]),
-        ("policy", &["poddisruptionbudgets"]),
-        ("rbac.authorization.k8s.io", &["rolebindings", "roles"]),
-    ];
-    let mut rules: Vec<Value> = core
-        .iter()
-        .map(|(g, r)| json!({"apiGroups": [g], "resources": r, "verbs": READ}))
-        .collect();
-    let listed: BTreeSet<&str> = core.iter().map(|(g, _)| *g).collect();
-    let operator_groups: BTreeSet<&str> = components_on(platform, cluster)
-        .into_iter()
-        .filter_map(|c| platform.components.get(c))
-        .flat_map(|c| c.provides.iter())
-        .filter_map(|k| k.rsplit_once('/').map(|(g, _)| g))
-        .filter(|g| !listed.contains(g))
-        .collect();
-    if !operator_groups.is_empty() {
-        rules.push(json!({"apiGroups": operator_groups, "resources": ["*"], "verbs": READ}));
-    }
-    rules.push(json!({"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]}));
-    if !production {
-        rules.push(
-            json!({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["create", "get"]}),
-        );
-    }
-    rules
-}
-
-fn service_account(cx: &EnvCx<'_>, w: &RWorkload) -> Object {
-    let labels = workload_labels(cx.platform, &cx.res.env, &w.team, &w.name);
-    Object::manifest(
-        &workload_dir(&cx.res.env, &w.name),
-        json!({
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": w.name, "namespace": w.namespace, "labels": labels},
-            "automountServiceAccountToken": false,
-        }),
-        Plane::Security,
-        provenance_w(w),
-    )
 }
 
 /// The labels that select a workload's pods (the Deployment's selector).
@@ -251,11 +130,11 @@ fn ns_selector(ns: &str) -> Value {
     json!({"matchLabels": {NS_LABEL: ns}})
 }
 
-fn peer_workload(env: &str, w: &RWorkload) -> Value {
+pub(super) fn peer_workload(env: &str, w: &RWorkload) -> Value {
     json!({"namespaceSelector": ns_selector(&w.namespace), "podSelector": {"matchLabels": pod_selector(env, &w.name)}})
 }
 
-fn peer_pods(namespace: &str, pods: &BTreeMap<String, String>) -> Value {
+pub(super) fn peer_pods(namespace: &str, pods: &BTreeMap<String, String>) -> Value {
     let mut p = json!({"namespaceSelector": ns_selector(namespace)});
     if !pods.is_empty() {
         p["podSelector"] = json!({"matchLabels": pods});
@@ -263,14 +142,14 @@ fn peer_pods(namespace: &str, pods: &BTreeMap<String, String>) -> Value {
     p
 }
 
-fn tcp(ports: impl IntoIterator<Item = u16>) -> Vec<Value> {
+pub(super) fn tcp(ports: impl IntoIterator<Item = u16>) -> Vec<Value> {
     ports
         .into_iter()
         .map(|p| json!({"protocol": "TCP", "port": p}))
         .collect()
 }
 
-fn pod_ports(ports: &[RPort]) -> Vec<Value> {
+pub(super) fn pod_ports(ports: &[RPort]) -> Vec<Value> {
     let set: BTreeSet<(&str, u16)> = ports
         .iter()
         .map(|p| (p.protocol.as_str(), p.target_port))
@@ -280,19 +159,19 @@ fn pod_ports(ports: &[RPort]) -> Vec<Value> {
         .collect()
 }
 
-fn dns_rule() -> Value {
+pub(super) fn dns_rule() -> Value {
     json!({
         "to": [{"namespaceSelector": ns_selector("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
     })
 }
 
-fn external_peer() -> Value {
+pub(super) fn external_peer() -> Value {
     json!({"ipBlock": {"cidr": "0.0.0.0/0", "except": CLUSTER_RANGES}})
 }
 
 /// Namespaces of the installed components that serve any of `kinds`.
-fn provider_namespaces(cx: &EnvCx<'_>, kinds: &[&str]) -> BTreeSet<String> {
+pub(super) fn provider_namespaces(cx: &EnvCx<'_>, kinds: &[&str]) -> BTreeSet<String> {
     components_on(cx.platform, &cx.res.cluster)
         .into_iter()
         .filter_map(|c| cx.platform.components.get(c))
@@ -302,7 +181,7 @@ fn provider_namespaces(cx: &EnvCx<'_>, kinds: &[&str]) -> BTreeSet<String> {
 }
 
 /// Where route traffic comes from: the ingress controller, or the Gateway and its controller.
-fn route_namespaces(cx: &EnvCx<'_>) -> BTreeSet<String> {
+pub(super) fn route_namespaces(cx: &EnvCx<'_>) -> BTreeSet<String> {
     let Some(cluster) = cx.platform.clusters.get(&cx.res.cluster) else {
         return BTreeSet::new();
     };
@@ -318,217 +197,22 @@ fn route_namespaces(cx: &EnvCx<'_>) -> BTreeSet<String> {
     }
 }
 
-fn ns_peers(namespaces: &BTreeSet<String>) -> Vec<Value> {
+pub(super) fn ns_peers(namespaces: &BTreeSet<String>) -> Vec<Value> {
     namespaces
         .iter()
         .map(|ns| json!({"namespaceSelector": ns_selector(ns)}))
         .collect()
 }
 
-fn find<'a>(cx: &'a EnvCx<'_>, name: &str) -> Option<&'a RWorkload> {
+pub(super) fn find<'a>(cx: &'a EnvCx<'_>, name: &str) -> Option<&'a RWorkload> {
     cx.res.workload(name)
-}
-
-/// The workload's NetworkPolicy: every rule comes from one graph edge (or the workload's own
-/// route, metrics port and DNS).
-fn workload_policy(cx: &EnvCx<'_>, w: &RWorkload, endpoints: &BTreeMap<&str, Endpoint>) -> Object {
-    let env = &cx.res.env;
-    let id = workload_id(&w.name);
-    let mut ingress = Vec::new();
-
-    let callers: Vec<Value> = cx
-        .graph
-        .neighbours(&id, EdgeKind::Communication, Direction::Incoming)
-        .into_iter()
-        .filter(|n| n.kind == NodeKind::Workload)
-        .filter_map(|n| find(cx, &n.name))
-        .map(|c| peer_workload(env, c))
-        .collect();
-    if !callers.is_empty() && !w.ports.is_empty() {
-        ingress.push(json!({"from": callers, "ports": pod_ports(&w.ports)}));
-    }
-
-    // A route sends to the Service port its `port` param names (default 80, as the template).
-    let route_ports: BTreeSet<u16> = cx
-        .res
-        .instances
-        .iter()
-        .filter(|i| i.resource_type == "route" && w.uses.values().any(|k| k == &i.key))
-        .filter_map(|i| {
-            let port = i.params.get("port").and_then(port_of).unwrap_or(80);
-            w.ports
-                .iter()
-                .find(|p| p.port == port)
-                .map(|p| p.target_port)
-        })
-        .collect();
-    let route_ns = route_namespaces(cx);
-    if !route_ports.is_empty() && !route_ns.is_empty() {
-        ingress.push(json!({"from": ns_peers(&route_ns), "ports": tcp(route_ports)}));
-    }
-
-    // The same scrape target the monitoring plane renders a ServiceMonitor for (profile or
-    // annotation), so the two planes cannot disagree.
-    if let Ok(Some(scrape)) = crate::render::monitoring::scrape_target(w)
-        && let Some(p) = w.ports.iter().find(|p| p.name == scrape.port)
-    {
-        let mon = provider_namespaces(cx, &[SERVICE_MONITOR_KIND]);
-        if !mon.is_empty() {
-            ingress.push(json!({"from": ns_peers(&mon), "ports": tcp([p.target_port])}));
-        }
-    }
-
-    let mut egress = vec![dns_rule()];
-    for n in cx
-        .graph
-        .neighbours(&id, EdgeKind::Communication, Direction::Outgoing)
-    {
-        if let Some(callee) = find(cx, &n.name)
-            && n.kind == NodeKind::Workload
-            && !callee.ports.is_empty()
-        {
-            egress.push(
-                json!({"to": [peer_workload(env, callee)], "ports": pod_ports(&callee.ports)}),
-            );
-        }
-    }
-    for n in cx
-        .graph
-        .neighbours(&id, EdgeKind::Ordering, Direction::Incoming)
-    {
-        let Some(key) = n.id.strip_prefix("resource:") else {
-            continue;
-        };
-        // Volumes, routes and DNS names have no endpoint: nothing to reach.
-        match endpoints.get(key) {
-            Some(Endpoint::Pods(e)) => egress.push(
-                json!({"to": [peer_pods(&e.namespace, &e.pods)], "ports": tcp(e.ports.iter().copied())}),
-            ),
-            Some(Endpoint::External { ports }) => {
-                egress.push(json!({"to": [external_peer()], "ports": tcp(ports.iter().copied())}))
-            }
-            None => {}
-        }
-    }
-
-    let mut spec = json!({
-        "podSelector": {"matchLabels": pod_selector(env, &w.name)},
-        "policyTypes": ["Ingress", "Egress"],
-        "egress": egress,
-    });
-    if !ingress.is_empty() {
-        spec["ingress"] = Value::Array(ingress);
-    }
-    let labels = workload_labels(cx.platform, env, &w.team, &w.name);
-    Object::manifest(
-        &workload_dir(env, &w.name),
-        json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": w.name, "namespace": w.namespace, "labels": labels},
-            "spec": spec,
-        }),
-        Plane::Security,
-        provenance_w(w),
-    )
-}
-
-/// The policy on a resource's own pods in a platc namespace: its consumers on its ports, its
-/// own pods among themselves (replication, clustering), its operators, Prometheus on the
-/// metrics port, DNS, and the API server when its pods need it.
-fn instance_policy(cx: &EnvCx<'_>, i: &Instance, e: &PodEndpoint) -> Object {
-    let env = &cx.res.env;
-    let PodEndpoint {
-        namespace,
-        pods,
-        ports,
-        metrics_port,
-        kube_api,
-    } = e;
-    let consumers: Vec<Value> = cx
-        .graph
-        .neighbours(
-            &resource_id(&i.key),
-            EdgeKind::Ordering,
-            Direction::Outgoing,
-        )
-        .into_iter()
-        .filter(|n| n.kind == NodeKind::Workload)
-        .filter_map(|n| find(cx, &n.name))
-        .map(|c| peer_workload(env, c))
-        .collect();
-    let mut ingress = Vec::new();
-    if !consumers.is_empty() {
-        ingress.push(json!({"from": consumers, "ports": tcp(ports.iter().copied())}));
-    }
-    let mut egress = vec![dns_rule()];
-    // With no pod labels the "own pods" would be the whole namespace.
-    if !pods.is_empty() {
-        let own = json!({"podSelector": {"matchLabels": pods}});
-        ingress.push(json!({"from": [own.clone()]}));
-        egress.push(json!({"to": [own]}));
-    }
-    let operators: BTreeSet<String> = i
-        .requires
-        .iter()
-        .filter_map(|c| cx.platform.components.get(c))
-        .map(|c| c.namespace.clone())
-        .collect();
-    if !operators.is_empty() {
-        ingress.push(json!({"from": ns_peers(&operators)}));
-    }
-    if let Some(mp) = metrics_port {
-        let mon = provider_namespaces(cx, &[SERVICE_MONITOR_KIND, POD_MONITOR_KIND]);
-        if !mon.is_empty() {
-            ingress.push(json!({"from": ns_peers(&mon), "ports": tcp([*mp])}));
-        }
-    }
-    if *kube_api {
-        // The API server has no pod labels and its address is the cluster's; it is reached
-        // through the `kubernetes` Service (443) or directly (6443).
-        egress.push(json!({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp([443, 6443])}));
-    }
-    let mut spec = json!({
-        "podSelector": {"matchLabels": pods},
-        "policyTypes": ["Ingress", "Egress"],
-        "egress": egress,
-    });
-    if pods.is_empty() {
-        spec["podSelector"] = json!({});
-    }
-    if !ingress.is_empty() {
-        spec["ingress"] = Value::Array(ingress);
-    }
-    let labels = i
-        .context
-        .get("labels")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_else(|| ns_labels(cx, &i.team));
-    Object::manifest(
-        &instance_dir(env, &i.name),
-        json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {"name": i.name, "namespace": namespace, "labels": labels},
-            "spec": spec,
-        }),
-        Plane::Security,
-        Provenance {
-            source: i.span.file.to_string(),
-            node: resource_id(&i.key),
-            via: format!(
-                "renderer:security (network of provisioner:{})",
-                i.provisioner
-            ),
-        },
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pipeline::{Compilation, Options, compile};
+    use crate::resolve::Instance;
     use crate::template::Templates;
 
     fn examples() -> Compilation {

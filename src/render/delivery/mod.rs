@@ -13,6 +13,10 @@ use crate::graph::{self, namespace_id, resource_id, workload_id};
 use crate::model::{Plane, Platform};
 use crate::resolve::EnvResolution;
 
+mod why;
+
+use why::App;
+
 pub struct DeliveryPlane;
 
 /// The AppProject that owns cluster-wide things (namespaces, components, roots).
@@ -94,6 +98,7 @@ fn delivery_obj(path: String, value: Value, source: &str, node: String) -> Objec
             node,
             via: "renderer:delivery".into(),
         },
+        origins: None,
     }
 }
 
@@ -119,7 +124,7 @@ impl PlaneRenderer for DeliveryPlane {
 
     fn render_global(&self, cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
         let envs: Vec<&EnvResolution> = cx.envs.iter().map(|(r, _)| *r).collect();
-        render_global(cx.platform, &envs)
+        render_global(cx.platform, &envs, cx.record)
     }
 
     fn render_env(&self, cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
@@ -130,115 +135,107 @@ impl PlaneRenderer for DeliveryPlane {
         };
         let server = cluster.server.as_str();
         let wave = |id: &str| cx.graph.waves.get(id).copied().unwrap_or(0);
-        let apps_dir = format!("argocd/{env}/apps");
         let mut out = Vec::new();
 
         for (ns, team) in &cx.res.namespaces() {
-            if !cx.fresh(&namespace_id(ns)) {
-                continue;
-            }
-            let name = app_name_namespace(env, ns);
-            let app = application(
-                p,
-                AppSpec {
-                    name: name.clone(),
+            let node = namespace_id(ns);
+            if cx.fresh(&node) {
+                let a = AppSpec {
+                    name: app_name_namespace(env, ns),
                     project: PLATFORM_PROJECT,
                     path: namespace_dir(env, ns),
                     server,
                     namespace: ns,
-                    wave: wave(&namespace_id(ns)),
+                    wave: wave(&node),
                     labels: labels(Some(env), Some(team)),
-                },
-            );
-            out.push(delivery_obj(
-                format!("{apps_dir}/{name}.yaml"),
-                app,
-                "platform/main.ncl",
-                namespace_id(ns),
-            ));
+                };
+                out.push(node_app(cx, a, "platform/main.ncl", node, team));
+            }
         }
         for w in &cx.res.workloads {
-            if !cx.fresh(&workload_id(&w.name)) {
+            let node = workload_id(&w.name);
+            if !cx.fresh(&node) {
                 continue;
             }
-            let team = &p.teams[&w.team];
-            let name = app_name_workload(env, &w.name);
             let mut app_labels = labels(Some(env), Some(&w.team));
             app_labels[WORKLOAD_APP_LABEL] = json!(w.name);
-            let app = application(
-                p,
-                AppSpec {
-                    name: name.clone(),
-                    project: &team.project,
-                    path: workload_dir(env, &w.name),
-                    server,
-                    namespace: &w.namespace,
-                    wave: wave(&workload_id(&w.name)),
-                    labels: app_labels,
-                },
-            );
-            out.push(delivery_obj(
-                format!("{apps_dir}/{name}.yaml"),
-                app,
-                &w.file,
-                workload_id(&w.name),
-            ));
+            let a = AppSpec {
+                name: app_name_workload(env, &w.name),
+                project: &p.teams[&w.team].project,
+                path: workload_dir(env, &w.name),
+                server,
+                namespace: &w.namespace,
+                wave: wave(&node),
+                labels: app_labels,
+            };
+            out.push(node_app(cx, a, &w.file, node, &w.team));
         }
-        for i in cx
-            .res
-            .instances
-            .iter()
-            .filter(|i| !i.manifests.is_empty() && cx.fresh(&resource_id(&i.key)))
-        {
-            let Some(team) = p.teams.get(&i.team) else {
+        for i in cx.res.instances.iter().filter(|i| !i.manifests.is_empty()) {
+            let node = resource_id(&i.key);
+            let Some(team) = p.teams.get(&i.team).filter(|_| cx.fresh(&node)) else {
                 continue;
             };
-            let name = app_name_resource(env, &i.name);
-            let app = application(
-                p,
-                AppSpec {
-                    name: name.clone(),
-                    project: &team.project,
-                    path: instance_dir(env, &i.name),
-                    server,
-                    namespace: &i.namespace,
-                    wave: wave(&resource_id(&i.key)),
-                    labels: labels(Some(env), Some(&i.team)),
-                },
-            );
-            out.push(delivery_obj(
-                format!("{apps_dir}/{name}.yaml"),
-                app,
-                &i.span.file,
-                resource_id(&i.key),
-            ));
+            let a = AppSpec {
+                name: app_name_resource(env, &i.name),
+                project: &team.project,
+                path: instance_dir(env, &i.name),
+                server,
+                namespace: &i.namespace,
+                wave: wave(&node),
+                labels: labels(Some(env), Some(&i.team)),
+            };
+            out.push(node_app(cx, a, &i.span.file, node, &i.team));
         }
-
-        let root_name = format!("{env}-root");
-        let root = application(
-            p,
-            AppSpec {
-                name: root_name,
-                project: PLATFORM_PROJECT,
-                path: apps_dir.clone(),
-                server: IN_CLUSTER,
-                namespace: &p.gitops.argocd_namespace,
-                wave: 0,
-                labels: labels(Some(env), None),
-            },
-        );
-        out.push(delivery_obj(
-            format!("argocd/{env}/root.yaml"),
-            root,
-            "platform/main.ncl",
-            String::new(),
-        ));
+        out.push(env_root(cx));
         Ok(out)
     }
 }
 
+/// The Application of one graph node in an environment's app-of-apps.
+fn node_app(cx: &EnvCx<'_>, a: AppSpec<'_>, source: &str, node: String, team: &str) -> Object {
+    let path = format!("argocd/{}/apps/{}.yaml", cx.res.env, a.name);
+    let why = why::app_origins(
+        cx,
+        &App {
+            node: Some(&node),
+            team: Some(team),
+        },
+    );
+    delivery_obj(path, application(cx.platform, a), source, node).with_origins(why)
+}
+
+/// The environment's app-of-apps root: the directory of its node Applications.
+fn env_root(cx: &EnvCx<'_>) -> Object {
+    let (p, env) = (cx.platform, cx.res.env.as_str());
+    let root = application(
+        p,
+        AppSpec {
+            name: format!("{env}-root"),
+            project: PLATFORM_PROJECT,
+            path: format!("argocd/{env}/apps"),
+            server: IN_CLUSTER,
+            namespace: &p.gitops.argocd_namespace,
+            wave: 0,
+            labels: labels(Some(env), None),
+        },
+    );
+    let why = why::app_origins(
+        cx,
+        &App {
+            node: None,
+            team: None,
+        },
+    );
+    let path = format!("argocd/{env}/root.yaml");
+    delivery_obj(path, root, "platform/main.ncl", String::new()).with_origins(why)
+}
+
 /// AppProjects, and per cluster the component Applications and their root.
-fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, Diagnostics> {
+fn render_global(
+    p: &Platform,
+    envs: &[&EnvResolution],
+    record: bool,
+) -> Result<Vec<Object>, Diagnostics> {
     let mut out = Vec::new();
     let mut chart_repos: BTreeSet<&str> = BTreeSet::new();
     for c in p.components.values() {
@@ -264,12 +261,15 @@ fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, D
             "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
         }
     });
-    out.push(delivery_obj(
-        format!("argocd/projects/{PLATFORM_PROJECT}.yaml"),
-        platform_project,
-        "platform/main.ncl",
-        String::new(),
-    ));
+    out.push(
+        delivery_obj(
+            format!("argocd/projects/{PLATFORM_PROJECT}.yaml"),
+            platform_project,
+            "platform/main.ncl",
+            String::new(),
+        )
+        .with_origins(why::project_origins(p, record, None)),
+    );
 
     for (team_name, team) in &p.teams {
         let mut destinations = Vec::new();
@@ -303,12 +303,15 @@ fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, D
             "metadata": {"name": team.project, "namespace": p.gitops.argocd_namespace, "labels": labels(None, Some(team_name))},
             "spec": spec,
         });
-        out.push(delivery_obj(
-            format!("argocd/projects/{}.yaml", team.project),
-            proj,
-            "platform/main.ncl",
-            String::new(),
-        ));
+        out.push(
+            delivery_obj(
+                format!("argocd/projects/{}.yaml", team.project),
+                proj,
+                "platform/main.ncl",
+                String::new(),
+            )
+            .with_origins(why::project_origins(p, record, Some(team_name))),
+        );
     }
 
     let used_clusters: BTreeSet<&str> = envs.iter().map(|e| e.cluster.as_str()).collect();
@@ -354,12 +357,16 @@ fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, D
                     "syncPolicy": sync_policy(&["CreateNamespace=true"]),
                 }
             });
-            out.push(delivery_obj(
-                format!("{dir}/{comp_name}.yaml"),
-                app,
-                "platform/main.ncl",
-                graph::component_id(comp_name),
-            ));
+            let why = why::component_app_origins(p, record, cluster_name, comp_name, &waves);
+            out.push(
+                delivery_obj(
+                    format!("{dir}/{comp_name}.yaml"),
+                    app,
+                    "platform/main.ncl",
+                    graph::component_id(comp_name),
+                )
+                .with_origins(why),
+            );
         }
         let root = application(
             p,
@@ -373,12 +380,15 @@ fn render_global(p: &Platform, envs: &[&EnvResolution]) -> Result<Vec<Object>, D
                 labels: json!({"app.kubernetes.io/managed-by": "platc", "platc.dev/cluster": cluster_name}),
             },
         );
-        out.push(delivery_obj(
-            format!("argocd/clusters/{cluster_name}/root.yaml"),
-            root,
-            "platform/main.ncl",
-            String::new(),
-        ));
+        out.push(
+            delivery_obj(
+                format!("argocd/clusters/{cluster_name}/root.yaml"),
+                root,
+                "platform/main.ncl",
+                String::new(),
+            )
+            .with_origins(why::cluster_root_origins(p, record, cluster_name)),
+        );
     }
     Ok(out)
 }

@@ -13,14 +13,21 @@ use petgraph::Direction;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::diag::{Code, Diagnostic, Diagnostics, Span, Spanned, did_you_mean};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span, Spanned};
 pub use crate::fieldpath::{Sel, parse as parse_field};
 use crate::graph::{EdgeKind, GNode};
 use crate::load::score::{Piece, split_placeholders};
 use crate::model::{self, Workload};
 use crate::pipeline::{Compilation, EnvResult};
-use crate::render::Object;
 use crate::resolve::{Output, RWorkload};
+
+mod recorded;
+mod targets;
+mod walk;
+
+use targets::{Entry, entries, find_entry, object_id};
+pub use walk::Step;
+use walk::{display_steps, walk};
 
 /// The answer to one `platc explain` question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -168,6 +175,10 @@ pub struct Layer {
     pub value: Option<Value>,
     pub location: Option<Location>,
     pub note: Option<String>,
+    /// The recorded field this layer answers for, when it is not the one asked (an ancestor
+    /// that holds the cause, or a rule below the asked list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,6 +203,8 @@ pub enum LayerKind {
     Template,
     /// A fixed rule of a plane renderer.
     Renderer,
+    /// An edge of the environment graph.
+    Edge,
     /// platc's built-in default when no layer sets the field.
     Default,
 }
@@ -275,187 +288,6 @@ fn tree_file(comp: &Compilation, path: &str, target: &str) -> Option<Explanation
 
 fn usage(msg: impl Into<String>) -> Diagnostic {
     Diagnostic::error(Code::InvalidValue, None, msg)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Targets
-// ---------------------------------------------------------------------------------------------
-
-struct Entry<'a> {
-    obj: &'a Object,
-    env: Option<&'a EnvResult>,
-}
-
-fn entries(comp: &Compilation) -> Vec<Entry<'_>> {
-    let mut v: Vec<Entry<'_>> = comp
-        .envs
-        .iter()
-        .flat_map(|e| {
-            e.objects.iter().map(move |o| Entry {
-                obj: o,
-                env: Some(e),
-            })
-        })
-        .chain(comp.global.iter().map(|o| Entry { obj: o, env: None }))
-        .collect();
-    v.sort_by(|a, b| a.obj.path.cmp(&b.obj.path));
-    v
-}
-
-fn object_id(o: &Object) -> Option<ObjectId> {
-    let v = o.value()?;
-    let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
-    Some(ObjectId {
-        api_version: s("/apiVersion")?,
-        kind: s("/kind")?,
-        namespace: s("/metadata/namespace"),
-        name: s("/metadata/name")?,
-    })
-}
-
-fn looks_like_path(s: &str) -> bool {
-    s.ends_with(".yaml")
-        || s.ends_with(".md")
-        || s.ends_with(".json")
-        || ["envs/", "argocd/", "catalog/", ".platc/"]
-            .iter()
-            .any(|p| s.starts_with(p))
-}
-
-fn find_entry<'a>(
-    entries: &[Entry<'a>],
-    main: &str,
-    layout: crate::model::Layout,
-) -> Result<Entry<'a>, Diagnostics> {
-    let main = main.trim_start_matches("./");
-    if let Some(e) = entries.iter().find(|e| e.obj.path == main) {
-        return Ok(Entry {
-            obj: e.obj,
-            env: e.env,
-        });
-    }
-    // A `manifest.yaml` of the manifest layout: the object in it, if it holds one.
-    let in_file: Vec<&Entry<'a>> = entries
-        .iter()
-        .filter(|e| layout.file_of(&e.obj.path) == main)
-        .collect();
-    match in_file.as_slice() {
-        [] => {}
-        [one] => {
-            return Ok(Entry {
-                obj: one.obj,
-                env: one.env,
-            });
-        }
-        many => {
-            let mut d = usage(format!("`{main}` holds {} objects", many.len())).with_help(
-                "name one of them (`Kind/namespace/name`), optionally with `#field.path`",
-            );
-            for e in many {
-                if let Some(id) = object_id(e.obj) {
-                    d = d.with_note(id.display());
-                }
-            }
-            return Err(d.into());
-        }
-    }
-    if looks_like_path(main) {
-        let d = usage(format!("no rendered file `{main}`"));
-        let mut paths: Vec<String> = entries
-            .iter()
-            .map(|e| layout.file_of(&e.obj.path).into_owned())
-            .collect();
-        paths.dedup();
-        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-        return Err(match suggest(main, &paths) {
-            Some(c) => d.with_help(format!("did you mean `{c}`?")),
-            None => d.with_help(
-                "rendered files look like `envs/<env>/<app>/<kind>-<name>.yaml`; `platc build` lists what it writes",
-            ),
-        }
-        .into());
-    }
-    let parts: Vec<&str> = main.split('/').collect();
-    let ids: Vec<(String, &Entry<'a>)> = entries
-        .iter()
-        .filter_map(|e| object_id(e.obj).map(|id| (id.display(), e)))
-        .collect();
-    let matches: Vec<&Entry<'a>> = match parts.as_slice() {
-        [kind, name] => ids
-            .iter()
-            .filter(|(_, e)| {
-                object_id(e.obj)
-                    .is_some_and(|id| id.kind.eq_ignore_ascii_case(kind) && id.name == *name)
-            })
-            .map(|(_, e)| *e)
-            .collect(),
-        [kind, ns, name] => ids
-            .iter()
-            .filter(|(_, e)| {
-                object_id(e.obj).is_some_and(|id| {
-                    id.kind.eq_ignore_ascii_case(kind)
-                        && id.namespace.as_deref() == Some(*ns)
-                        && id.name == *name
-                })
-            })
-            .map(|(_, e)| *e)
-            .collect(),
-        _ => {
-            return Err(usage(format!("cannot read target `{main}`"))
-                .with_help("name a rendered file (`envs/prod/app/deployment-app.yaml`) or an object (`Deployment/namespace/name`, `Kind/name` when cluster-scoped), optionally with `#field.path`")
-                .into());
-        }
-    };
-    match matches.as_slice() {
-        [one] => Ok(Entry {
-            obj: one.obj,
-            env: one.env,
-        }),
-        [] => {
-            let d = usage(format!("no rendered object `{main}`"));
-            let names: Vec<&str> = ids.iter().map(|(s, _)| s.as_str()).collect();
-            Err(match suggest(main, &names) {
-                Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                None => d.with_help(
-                    "objects are named `Kind/namespace/name` (or `Kind/name` when cluster-scoped), as in the rendered manifests",
-                ),
-            }
-            .into())
-        }
-        many => {
-            let mut d = usage(format!("`{main}` names {} rendered objects", many.len()))
-                .with_help("name the namespace (`Kind/namespace/name`), the file, or pick one environment with `--env`");
-            for e in many {
-                d = d.with_note(e.obj.path.clone());
-            }
-            Err(d.into())
-        }
-    }
-}
-
-/// The closest candidate: by edit distance when it is a likely typo, otherwise the candidate
-/// sharing the longest common suffix and prefix (a wrong directory, a wrong environment).
-fn suggest<'a>(wanted: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    if let Some(c) = did_you_mean(wanted, candidates.iter().copied()) {
-        return Some(c);
-    }
-    let w = wanted.to_ascii_lowercase();
-    let score = |c: &str| -> usize {
-        let c = c.to_ascii_lowercase();
-        let pre = w.bytes().zip(c.bytes()).take_while(|(a, b)| a == b).count();
-        let suf = w
-            .bytes()
-            .rev()
-            .zip(c.bytes().rev())
-            .take_while(|(a, b)| a == b)
-            .count();
-        pre + suf
-    };
-    let best = candidates.iter().copied().max_by(|a, b| {
-        score(a).cmp(&score(b)).then_with(|| b.cmp(a)) // ties: the first in name order
-    })?;
-    // Only a suggestion that shares most of what was typed helps.
-    (score(best) * 2 >= wanted.len()).then_some(best)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,118 +445,6 @@ fn graph_node(r: &EnvResult, id: &str) -> Option<GraphNode> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Field paths
-// ---------------------------------------------------------------------------------------------
-
-/// One step of a resolved field path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    Key(String),
-    Item { index: usize, name: Option<String> },
-}
-
-fn display_steps(steps: &[Step]) -> String {
-    // Written as `platc diff` writes field paths, so a path from either reads in the other.
-    steps.iter().fold(String::new(), |path, st| match st {
-        Step::Key(k) => crate::fieldpath::key(&path, k),
-        Step::Item { name: Some(n), .. } => crate::fieldpath::item(&path, n),
-        Step::Item { index, .. } => crate::fieldpath::index(&path, *index),
-    })
-}
-
-fn walk<'v>(body: &'v Value, sels: &[Sel]) -> Result<(Vec<Step>, &'v Value), Diagnostic> {
-    let mut cur = body;
-    let mut steps = Vec::new();
-    for sel in sels {
-        let here = if steps.is_empty() {
-            "the object".to_string()
-        } else {
-            format!("`{}`", display_steps(&steps))
-        };
-        match (sel, cur) {
-            (Sel::Key(k) | Sel::Bracket(k), Value::Object(m)) => match m.get(k) {
-                Some(v) => {
-                    steps.push(Step::Key(k.clone()));
-                    cur = v;
-                }
-                None => {
-                    let mut d = usage(format!("{here} has no field `{k}`"));
-                    if let Some(hint) = replicas_hint(body, &steps, k) {
-                        d = d.with_note(hint);
-                    }
-                    return Err(match did_you_mean(k, m.keys().map(String::as_str)) {
-                        Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                        None => d.with_help(format!(
-                            "fields: {}",
-                            m.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )),
-                    });
-                }
-            },
-            (Sel::Bracket(b), Value::Array(items)) => {
-                let name_of = |v: &Value| v.get("name").and_then(Value::as_str).map(str::to_string);
-                let found = match b.parse::<usize>() {
-                    Ok(i) if i < items.len() => Some(i),
-                    _ => items.iter().position(|v| name_of(v).as_deref() == Some(b)),
-                };
-                match found {
-                    Some(i) => {
-                        steps.push(Step::Item {
-                            index: i,
-                            name: name_of(&items[i]),
-                        });
-                        cur = &items[i];
-                    }
-                    None => {
-                        let names: Vec<String> = items.iter().filter_map(name_of).collect();
-                        let d = usage(format!("{here} has no item `{b}`"));
-                        return Err(match did_you_mean(b, names.iter().map(String::as_str)) {
-                            Some(c) => d.with_help(format!("did you mean `[{c}]`?")),
-                            None if names.is_empty() => d.with_help(format!(
-                                "it is a list of {} items: select one by index, `[0]`",
-                                items.len()
-                            )),
-                            None => d.with_help(format!("items: {}", names.join(", "))),
-                        });
-                    }
-                }
-            }
-            (Sel::Key(k), Value::Array(_)) => {
-                return Err(usage(format!("{here} is a list, not a map (at `{k}`)"))
-                    .with_help("select an item with `[name]` or `[index]`"));
-            }
-            (sel, _) => {
-                let k = match sel {
-                    Sel::Key(k) | Sel::Bracket(k) => k,
-                };
-                return Err(usage(format!("{here} is a value, it has no field `{k}`")));
-            }
-        }
-    }
-    Ok((steps, cur))
-}
-
-/// `spec.replicas` is absent exactly when an autoscaler owns the count: say so.
-fn replicas_hint(body: &Value, steps: &[Step], missing: &str) -> Option<String> {
-    let is_deploy = body.get("kind").and_then(Value::as_str) == Some("Deployment");
-    if is_deploy && missing == "replicas" && steps == [Step::Key("spec".into())] {
-        let name = body
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let ns = body
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        Some(format!(
-            "the profile gives this workload a HorizontalPodAutoscaler, which owns the replica count: explain `HorizontalPodAutoscaler/{ns}/{name}#spec.minReplicas`"
-        ))
-    } else {
-        None
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Fields → layers
 // ---------------------------------------------------------------------------------------------
 
@@ -750,29 +470,15 @@ fn explain_field(
         layers: Vec::new(),
         notes: Vec::new(),
     };
+    // What the renderer recorded as it made the value, when it records (see `render::origins`).
+    if let Some(record) = &e.obj.origins
+        && let Some(recorded) = recorded::answer(record, &ans.path, value)
+    {
+        return recorded;
+    }
     let p = &e.obj.provenance;
     let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
 
-    if let ["metadata", "annotations", "argocd.argoproj.io/sync-wave"] = keys.as_slice()
-        && !p.node.is_empty()
-    {
-        let wave = e
-            .env
-            .and_then(|r| r.graph.waves.get(&p.node))
-            .map(|w| json!(w.to_string()));
-        ans.layers.push(Layer {
-            role: Role::Sets,
-            layer: LayerKind::Renderer,
-            origin: format!("graph node {}", p.node),
-            value: wave.or_else(|| Some(value.clone())),
-            location: None,
-            note: Some(
-                "the node's sync wave: one more than the highest wave of the nodes it needs first (its ordering predecessors)"
-                    .into(),
-            ),
-        });
-        return ans;
-    }
     if let ["metadata", "labels", label] = keys.as_slice() {
         ans.layers
             .push(renderer(p.via.as_str(), value, label_rule(label)));
@@ -793,31 +499,6 @@ fn explain_field(
         let r = e.env?;
         Some((r, r.resolution.workload(w)?, cx.score(w)?))
     });
-    if let (
-        Some((r, w, sw)),
-        "ServiceMonitor",
-        ["spec", "endpoints", _, which @ ("path" | "port")],
-    ) = (workload, kind, keys.as_slice())
-    {
-        use crate::render::monitoring::{ANN_METRICS_PATH, ANN_METRICS_PORT};
-        let ann = if *which == "path" {
-            ANN_METRICS_PATH
-        } else {
-            ANN_METRICS_PORT
-        };
-        match sw.annotations.get(ann) {
-            Some(a) => ans.layers.push(score_layer(
-                &sw.file,
-                &format!("annotation {ann}"),
-                json!(a.value),
-                &a.span,
-            )),
-            None => ans
-                .layers
-                .extend(profile_layers(cx, r, w, &["metrics", which], value)),
-        }
-        return ans;
-    }
     match workload {
         Some((r, w, sw)) if p.via == "renderer:resource" => {
             workload_field(cx, r, w, sw, kind, &keys, value, &mut ans)
@@ -833,7 +514,7 @@ fn explain_field(
                 ),
             ));
             ans.notes.push(format!(
-                "field-level provenance is recorded for resource-plane workload objects and provisioner templates; for `{}` objects platc can only name the renderer",
+                "field-level provenance is recorded for the security, delivery and monitoring planes, resource-plane workload objects and provisioner templates; for `{}` objects platc can only name the renderer yet",
                 e.obj.plane.as_str()
             ));
         }
@@ -862,6 +543,7 @@ fn renderer(via: &str, value: &Value, note: impl Into<String>) -> Layer {
         value: Some(value.clone()),
         location: None,
         note: Some(note.into()),
+        field: None,
     }
 }
 
@@ -873,6 +555,7 @@ fn score_layer(file: &str, what: &str, value: Value, span: &Span) -> Layer {
         value: Some(value),
         location: Some(Location::span(span)),
         note: None,
+        field: None,
     }
 }
 
@@ -931,6 +614,7 @@ fn profile_layers(
             value: Some(v.clone()),
             location,
             note,
+            field: None,
         });
     }
     // The layer merged last sets the value; list it first, then what it replaced, newest first.
@@ -947,6 +631,7 @@ fn profile_layers(
                 "neither profile `{pname}` nor environment `{env_name}` sets `{}`",
                 segs.join(".")
             )),
+            field: None,
         }),
     }
     // What resolve recorded must agree with the layers read here; say so when it does not.
@@ -962,6 +647,7 @@ fn profile_layers(
             value: None,
             location: None,
             note: Some("resolve recorded this layer as the origin".into()),
+            field: None,
         });
     }
     layers
@@ -1063,6 +749,7 @@ fn workload_field(
                     "the namespace of team `{}` in environment `{}` is `<team namespace>-{}`",
                     w.team, r.resolution.env, r.resolution.env
                 )),
+                field: None,
             });
             // The team comes from the workload's annotation or the platform's path claims.
             if let Ok(choice) = crate::ownership::team_of(&cx.comp.platform, sw) {
@@ -1090,6 +777,7 @@ fn workload_field(
                     value: Some(json!(choice.name)),
                     location,
                     note: Some(choice.describe("team")),
+                    field: None,
                 });
             }
             return;
@@ -1510,6 +1198,7 @@ fn placeholder_layers(
                     value: node.map(|n| n.to_json()),
                     location: node.map(|n| Location::span(&n.span)),
                     note: None,
+                    field: None,
                 });
             }
             Some("resources") => {
@@ -1578,6 +1267,7 @@ fn resource_placeholder(
                 .provisioner_location(&i.provisioner)
                 .or_else(|| req_span.map(Location::span)),
             note: how,
+            field: None,
         });
     }
     let target = w.calls.iter().find(|c| {
@@ -1604,6 +1294,7 @@ fn resource_placeholder(
         note: Some(format!(
             "`{output}` of the Service of `{target}` (`{target}.{ns}.svc.cluster.local`, its `http` or first port)"
         )),
+        field: None,
     })
 }
 
@@ -1640,6 +1331,7 @@ fn template_field(
         note: Some(
             "rendered with the instance's context (resource params, env, cluster, team)".into(),
         ),
+        field: None,
     });
     if let Some(p) = prov {
         let inst = e
@@ -1693,6 +1385,7 @@ fn template_field(
                     "the value equals this param; the template likely reads `resource.params`"
                         .into(),
                 ),
+                field: None,
             });
         }
         ans.layers.push(Layer {
@@ -1704,6 +1397,7 @@ fn template_field(
             note: Some(format!(
                 "matched the resource request and lists template `{tname}`"
             )),
+            field: None,
         });
     }
 }

@@ -18,6 +18,8 @@ use crate::graph::{components_on, namespace_id, workload_id};
 use crate::model::{Plane, Platform, Slo};
 use crate::resolve::{EnvResolution, RWorkload};
 
+mod why;
+
 pub struct MonitoringPlane;
 
 pub const SERVICE_MONITOR_KIND: &str = "monitoring.coreos.com/ServiceMonitor";
@@ -154,17 +156,17 @@ impl PlaneRenderer for MonitoringPlane {
             };
             if let Some(s) = &scrape {
                 if let Some(p) = providers.get(SERVICE_MONITOR_KIND) {
-                    out.push(cx.finish(workload_obj(
-                        env,
-                        w,
-                        service_monitor(cx.platform, env, w, s, p.as_deref()),
-                    )));
+                    let sm = service_monitor(cx.platform, env, w, s, p.as_deref());
+                    let why = why::service_monitor(cx, w);
+                    out.push(cx.finish(workload_obj(env, w, sm).with_origins(why)));
                 }
                 if let (Some(slo), Some(p)) = (&w.profile.slo, providers.get(PROMETHEUS_RULE_KIND))
                     && has_objectives(&w.profile.slo)
                 {
                     match prometheus_rule(cx.platform, env, production, w, slo, p.as_deref()) {
-                        Ok(v) => out.push(cx.finish(workload_obj(env, w, v))),
+                        Ok(v) => out.push(cx.finish(
+                            workload_obj(env, w, v).with_origins(why::prometheus_rule(cx, w)),
+                        )),
                         Err(d) => diags.push(d),
                     }
                 }
@@ -173,7 +175,8 @@ impl PlaneRenderer for MonitoringPlane {
             let name = format!("{}-dashboard", w.name);
             let labels = workload_labels(cx.platform, env, &w.team, &w.name);
             let cm = dashboards::config_map(name, &w.namespace, &w.team, labels, env, &board);
-            out.push(cx.finish(workload_obj(env, w, cm)));
+            let why = why::workload_dashboard(cx, w);
+            out.push(cx.finish(workload_obj(env, w, cm).with_origins(why)));
         }
 
         for (ns, team) in cx.res.namespaces() {
@@ -184,16 +187,21 @@ impl PlaneRenderer for MonitoringPlane {
             let name = format!("{team}-team-dashboard");
             let labels = workload_labels(cx.platform, env, team, &name);
             let board = dashboards::team_dashboard(cx.platform, env, team, ns);
-            out.push(cx.finish(Object::manifest(
-                &namespace_dir(env, ns),
-                dashboards::config_map(name, ns, team, labels, env, &board),
-                Plane::Monitoring,
-                Provenance {
-                    source: "platform/main.ncl".into(),
-                    node: namespace_id(ns),
-                    via: "renderer:monitoring".into(),
-                },
-            )));
+            out.push(
+                cx.finish(
+                    Object::manifest(
+                        &namespace_dir(env, ns),
+                        dashboards::config_map(name, ns, team, labels, env, &board),
+                        Plane::Monitoring,
+                        Provenance {
+                            source: "platform/main.ncl".into(),
+                            node: namespace_id(ns),
+                            via: "renderer:monitoring".into(),
+                        },
+                    )
+                    .with_origins(why::team_dashboard(cx, ns, team)),
+                ),
+            );
         }
         diags.into_result(out)
     }

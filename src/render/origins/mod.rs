@@ -1,0 +1,216 @@
+//! Field-level provenance, recorded by the renderers as they make each value: an object's
+//! record maps field paths (in [`crate::fieldpath`]'s format) to the chain of origins that
+//! produced the value there — a Score span, a platform setting with the position the Nickel
+//! evaluator kept, a graph edge, or a renderer's fixed rule applied to a graph element.
+//!
+//! Recording is asked for by `platc explain` only ([`crate::pipeline::Options::record_origins`]).
+//! A [`Recorder`] that is off runs none of the closures it is given, so an ordinary build
+//! formats no path and allocates nothing for provenance.
+
+mod causes;
+
+use std::collections::BTreeMap;
+
+use crate::diag::Span;
+use crate::graph::EdgeKind;
+
+pub use causes::{
+    Sources, edge_origins, platform, profile_setting, provisioner_path, request_origins,
+    workload_origin,
+};
+
+/// What made a value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "origin", rename_all = "kebab-case")]
+pub enum Origin {
+    /// A value written in a Score file: `what` names it (`resources.db of workload orders`).
+    Score { what: String, at: Span },
+    /// A platform setting by its path in the evaluated platform
+    /// (`provisioners[3].network.ports`), where the evaluator says it was written.
+    Platform { setting: String, at: Option<Span> },
+    /// A graph edge of the environment.
+    Edge {
+        from: String,
+        to: String,
+        kind: EdgeKind,
+    },
+    /// A fixed rule of a renderer, applied to a graph element (a node id, or `a → b`).
+    Rule {
+        renderer: &'static str,
+        rule: &'static str,
+        applied_to: String,
+    },
+}
+
+impl Origin {
+    /// A renderer's rule applied to a graph element.
+    pub fn rule(renderer: &'static str, rule: &'static str, applied_to: impl Into<String>) -> Self {
+        Origin::Rule {
+            renderer,
+            rule,
+            applied_to: applied_to.into(),
+        }
+    }
+
+    /// Whether the origin points somewhere a reader can go: a file and line, or a renderer's
+    /// rule together with the graph element it was applied to. A graph edge alone does not:
+    /// it needs the Score request or the rule behind it beside it in the chain.
+    pub fn is_located(&self) -> bool {
+        match self {
+            Origin::Score { at, .. } | Origin::Platform { at: Some(at), .. } => {
+                !at.file.is_empty() && at.line > 0
+            }
+            Origin::Rule { applied_to, .. } => !applied_to.is_empty(),
+            Origin::Platform { at: None, .. } | Origin::Edge { .. } => false,
+        }
+    }
+}
+
+/// One object's record: field path → the origins of the value there (and of everything below
+/// it that has no record of its own).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Origins(pub BTreeMap<String, Vec<Origin>>);
+
+/// Whether `path` is `ancestor` or lies below it (`spec.egress[1].ports` below `spec.egress`).
+pub fn is_within(path: &str, ancestor: &str) -> bool {
+    ancestor.is_empty()
+        || path
+            .strip_prefix(ancestor)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+impl Origins {
+    /// The record that answers for `path`: the one at it, else at its nearest ancestor.
+    pub fn of(&self, path: &str) -> Option<(&str, &[Origin])> {
+        self.0
+            .range::<str, _>((std::ops::Bound::Unbounded, std::ops::Bound::Included(path)))
+            .rev()
+            .find(|(p, _)| is_within(path, p))
+            .map(|(p, o)| (p.as_str(), o.as_slice()))
+    }
+
+    /// Records strictly below `path` (the rules of `spec.egress`).
+    pub fn below<'a>(&'a self, path: &'a str) -> impl Iterator<Item = (&'a str, &'a [Origin])> {
+        self.0
+            .iter()
+            .filter(move |(p, _)| p.as_str() != path && is_within(p, path))
+            .map(|(p, o)| (p.as_str(), o.as_slice()))
+    }
+}
+
+/// Records an object's field origins when asked. Off, every call returns at once without
+/// running its closures: the paths and origins of an ordinary build are never made.
+#[derive(Debug, Default)]
+pub struct Recorder(Option<Origins>);
+
+impl Recorder {
+    pub fn new(on: bool) -> Recorder {
+        Recorder(on.then(Origins::default))
+    }
+
+    /// Whether this recorder keeps anything (for work beyond one `record` call).
+    #[inline]
+    pub fn on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The value at `path` was made by `origins` (added to what is recorded there already).
+    #[inline]
+    pub fn record(&mut self, path: impl FnOnce() -> String, origins: impl FnOnce() -> Vec<Origin>) {
+        if let Some(o) = &mut self.0 {
+            o.0.entry(path()).or_default().extend(origins());
+        }
+    }
+
+    /// [`Recorder::record`] for a path known as a literal.
+    #[inline]
+    pub fn at(&mut self, path: &'static str, origins: impl FnOnce() -> Vec<Origin>) {
+        self.record(|| path.to_string(), origins);
+    }
+
+    /// What was recorded (`None` when off).
+    pub fn finish(self) -> Option<Box<Origins>> {
+        self.0.map(Box::new)
+    }
+}
+
+/// Every leaf of a value with its path, as [`crate::fieldpath`] writes it and `platc explain`
+/// reads it: list items by `name` when they have one, else by index. Empty maps and lists are
+/// leaves.
+pub fn leaves(v: &serde_json::Value) -> Vec<String> {
+    fn walk(v: &serde_json::Value, path: String, out: &mut Vec<String>) {
+        use serde_json::Value;
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, x) in m {
+                    walk(x, crate::fieldpath::key(&path, k), out);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                for (i, x) in a.iter().enumerate() {
+                    let p = match x.get("name").and_then(Value::as_str) {
+                        Some(n) => crate::fieldpath::item(&path, n),
+                        None => crate::fieldpath::index(&path, i),
+                    };
+                    walk(x, p, out);
+                }
+            }
+            _ => out.push(path),
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, String::new(), &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(n: &str) -> Vec<Origin> {
+        vec![Origin::rule("security", "r", n)]
+    }
+
+    #[test]
+    fn a_field_is_answered_by_its_nearest_recorded_ancestor() {
+        let mut r = Recorder::new(true);
+        r.at("spec.egress[1]", || rule("a"));
+        r.at("spec.egress[1].ports", || rule("b"));
+        r.at("spec.egressX", || rule("c"));
+        let o = r.finish().expect("on");
+        assert_eq!(
+            o.of("spec.egress[1].to[0]").map(|x| x.0),
+            Some("spec.egress[1]")
+        );
+        assert_eq!(
+            o.of("spec.egress[1].ports[0].port").map(|x| x.0),
+            Some("spec.egress[1].ports")
+        );
+        assert_eq!(o.of("spec.egress[10]"), None);
+        assert_eq!(o.of("spec"), None);
+        assert_eq!(o.below("spec.egress").count(), 2);
+    }
+
+    #[test]
+    fn an_off_recorder_runs_nothing() {
+        let mut r = Recorder::new(false);
+        r.record(|| panic!("path made"), || panic!("origins made"));
+        assert!(!r.on());
+        assert!(r.finish().is_none());
+    }
+
+    #[test]
+    fn leaves_are_written_as_fieldpath_writes_them() {
+        let v = serde_json::json!({"a": {"b.c": 1, "l": [{"name": "x", "v": 2}, 3], "e": {}}});
+        assert_eq!(
+            leaves(&v),
+            vec![
+                "a[\"b.c\"]",
+                "a.e",
+                "a.l[name=x].name",
+                "a.l[name=x].v",
+                "a.l[1]"
+            ]
+        );
+    }
+}
