@@ -121,9 +121,7 @@ impl Memo {
         let salt = salt(&crate::cache::tool_identity()?, platform, layout);
         let envs = crate::cache::file_of(root, out_dir, "nodes")
             .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
-            .filter(|s| s.format == FORMAT)
-            .map(|s| s.envs)
+            .and_then(|b| parse_stored(&b))
             .unwrap_or_default();
         Some(Memo { salt, envs })
     }
@@ -189,16 +187,30 @@ impl Memo {
     }
 }
 
+/// The entries of a memo file's bytes; `None` when they do not parse or are of another format
+/// (the fuzzer's seam).
+pub(crate) fn parse_stored(bytes: &[u8]) -> Option<BTreeMap<String, BTreeMap<String, Entry>>> {
+    serde_json::from_slice::<Stored>(bytes)
+        .ok()
+        .filter(|s| s.format == FORMAT)
+        .map(|s| s.envs)
+}
+
+/// The bytes [`store`] writes for `envs`.
+pub(crate) fn stored_bytes(envs: BTreeMap<String, BTreeMap<String, Entry>>) -> Option<Vec<u8>> {
+    serde_json::to_vec(&Stored {
+        format: FORMAT,
+        envs,
+    })
+    .ok()
+}
+
 /// Records this build's nodes for the next one. Failing to record is not an error: the next
 /// build then renders every node.
 pub fn store(root: &Path, out_dir: &Path, envs: BTreeMap<String, BTreeMap<String, Entry>>) {
     let _ = (|| {
         let path = crate::cache::file_of(root, out_dir, "nodes")?;
-        let bytes = serde_json::to_vec(&Stored {
-            format: FORMAT,
-            envs,
-        })
-        .ok()?;
+        let bytes = stored_bytes(envs)?;
         crate::cache::write_atomically(&path, &bytes)
     })();
 }

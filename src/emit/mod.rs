@@ -279,16 +279,31 @@ pub fn read_index(out_dir: &Path) -> Result<Option<Index>, EmitError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_err("read", &path)(e)),
     };
-    let index: Index = serde_json::from_slice(&bytes).map_err(|e| EmitError::CorruptIndex {
+    parse_index(&path, &bytes).map(Some)
+}
+
+/// The index in `bytes` (read from `path`, which errors name), checked: every path clean and
+/// inside the tree, every hash well-formed. The reader's seam for the fuzzer.
+pub fn parse_index(path: &Path, bytes: &[u8]) -> Result<Index, EmitError> {
+    let path = path.to_path_buf();
+    let index: Index = serde_json::from_slice(bytes).map_err(|e| EmitError::CorruptIndex {
         path: path.clone(),
         message: e.to_string(),
     })?;
     for (file, hash) in &index.files {
-        // A tampered index must not make platc claim (and later delete) paths outside its tree.
-        if let Some(reason) = path_error(file) {
+        // A tampered index must not make platc claim (and later delete) paths outside its tree,
+        // nor its own directory (found by fuzzing: `.platc/...` was accepted).
+        let reason = path_error(file).or_else(|| {
+            (file.split('/').next() == Some(INDEX_DIR))
+                .then_some("is inside `.platc/`, platc's own directory")
+        });
+        if let Some(reason) = reason {
             return Err(EmitError::CorruptIndex {
                 path,
-                message: format!("it lists the path `{file}`, which {reason}"),
+                message: format!(
+                    "it lists the path `{}`, which {reason}",
+                    file.escape_debug()
+                ),
             });
         }
         let hex = hash.strip_prefix("sha256:").unwrap_or("");
@@ -305,7 +320,7 @@ pub fn read_index(out_dir: &Path) -> Result<Option<Index>, EmitError> {
             });
         }
     }
-    Ok(Some(index))
+    Ok(index)
 }
 
 /// Whether an emit into `out_dir` was interrupted (or is running): a staging directory or a

@@ -175,7 +175,25 @@ impl Loader<'_> {
             return;
         };
         w.metadata = meta.clone();
-        if let Some(name) = self.required(entries, "name", key, "metadata")
+        // Not `required`: metadata takes any key, so a misspelt `nmae` got no "did you mean"
+        // error that would make "missing `name`" a repetition (found by fuzzing: such a file
+        // loaded as a workload without a name).
+        let name = get(entries, "name");
+        if name.is_none() {
+            let mut d = Diagnostic::at(
+                Code::MissingField,
+                key,
+                "missing required field `name` in `metadata`",
+            );
+            if let Some((k, _)) = entries
+                .iter()
+                .find(|(k, _)| crate::diag::did_you_mean(&k.value, ["name"]).is_some())
+            {
+                d = d.with_help(format!("did you mean `name` instead of `{}`?", k.value));
+            }
+            self.push(d);
+        }
+        if let Some(name) = name
             && let Some(s) = self.string(name, "metadata.name")
         {
             self.label(&s, "workload name");
