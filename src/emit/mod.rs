@@ -320,6 +320,21 @@ pub fn parse_index(path: &Path, bytes: &[u8]) -> Result<Index, EmitError> {
             });
         }
     }
+    // No file below another (emit refuses such a tree): platc never wrote an index listing
+    // both, and pruning one would go through the other (found by fuzzing).
+    let all: std::collections::HashSet<&str> = index.files.keys().map(String::as_str).collect();
+    for file in index.files.keys() {
+        if let Some(up) = ancestors(file).find(|a| all.contains(a)) {
+            return Err(EmitError::CorruptIndex {
+                path,
+                message: format!(
+                    "it lists the path `{}` below `{}`, which it lists as a file",
+                    file.escape_debug(),
+                    up.escape_debug()
+                ),
+            });
+        }
+    }
     Ok(index)
 }
 

@@ -59,8 +59,7 @@ fn check_span(span: &Span, file: &str, text: &str) {
 
 /// Whether a span into `file` is a 1-based position inside `text` (a column may be one past a
 /// line's end, and a line one past the last: where an unexpected end is reported); spans into
-/// other files are not judged. YAML also ends lines at a lone `\r`, so either convention's
-/// count is accepted.
+/// other files are not judged. Lines are counted by `\n` or as YAML counts them ([`yaml_lines`]).
 fn inside(span: &Span, file: &str, text: &str) -> bool {
     if &*span.file != file {
         return true;
@@ -72,7 +71,20 @@ fn inside(span: &Span, file: &str, text: &str) -> bool {
             && line <= lines.len() + 1
             && (line > lines.len() || span.col as usize <= lines[line - 1].chars().count() + 1)
     };
-    fits(text.split('\n').collect()) || fits(text.split(['\n', '\r']).collect())
+    fits(text.split('\n').collect()) || fits(yaml_lines(text))
+}
+
+/// Lines as YAML counts them: `\r\n`, `\r` and `\n` each end one.
+fn yaml_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(['\r', '\n']) {
+        lines.push(&rest[..i]);
+        let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[i + skip..];
+    }
+    lines.push(rest);
+    lines
 }
 
 /// `true` for a report of warnings only (allowed beside an `Ok`).
