@@ -61,6 +61,19 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Whether every path and hash it holds is one a build writes. A memo file is not trusted:
+    /// an edited path (`../x`) taken as a node's file would fail the build in emit's checks
+    /// instead of being ignored, so such an entry is no hit and the node is rendered.
+    pub fn well_formed(&self) -> bool {
+        self.files
+            .iter()
+            .all(|f| crate::emit::is_output_path(&f.path) && crate::emit::is_content_hash(&f.hash))
+            && self
+                .docs
+                .iter()
+                .all(|d| crate::emit::is_output_path(&d.path))
+    }
+
     /// What a reused node puts in a tree: its objects in shared files as documents to assemble,
     /// its own files as known hashes.
     pub fn put(
@@ -183,7 +196,7 @@ impl Memo {
         self.envs
             .get(env)
             .and_then(|e| e.get(node))
-            .filter(|e| e.key == key)
+            .filter(|e| e.key == key && e.well_formed())
     }
 }
 
@@ -494,5 +507,46 @@ impl Owners {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_with_a_path_or_hash_no_build_writes_is_no_hit() {
+        // A memo file is anyone's to edit: its paths reach emit as the tree's files.
+        let entry = |path: &str, hash: &str| Entry {
+            key: "k".into(),
+            objects: 1,
+            files: vec![NodeFile {
+                path: path.into(),
+                hash: hash.into(),
+                len: 1,
+            }],
+            docs: Vec::new(),
+        };
+        let good = crate::emit::content_hash(b"x");
+        let memo = |e: Entry| Memo {
+            salt: String::new(),
+            envs: BTreeMap::from([("dev".into(), BTreeMap::from([("n".into(), e)]))]),
+        };
+        assert!(
+            memo(entry("envs/dev/a.yaml", &good))
+                .hit("dev", "n", "k")
+                .is_some()
+        );
+        for (path, hash) in [
+            ("../x", good.as_str()),
+            (".platc/index.json", good.as_str()),
+            ("/etc/x", good.as_str()),
+            ("envs/dev/a.yaml", "sha256:xyz"),
+        ] {
+            assert!(
+                memo(entry(path, hash)).hit("dev", "n", "k").is_none(),
+                "{path} {hash}"
+            );
+        }
     }
 }

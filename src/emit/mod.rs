@@ -149,6 +149,20 @@ pub fn content_hash(bytes: &[u8]) -> String {
     out
 }
 
+/// Whether `hash` is what [`content_hash`] writes: `sha256:` and 64 lowercase hex digits.
+pub fn is_content_hash(hash: &str) -> bool {
+    let hex = hash.strip_prefix("sha256:").unwrap_or("");
+    hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `path` is a clean relative output path outside `.platc/` (what an index may list).
+pub fn is_output_path(path: &str) -> bool {
+    path_error(path).is_none() && path.split('/').next() != Some(INDEX_DIR)
+}
+
 /// Appends `bytes` as lower-case hex.
 pub fn push_hex(out: &mut String, bytes: &[u8]) {
     for b in bytes {
@@ -306,12 +320,7 @@ pub fn parse_index(path: &Path, bytes: &[u8]) -> Result<Index, EmitError> {
                 ),
             });
         }
-        let hex = hash.strip_prefix("sha256:").unwrap_or("");
-        if hex.len() != 64
-            || !hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !is_content_hash(hash) {
             return Err(EmitError::CorruptIndex {
                 path,
                 message: format!(
@@ -1404,6 +1413,41 @@ mod tests {
                     .join(INDEX_PATH)
                     .display()
             )
+        );
+    }
+
+    #[test]
+    fn an_index_claiming_its_own_directory_or_a_file_below_a_file_is_corrupt() {
+        // Found by fuzzing: both were accepted.
+        let index = |files: &[&str]| {
+            let files: Vec<String> = files
+                .iter()
+                .map(|f| format!("\"{f}\": \"{}\"", content_hash(b"")))
+                .collect();
+            format!(
+                "{{\"files\": {{{}}}, \"platc_version\": \"0\", \"source_commit\": null}}",
+                files.join(", ")
+            )
+        };
+        let message =
+            |files: &[&str]| match parse_index(Path::new("i.json"), index(files).as_bytes()) {
+                Err(EmitError::CorruptIndex { message, .. }) => message,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(
+            message(&[".platc/journal"]),
+            "it lists the path `.platc/journal`, which is inside `.platc/`, platc's own directory"
+        );
+        assert_eq!(
+            message(&["a", "a-b", "a/b/c"]),
+            "it lists the path `a/b/c` below `a`, which it lists as a file"
+        );
+        assert!(
+            parse_index(
+                Path::new("i.json"),
+                index(&["a-b", "a/b", ".platcx"]).as_bytes()
+            )
+            .is_ok()
         );
     }
 

@@ -21,8 +21,11 @@ pub use yaml::diff_yaml;
 
 use crate::diag::{Diagnostics, Severity, Span};
 
+/// A target's body: the fuzzer's bytes in, a panic when an invariant is broken.
+pub type Body = fn(&[u8]);
+
 /// Every target, by the name its harness, corpus and regression directory use.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("score", score),
     ("placeholders", placeholders),
     ("platform", platform),
@@ -33,7 +36,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 ];
 
 /// The target called `name`.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<Body> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 

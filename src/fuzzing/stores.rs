@@ -35,9 +35,8 @@ pub fn index(data: &[u8]) {
             "the index lists `{}`",
             file.escape_debug()
         );
-        let hex = hash.strip_prefix("sha256:").unwrap_or_default();
         assert!(
-            hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+            is_hash(hash),
             "the index holds the hash `{}`",
             hash.escape_debug()
         );
@@ -68,12 +67,18 @@ fn clean_path(p: &str) -> bool {
         && p.split('/').next() != Some(".platc")
 }
 
+/// `sha256:` and 64 lowercase hex digits, by rules written here again.
+fn is_hash(hash: &str) -> bool {
+    let hex = hash.strip_prefix("sha256:").unwrap_or_default();
+    hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// `cache`: bytes → the build cache's entry reader ([`crate::cache::parse_entry`], then its
 /// outputs), the kept platform evaluation's ([`crate::load::evaluation::parse_kept`], whose
 /// value then goes through the platform's conversion) and the render memo's
-/// ([`crate::memo::parse_stored`]). Neither panics; what each
-/// accepts is written back in its own format and reads as the same value, so a record is
-/// trusted only for what it says and says it the same way again.
+/// ([`crate::memo::parse_stored`]). None panics; what each accepts is written back in its own
+/// format and reads as the same value; a memo entry usable as a hit holds only clean output
+/// paths and real hashes.
 pub fn cache(data: &[u8]) {
     if let Some(entry) = crate::cache::parse_entry(data) {
         let outputs = crate::cache::parse_outputs(entry.outputs);
@@ -108,6 +113,30 @@ pub fn cache(data: &[u8]) {
         let _ = crate::model::Platform::deserialize(&kept.json);
     }
     if let Some(envs) = crate::memo::parse_stored(data) {
+        // Only well-formed entries are hits: those must hold clean paths and real hashes.
+        for entry in envs.values().flat_map(|nodes| nodes.values()) {
+            if entry.well_formed() {
+                for f in &entry.files {
+                    assert!(
+                        clean_path(&f.path),
+                        "a memo hit writes `{}`",
+                        f.path.escape_debug()
+                    );
+                    assert!(
+                        is_hash(&f.hash),
+                        "a memo hit has the hash `{}`",
+                        f.hash.escape_debug()
+                    );
+                }
+                for d in &entry.docs {
+                    assert!(
+                        clean_path(&d.path),
+                        "a memo hit writes `{}`",
+                        d.path.escape_debug()
+                    );
+                }
+            }
+        }
         let bytes = crate::memo::stored_bytes(envs.clone()).expect("a memo read serialises");
         assert_eq!(
             crate::memo::parse_stored(&bytes),

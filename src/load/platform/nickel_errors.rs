@@ -326,4 +326,15 @@ mod tests {
             Some(("platform/main.ncl", 2))
         );
     }
+
+    #[test]
+    fn a_main_that_is_no_record_is_located_in_main_not_in_the_generated_entry() {
+        // Found by fuzzing: the contract's label is in the generated entry (column 18 of its
+        // one line), which was reported as that position of main.ncl.
+        let ws = workspace("\"stolen-secrlue\"\n", &[]);
+        let err = load_platform(ws.path()).expect_err("must fail");
+        let d = &err.0[0];
+        assert_eq!(d.code, Code::ContractViolation);
+        assert_eq!(d.span, Some(Span::new("platform/main.ncl", 1, 1)), "{d:?}");
+    }
 }
