@@ -466,7 +466,7 @@ fn a_misspelt_metadata_name_is_a_missing_name() {
     // Found by fuzzing: metadata takes any key, so `nmae` got no unknown-field error, and the
     // missing `name` was not reported either: a workload without a name loaded.
     let e = one_error(
-        "apiVersion: score.dev/v1b1\nmetadata:\n  nmae: app\ncontainers:\n  a:\n    image: nginx\n",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  nmae: app\ncontainers:\n  web:\n    image: nginx\n",
     );
     assert!(
         e.contains("missing required field `name` in `metadata`"),
