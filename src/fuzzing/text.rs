@@ -2,6 +2,7 @@
 //! through the lexer and the resolver.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use super::{check_errors, check_span};
 use crate::diag::{Code, Span, Spanned};
@@ -138,25 +139,43 @@ fn strip_offsets(pieces: &[Piece]) -> Vec<Piece> {
     pieces.iter().map(strip).collect()
 }
 
+/// What [`check_resolve`]'s placeholders see: the metadata and resources of one workload, made
+/// once per process (parsing the metadata each time was most of the target's time).
+struct Fixture {
+    metadata: Node,
+    resources: BTreeMap<String, (String, BTreeMap<String, Output>)>,
+}
+
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let metadata = crate::yaml::read::parse(
+            "meta.yaml",
+            "name: api\nannotations:\n  team: payments\nlabels: {tier: web}\n",
+        )
+        .unwrap_or_else(|d| panic!("the fixed metadata parses: {d}"));
+        let outputs: BTreeMap<String, Output> = [
+            ("host".to_string(), Output::Plain("db.example".into())),
+            ("port".to_string(), Output::Plain("5432".into())),
+            ("password".to_string(), secret("db-creds", "password")),
+        ]
+        .into();
+        let resources = BTreeMap::from([("db".to_string(), ("db-x1".to_string(), outputs))]);
+        Fixture {
+            metadata,
+            resources,
+        }
+    })
+}
+
 fn check_resolve(s: &str, lexes: bool) {
-    let metadata = crate::yaml::read::parse(
-        "meta.yaml",
-        "name: api\nannotations:\n  team: payments\nlabels: {tier: web}\n",
-    )
-    .unwrap_or_else(|d| panic!("the fixed metadata parses: {d}"));
-    let outputs: BTreeMap<String, Output> = [
-        ("host".to_string(), Output::Plain("db.example".into())),
-        ("port".to_string(), Output::Plain("5432".into())),
-        ("password".to_string(), secret("db-creds", "password")),
-    ]
-    .into();
-    let resources = BTreeMap::from([("db".to_string(), ("db-x1".to_string(), outputs))]);
+    let fixture = fixture();
     let declared = ["db".to_string(), "cache".to_string()];
     let failed = ["cache".to_string()];
     let scope = Scope {
         workload: "api",
-        metadata: &metadata,
-        resources: &resources,
+        metadata: &fixture.metadata,
+        resources: &fixture.resources,
         declared: &declared,
         failed: &failed,
     };
