@@ -126,10 +126,13 @@ impl Loader<'_> {
     ) -> Option<&'n Node> {
         let found = get(entries, name);
         // A misspelt key (`imgae`) already got "did you mean `image`?"; a second error saying
-        // `image` is missing would only repeat it.
-        let misspelt = entries
-            .iter()
-            .any(|(k, _)| !is_field_name(&k.value) && did_you_mean(&k.value, [name]).is_some());
+        // `image` is missing would only repeat it. An `x-` key got no error (it is an extension),
+        // so it is no excuse (found by fuzzing: `x-deepmetadata` hid a missing `metadata`).
+        let misspelt = entries.iter().any(|(k, _)| {
+            !is_field_name(&k.value)
+                && !k.value.starts_with("x-")
+                && did_you_mean(&k.value, [name]).is_some()
+        });
         if found.is_none() && !misspelt {
             let what = if path.is_empty() {
                 "the workload".to_string()

@@ -474,3 +474,16 @@ fn a_misspelt_metadata_name_is_a_missing_name() {
     );
     assert!(e.contains("did you mean `name` instead of `nmae`?"), "{e}");
 }
+
+#[test]
+fn an_extension_named_like_a_missing_field_does_not_hide_it() {
+    // Found by fuzzing: `x-deepmetadata` counted as a misspelt `metadata`, which had got its
+    // own error, so the missing `metadata` was not reported and a nameless workload loaded.
+    let e = one_error(
+        "apiVersion: score.dev/v1b1\nx-deepmetadata:\n  name: app\ncontainers:\n  web:\n    image: nginx\n",
+    );
+    assert!(
+        e.contains("missing required field `metadata` in the workload"),
+        "{e}"
+    );
+}
