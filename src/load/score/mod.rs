@@ -42,6 +42,7 @@ pub fn parse_workload(
     let root = crate::yaml::read::parse(file, text)?;
     let mut loader = Loader {
         file: Arc::from(file),
+        text,
         diags: Diagnostics::new(),
         read_source,
     };
@@ -53,6 +54,8 @@ pub fn parse_workload(
 /// problems are all reported together rather than one per run.
 struct Loader<'r> {
     file: Arc<str>,
+    /// The file's text, to tell where a value was written on one line.
+    text: &'r str,
     diags: Diagnostics,
     read_source: &'r mut dyn FnMut(&str) -> Result<String, String>,
 }

@@ -487,3 +487,24 @@ fn an_extension_named_like_a_missing_field_does_not_hide_it() {
         "{e}"
     );
 }
+
+#[test]
+fn an_unclosed_placeholder_in_a_folded_plain_scalar_is_located_at_the_value() {
+    // Found by fuzzing: the column of the `${` in the folded text was added to the first
+    // line's, past that line's end.
+    let e = one_error(&with_head(
+        "containers:\n  web:\n    image: nginx\n    variables:\n      A: ${resources.db.host}\"\n        user = \"${res\n",
+    ));
+    assert!(
+        e.starts_with("w.yaml:8:10: error: unclosed placeholder"),
+        "{e}"
+    );
+    // On one line the `${` itself is pointed at.
+    let e = one_error(&with_head(
+        "containers:\n  web:\n    image: nginx\n    variables:\n      A: x ${res\n",
+    ));
+    assert!(
+        e.starts_with("w.yaml:8:12: error: unclosed placeholder"),
+        "{e}"
+    );
+}
