@@ -24,26 +24,26 @@ use crate::emit::{self, EmitReport};
 use crate::model::{Platform, Workload};
 use crate::pipeline::Options;
 
-const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 1;
 const CACHE_DIR: &str = ".platc/cache";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Entry<Outputs = BTreeMap<String, u64>> {
-    format: u32,
-    tool: String,
+pub(crate) struct Entry<Outputs = BTreeMap<String, u64>> {
+    pub(crate) format: u32,
+    pub(crate) tool: String,
     /// The options that change the output (environments, layout).
-    options: String,
+    pub(crate) options: String,
     /// The platform's workload globs, to find the workload files without evaluating it.
-    globs: Vec<String>,
+    pub(crate) globs: Vec<String>,
     /// Inputs outside `platform/` that are not workload files (Nickel imports, `source` files).
-    extra: Vec<String>,
+    pub(crate) extra: Vec<String>,
     /// Every input, workspace-relative path → content hash.
-    inputs: BTreeMap<String, String>,
+    pub(crate) inputs: BTreeMap<String, String>,
     /// Content hash of the output's `.platc/index.json`.
-    index: String,
+    pub(crate) index: String,
     /// Every file written → its size (read only when every input matched: on a miss, most
     /// of the entry's bytes need no parsing).
-    outputs: Outputs,
+    pub(crate) outputs: Outputs,
 }
 
 /// What a build read beyond the workspace's platform directory, for [`store`].
@@ -103,7 +103,7 @@ fn try_lookup(
 ) -> Option<EmitReport> {
     let path = entry_path(root, out_dir)?;
     let bytes = std::fs::read(path).ok()?;
-    let entry: Entry<&serde_json::value::RawValue> = serde_json::from_slice(&bytes).ok()?;
+    let entry = parse_entry(&bytes)?;
     if entry.format != FORMAT
         || entry.tool != tool_identity()?
         || entry.options != options_key(opts)
@@ -125,7 +125,7 @@ fn try_lookup(
     if emit::interrupted(out_dir) {
         return None;
     }
-    let outputs: BTreeMap<String, u64> = serde_json::from_str(entry.outputs.get()).ok()?;
+    let outputs = parse_outputs(entry.outputs)?;
     let index = std::fs::read(out_dir.join(emit::INDEX_PATH)).ok()?;
     if emit::content_hash(&index) != entry.index {
         return None;
@@ -144,6 +144,17 @@ fn try_lookup(
         unchanged: outputs.into_keys().collect(),
         removed: Vec::new(),
     })
+}
+
+/// An entry's bytes, its outputs left unparsed; `None` when they are not an entry (the fuzzer's
+/// seam, as [`parse_outputs`]).
+pub(crate) fn parse_entry(bytes: &[u8]) -> Option<Entry<&serde_json::value::RawValue>> {
+    serde_json::from_slice(bytes).ok()
+}
+
+/// An entry's outputs (path → size), read only once every input matched.
+pub(crate) fn parse_outputs(raw: &serde_json::value::RawValue) -> Option<BTreeMap<String, u64>> {
+    serde_json::from_str(raw.get()).ok()
 }
 
 /// Records a build that just wrote `outputs` (path → size) into `out_dir`. Failing to record is

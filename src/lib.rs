@@ -10,6 +10,9 @@ pub mod discover;
 pub mod emit;
 pub mod explain;
 pub mod fieldpath;
+/// Fuzz target bodies (`fuzz/`), also run by `tests/fuzz_regressions.rs`; not an interface.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 pub mod init;
 pub mod load;

@@ -62,6 +62,19 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Whether every path and hash it holds is one a build writes. A memo file is not trusted:
+    /// an edited path (`../x`) taken as a node's file would fail the build in emit's checks
+    /// instead of being ignored, so such an entry is no hit and the node is rendered.
+    pub fn well_formed(&self) -> bool {
+        self.files
+            .iter()
+            .all(|f| crate::emit::is_output_path(&f.path) && crate::emit::is_content_hash(&f.hash))
+            && self
+                .docs
+                .iter()
+                .all(|d| crate::emit::is_output_path(&d.path))
+    }
+
     /// What a reused node puts in a tree: its objects in shared files as documents to assemble,
     /// its own files as known hashes.
     pub fn put(
@@ -115,8 +128,11 @@ impl Stored {
     pub fn read(root: &Path, out_dir: &Path) -> Stored {
         crate::cache::file_of(root, out_dir, "nodes")
             .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice::<Stored>(&b).ok())
-            .filter(|s| s.format == FORMAT)
+            .and_then(|b| parse_stored(&b))
+            .map(|envs| Stored {
+                format: FORMAT,
+                envs,
+            })
             .unwrap_or_default()
     }
 }
@@ -201,8 +217,26 @@ impl Memo {
         self.envs
             .get(env)
             .and_then(|e| e.get(node))
-            .filter(|e| e.key == key)
+            .filter(|e| e.key == key && e.well_formed())
     }
+}
+
+/// The entries of a memo file's bytes; `None` when they do not parse or are of another format
+/// (the fuzzer's seam).
+pub(crate) fn parse_stored(bytes: &[u8]) -> Option<BTreeMap<String, BTreeMap<String, Entry>>> {
+    serde_json::from_slice::<Stored>(bytes)
+        .ok()
+        .filter(|s| s.format == FORMAT)
+        .map(|s| s.envs)
+}
+
+/// The bytes [`store`] writes for `envs`.
+pub(crate) fn stored_bytes(envs: BTreeMap<String, BTreeMap<String, Entry>>) -> Option<Vec<u8>> {
+    serde_json::to_vec(&Stored {
+        format: FORMAT,
+        envs,
+    })
+    .ok()
 }
 
 /// Records this build's nodes for the next one. Failing to record is not an error: the next
@@ -210,11 +244,7 @@ impl Memo {
 pub fn store(root: &Path, out_dir: &Path, envs: BTreeMap<String, BTreeMap<String, Entry>>) {
     let _ = (|| {
         let path = crate::cache::file_of(root, out_dir, "nodes")?;
-        let bytes = serde_json::to_vec(&Stored {
-            format: FORMAT,
-            envs,
-        })
-        .ok()?;
+        let bytes = stored_bytes(envs)?;
         crate::cache::write_atomically(&path, &bytes)
     })();
 }
@@ -565,5 +595,41 @@ mod tests {
         other.runbook_url = Some("https://runbooks/x".into());
         assert_ne!(digest(&slo), digest(&other));
         assert_eq!(digest(&slo), digest(&slo.clone()));
+    }
+
+    #[test]
+    fn an_entry_with_a_path_or_hash_no_build_writes_is_no_hit() {
+        // A memo file is anyone's to edit: its paths reach emit as the tree's files.
+        let entry = |path: &str, hash: &str| Entry {
+            key: "k".into(),
+            objects: 1,
+            files: vec![NodeFile {
+                path: path.into(),
+                hash: hash.into(),
+                len: 1,
+            }],
+            docs: Vec::new(),
+        };
+        let good = crate::emit::content_hash(b"x");
+        let memo = |e: Entry| Memo {
+            salt: String::new(),
+            envs: BTreeMap::from([("dev".into(), BTreeMap::from([("n".into(), e)]))]),
+        };
+        assert!(
+            memo(entry("envs/dev/a.yaml", &good))
+                .hit("dev", "n", "k")
+                .is_some()
+        );
+        for (path, hash) in [
+            ("../x", good.as_str()),
+            (".platc/index.json", good.as_str()),
+            ("/etc/x", good.as_str()),
+            ("envs/dev/a.yaml", "sha256:xyz"),
+        ] {
+            assert!(
+                memo(entry(path, hash)).hit("dev", "n", "k").is_none(),
+                "{path} {hash}"
+            );
+        }
     }
 }

@@ -204,11 +204,29 @@ fn a_corrupt_lying_or_deleted_memo_changes_no_output_byte() {
         assert_eq!(read_tree(&out), want(root));
     }
 
-    // A memo whose hashes lie: every recorded file hash is replaced. Emit finds the output
-    // does not hold them and the build renders every node instead.
+    // A memo whose hashes are no hashes: those entries are no hits, their nodes are rendered.
     for memo in cache_files(root, "nodes") {
         let text = std::fs::read_to_string(&memo).unwrap();
         std::fs::write(&memo, text.replace("\"sha256:", "\"sha256:0")).unwrap();
+    }
+    bump(root, "malformed");
+    build(root, &out, "files");
+    assert_eq!(read_tree(&out), want(root));
+
+    // A memo whose hashes lie: every recorded file hash is replaced by another well-formed one.
+    // Emit finds the output does not hold them and the build renders every node instead.
+    build(root, &out, "files");
+    for memo in cache_files(root, "nodes") {
+        let text = std::fs::read_to_string(&memo).unwrap();
+        let lie: String = text
+            .split("\"sha256:")
+            .enumerate()
+            .map(|(i, part)| match i {
+                0 => part.to_string(),
+                _ => format!("\"sha256:{}{}", "0".repeat(64), &part[64..]),
+            })
+            .collect();
+        std::fs::write(&memo, lie).unwrap();
     }
     bump(root, "lie");
     let summary = build(root, &out, "files");

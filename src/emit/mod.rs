@@ -201,6 +201,20 @@ pub fn content_hash(bytes: &[u8]) -> String {
     out
 }
 
+/// Whether `hash` is what [`content_hash`] writes: `sha256:` and 64 lowercase hex digits.
+pub fn is_content_hash(hash: &str) -> bool {
+    let hex = hash.strip_prefix("sha256:").unwrap_or("");
+    hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `path` is a clean relative output path outside `.platc/` (what an index may list).
+pub fn is_output_path(path: &str) -> bool {
+    path_error(path).is_none() && path.split('/').next() != Some(INDEX_DIR)
+}
+
 /// Appends `bytes` as lower-case hex.
 pub fn push_hex(out: &mut String, bytes: &[u8]) {
     for b in bytes {
@@ -331,24 +345,34 @@ pub fn read_index(out_dir: &Path) -> Result<Option<Index>, EmitError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_err("read", &path)(e)),
     };
-    let index: Index = serde_json::from_slice(&bytes).map_err(|e| EmitError::CorruptIndex {
+    parse_index(&path, &bytes).map(Some)
+}
+
+/// The index in `bytes` (read from `path`, which errors name), checked: every path clean and
+/// inside the tree, every hash well-formed. The reader's seam for the fuzzer.
+pub fn parse_index(path: &Path, bytes: &[u8]) -> Result<Index, EmitError> {
+    let path = path.to_path_buf();
+    let index: Index = serde_json::from_slice(bytes).map_err(|e| EmitError::CorruptIndex {
         path: path.clone(),
         message: e.to_string(),
     })?;
     for (file, hash) in &index.files {
-        // A tampered index must not make platc claim (and later delete) paths outside its tree.
-        if let Some(reason) = path_error(file) {
+        // A tampered index must not make platc claim (and later delete) paths outside its tree,
+        // nor its own directory (found by fuzzing: `.platc/...` was accepted).
+        let reason = path_error(file).or_else(|| {
+            (file.split('/').next() == Some(INDEX_DIR))
+                .then_some("is inside `.platc/`, platc's own directory")
+        });
+        if let Some(reason) = reason {
             return Err(EmitError::CorruptIndex {
                 path,
-                message: format!("it lists the path `{file}`, which {reason}"),
+                message: format!(
+                    "it lists the path `{}`, which {reason}",
+                    file.escape_debug()
+                ),
             });
         }
-        let hex = hash.strip_prefix("sha256:").unwrap_or("");
-        if hex.len() != 64
-            || !hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !is_content_hash(hash) {
             return Err(EmitError::CorruptIndex {
                 path,
                 message: format!(
@@ -357,7 +381,22 @@ pub fn read_index(out_dir: &Path) -> Result<Option<Index>, EmitError> {
             });
         }
     }
-    Ok(Some(index))
+    // No file below another (emit refuses such a tree): platc never wrote an index listing
+    // both, and pruning one would go through the other (found by fuzzing).
+    let all: std::collections::HashSet<&str> = index.files.keys().map(String::as_str).collect();
+    for file in index.files.keys() {
+        if let Some(up) = ancestors(file).find(|a| all.contains(a)) {
+            return Err(EmitError::CorruptIndex {
+                path,
+                message: format!(
+                    "it lists the path `{}` below `{}`, which it lists as a file",
+                    file.escape_debug(),
+                    up.escape_debug()
+                ),
+            });
+        }
+    }
+    Ok(index)
 }
 
 /// Whether an emit into `out_dir` was interrupted (or is running): a staging directory or a
@@ -1462,6 +1501,41 @@ mod tests {
                     .join(INDEX_PATH)
                     .display()
             )
+        );
+    }
+
+    #[test]
+    fn an_index_claiming_its_own_directory_or_a_file_below_a_file_is_corrupt() {
+        // Found by fuzzing: both were accepted.
+        let index = |files: &[&str]| {
+            let files: Vec<String> = files
+                .iter()
+                .map(|f| format!("\"{f}\": \"{}\"", content_hash(b"")))
+                .collect();
+            format!(
+                "{{\"files\": {{{}}}, \"platc_version\": \"0\", \"source_commit\": null}}",
+                files.join(", ")
+            )
+        };
+        let message =
+            |files: &[&str]| match parse_index(Path::new("i.json"), index(files).as_bytes()) {
+                Err(EmitError::CorruptIndex { message, .. }) => message,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(
+            message(&[".platc/journal"]),
+            "it lists the path `.platc/journal`, which is inside `.platc/`, platc's own directory"
+        );
+        assert_eq!(
+            message(&["a", "a-b", "a/b/c"]),
+            "it lists the path `a/b/c` below `a`, which it lists as a file"
+        );
+        assert!(
+            parse_index(
+                Path::new("i.json"),
+                index(&["a-b", "a/b", ".platcx"]).as_bytes()
+            )
+            .is_ok()
         );
     }
 

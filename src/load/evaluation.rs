@@ -76,16 +76,7 @@ impl Slot<'_> {
         if !fresh {
             return None;
         }
-        let positions = e
-            .positions
-            .into_iter()
-            .map(|(path, file, line, col)| (path, Span::new(file, line, col)))
-            .collect();
-        Some(Kept {
-            json: e.json,
-            sources: e.sources,
-            positions: Positions(positions),
-        })
+        Some(e.into_kept())
     }
 
     /// Records an evaluation (best effort: a cache that cannot be written is no error). `read`
@@ -101,7 +92,15 @@ impl Slot<'_> {
         } else {
             BTreeMap::new()
         };
-        let e = Entry {
+        if let Ok(bytes) = serde_json::to_vec(&Entry::of(tool, entry, read, kept)) {
+            crate::cache::write_atomically(&self.path(), &bytes);
+        }
+    }
+}
+
+impl Entry {
+    fn of(tool: String, entry: &str, read: BTreeMap<String, String>, kept: &Kept) -> Entry {
+        Entry {
             format: FORMAT,
             tool,
             entry: entry.to_string(),
@@ -114,9 +113,32 @@ impl Slot<'_> {
                 .iter()
                 .map(|(p, s)| (p.clone(), s.file.to_string(), s.line, s.col))
                 .collect(),
-        };
-        if let Ok(bytes) = serde_json::to_vec(&e) {
-            crate::cache::write_atomically(&self.path(), &bytes);
         }
     }
+
+    fn into_kept(self) -> Kept {
+        let positions = self
+            .positions
+            .into_iter()
+            .map(|(path, file, line, col)| (path, Span::new(file, line, col)))
+            .collect();
+        Kept {
+            json: self.json,
+            sources: self.sources,
+            positions: Positions(positions),
+        }
+    }
+}
+
+/// What an entry's bytes keep, whatever their freshness; `None` when they are not an entry
+/// (the fuzzer's seam, with [`kept_bytes`]).
+pub(crate) fn parse_kept(bytes: &[u8]) -> Option<Kept> {
+    serde_json::from_slice::<Entry>(bytes)
+        .ok()
+        .map(Entry::into_kept)
+}
+
+/// The bytes [`Slot::store`] writes for `kept` (no files read, an empty tool).
+pub(crate) fn kept_bytes(kept: &Kept) -> Option<Vec<u8>> {
+    serde_json::to_vec(&Entry::of(String::new(), "", BTreeMap::new(), kept)).ok()
 }

@@ -1,6 +1,6 @@
 //! Loading: the Nickel platform and the Score workloads into the typed model.
 
-mod evaluation;
+pub(crate) mod evaluation;
 pub mod platform;
 pub mod score;
 

@@ -7,6 +7,7 @@ use nickel_lang_core::error::{
     Diagnostic as NickelDiagnostic, Error as NickelError, IntoDiagnostics, LabelStyle,
 };
 use nickel_lang_core::files::Files;
+use std::path::Path;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::stdlib;
@@ -36,25 +37,31 @@ pub(super) fn nickel_error(ws: &Workspace, files: &Files, err: NickelError) -> D
     // The platform engineer's own file first: a whole-record contract (a provisioner's params
     // against its defaults) has its primary label on the contract in the stdlib, and the value
     // that broke it as a secondary one.
-    let spans: Vec<(bool, Span)> = first
+    // The generated entry is shown as `platform/main.ncl` (its contract applies to main.ncl's
+    // value), but a position in its text is none in main.ncl's (found by fuzzing: a label at
+    // 1:18 of a one-line main.ncl of 16 characters): main.ncl as a whole instead.
+    let entry = ws.root().join("platform").join(ENTRY_FILE);
+    let spans: Vec<(bool, bool, Span)> = first
         .labels
         .iter()
         .filter_map(|l| {
             let name = files_for_diags.name(l.file_id);
             let display = ws.display_name(name)?;
+            let primary = l.style == LabelStyle::Primary;
+            if Path::new(name) == entry {
+                return Some((primary, true, Span::file(display)));
+            }
             let src = files_for_diags.source(l.file_id);
             let (line, col) = line_col(src, l.range.start);
-            Some((
-                l.style == LabelStyle::Primary,
-                Span::new(display, line, col),
-            ))
+            Some((primary, false, Span::new(display, line, col)))
         })
         .collect();
-    // Workspace before stdlib, then primary before secondary; the first of the best rank.
+    // Workspace before stdlib, a real file before the entry, then primary before secondary;
+    // the first of the best rank.
     let span = spans
         .iter()
-        .min_by_key(|(primary, s)| (s.file.starts_with("<stdlib>"), !primary))
-        .map(|(_, s)| s.clone());
+        .min_by_key(|(primary, in_entry, s)| (s.file.starts_with("<stdlib>"), *in_entry, !primary))
+        .map(|(_, _, s)| s.clone());
     // Nickel puts the contract's own message on the second line of the diagnostic message
     // ("contract broken by the value of `cluster`\n unknown cluster `prd`").
     let message = first
@@ -333,5 +340,16 @@ mod tests {
             d.span.as_ref().map(|s| (s.file.as_ref(), s.line)),
             Some(("platform/main.ncl", 2))
         );
+    }
+
+    #[test]
+    fn a_main_that_is_no_record_is_located_in_main_not_in_the_generated_entry() {
+        // Found by fuzzing: the contract's label is in the generated entry (column 18 of its
+        // one line), which was reported as that position of main.ncl.
+        let ws = workspace("\"stolen-secrlue\"\n", &[]);
+        let err = load_platform(ws.path()).expect_err("must fail");
+        let d = &err.0[0];
+        assert_eq!(d.code, Code::ContractViolation);
+        assert_eq!(d.span, Some(Span::new("platform/main.ncl", 1, 1)), "{d:?}");
     }
 }

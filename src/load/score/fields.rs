@@ -126,10 +126,13 @@ impl Loader<'_> {
     ) -> Option<&'n Node> {
         let found = get(entries, name);
         // A misspelt key (`imgae`) already got "did you mean `image`?"; a second error saying
-        // `image` is missing would only repeat it.
-        let misspelt = entries
-            .iter()
-            .any(|(k, _)| !is_field_name(&k.value) && did_you_mean(&k.value, [name]).is_some());
+        // `image` is missing would only repeat it. An `x-` key got no error (it is an extension),
+        // so it is no excuse (found by fuzzing: `x-deepmetadata` hid a missing `metadata`).
+        let misspelt = entries.iter().any(|(k, _)| {
+            !is_field_name(&k.value)
+                && !k.value.starts_with("x-")
+                && did_you_mean(&k.value, [name]).is_some()
+        });
         if found.is_none() && !misspelt {
             let what = if path.is_empty() {
                 "the workload".to_string()
@@ -192,17 +195,35 @@ impl Loader<'_> {
         Some(s)
     }
 
+    /// Whether the source line of `span` holds `prefix` as typed from the span's column.
+    fn written_on_one_line(&self, span: &Span, prefix: &str) -> bool {
+        let line = usize::try_from(span.line)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(1);
+        let col = usize::try_from(span.col)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(1);
+        // A lone `\r` (a YAML line break too) only makes this answer no: the value's start.
+        self.text
+            .split('\n')
+            .nth(line)
+            .and_then(|l| l.char_indices().nth(col).map(|(i, _)| &l[i..]))
+            .is_some_and(|rest| rest.starts_with(prefix))
+    }
+
     pub(super) fn check_placeholders(&mut self, text: &str, node: &Node, path: &str) {
         if let Err(msg) = split_placeholders(text) {
             let mut span = node.span.clone();
-            // A single-line plain scalar is the text as typed, so the `${` can be pointed at
-            // exactly; otherwise quoting and folding shift columns and the value's start is used.
+            // A plain scalar written on one line is the text as typed, so the `${` can be
+            // pointed at exactly; otherwise quoting and folding shift columns and the value's
+            // start is used. A folded plain scalar has no `\n` left in its text, so the source
+            // line itself must hold it (found by fuzzing: a column past the line's end).
             if let NodeKind::Scalar {
                 plain: true,
                 text: raw,
             } = &node.kind
-                && !raw.contains('\n')
                 && let Some(off) = first_unclosed(raw)
+                && self.written_on_one_line(&node.span, &raw[..off])
             {
                 let chars = raw[..off].chars().count();
                 span.col = span.col.saturating_add(u32::try_from(chars).unwrap_or(0));

@@ -42,6 +42,7 @@ pub fn parse_workload(
     let root = crate::yaml::read::parse(file, text)?;
     let mut loader = Loader {
         file: Arc::from(file),
+        text,
         diags: Diagnostics::new(),
         read_source,
     };
@@ -53,6 +54,8 @@ pub fn parse_workload(
 /// problems are all reported together rather than one per run.
 struct Loader<'r> {
     file: Arc<str>,
+    /// The file's text, to tell where a value was written on one line.
+    text: &'r str,
     diags: Diagnostics,
     read_source: &'r mut dyn FnMut(&str) -> Result<String, String>,
 }
@@ -175,7 +178,25 @@ impl Loader<'_> {
             return;
         };
         w.metadata = meta.clone();
-        if let Some(name) = self.required(entries, "name", key, "metadata")
+        // Not `required`: metadata takes any key, so a misspelt `nmae` got no "did you mean"
+        // error that would make "missing `name`" a repetition (found by fuzzing: such a file
+        // loaded as a workload without a name).
+        let name = get(entries, "name");
+        if name.is_none() {
+            let mut d = Diagnostic::at(
+                Code::MissingField,
+                key,
+                "missing required field `name` in `metadata`",
+            );
+            if let Some((k, _)) = entries
+                .iter()
+                .find(|(k, _)| crate::diag::did_you_mean(&k.value, ["name"]).is_some())
+            {
+                d = d.with_help(format!("did you mean `name` instead of `{}`?", k.value));
+            }
+            self.push(d);
+        }
+        if let Some(name) = name
             && let Some(s) = self.string(name, "metadata.name")
         {
             self.label(&s, "workload name");

@@ -460,3 +460,51 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_misspelt_metadata_name_is_a_missing_name() {
+    // Found by fuzzing: metadata takes any key, so `nmae` got no unknown-field error, and the
+    // missing `name` was not reported either: a workload without a name loaded.
+    let e = one_error(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  nmae: app\ncontainers:\n  web:\n    image: nginx\n",
+    );
+    assert!(
+        e.contains("missing required field `name` in `metadata`"),
+        "{e}"
+    );
+    assert!(e.contains("did you mean `name` instead of `nmae`?"), "{e}");
+}
+
+#[test]
+fn an_extension_named_like_a_missing_field_does_not_hide_it() {
+    // Found by fuzzing: `x-deepmetadata` counted as a misspelt `metadata`, which had got its
+    // own error, so the missing `metadata` was not reported and a nameless workload loaded.
+    let e = one_error(
+        "apiVersion: score.dev/v1b1\nx-deepmetadata:\n  name: app\ncontainers:\n  web:\n    image: nginx\n",
+    );
+    assert!(
+        e.contains("missing required field `metadata` in the workload"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unclosed_placeholder_in_a_folded_plain_scalar_is_located_at_the_value() {
+    // Found by fuzzing: the column of the `${` in the folded text was added to the first
+    // line's, past that line's end.
+    let e = one_error(&with_head(
+        "containers:\n  web:\n    image: nginx\n    variables:\n      A: ${resources.db.host}\"\n        user = \"${res\n",
+    ));
+    assert!(
+        e.starts_with("w.yaml:8:10: error: unclosed placeholder"),
+        "{e}"
+    );
+    // On one line the `${` itself is pointed at.
+    let e = one_error(&with_head(
+        "containers:\n  web:\n    image: nginx\n    variables:\n      A: x ${res\n",
+    ));
+    assert!(
+        e.starts_with("w.yaml:8:12: error: unclosed placeholder"),
+        "{e}"
+    );
+}

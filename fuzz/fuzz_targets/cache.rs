@@ -1,0 +1,4 @@
+//! libFuzzer harness of `platc::fuzzing::cache` (the body and its invariants live there).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| platc::fuzzing::cache(data));
