@@ -46,6 +46,7 @@ pub fn platform(data: &[u8]) {
 fn scratch_workspace() -> &'static PathBuf {
     static ROOT: OnceLock<PathBuf> = OnceLock::new();
     ROOT.get_or_init(|| {
+        sweep_dead_workspaces();
         let root = std::env::temp_dir().join(format!("platc-fuzz-{}", std::process::id()));
         for (rel, text) in crate::load::platform::reference_files() {
             let path = root.join(rel);
@@ -59,6 +60,24 @@ fn scratch_workspace() -> &'static PathBuf {
         }
         root
     })
+}
+
+/// A process cannot remove its workspace as it exits (a fuzzer is killed, a test binary ends
+/// with it still shared), so each new one removes those of processes that are gone.
+fn sweep_dead_workspaces() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("platc-fuzz-"))
+            .and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| p != std::process::id() && !crate::emit::process_alive(p)) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// The reference platform, evaluated once per process.
