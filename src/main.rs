@@ -64,6 +64,9 @@ fn main() {
     // library still turns the panics it can contain, such as ones inside the Nickel evaluator,
     // into diagnostics.)
     std::panic::set_hook(Box::new(|info| {
+        if platc::load::platform::panic_is_contained() {
+            return;
+        }
         let what = info
             .payload()
             .downcast_ref::<&str>()

@@ -499,6 +499,23 @@ fn a_policy_that_never_returns_is_stopped_with_an_error() {
 /// policy `marked` that fails for the workloads `marked` names (in every environment) and, when
 /// `broken` names one, stops with a Nickel error on it.
 fn many_workloads(n: usize, marked: &[&str], broken: Option<&str>) -> tempfile::TempDir {
+    let list = marked
+        .iter()
+        .map(|m| format!("\"{m}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let broken = broken.unwrap_or("");
+    with_policy(
+        n,
+        &format!(
+            "if w.name == \"{broken}\" then std.fail_with \"broken on %{{w.name}} in %{{w.env}}\" else !(std.array.elem w.name [{list}])"
+        ),
+    )
+}
+
+/// A workspace of the reference platform with `n` plain workloads `w000`… and a platform
+/// policy `marked` whose `check` is `fun w => <check>`.
+fn with_policy(n: usize, check: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(
         &repo().join("platform"),
@@ -516,14 +533,8 @@ fn many_workloads(n: usize, marked: &[&str], broken: Option<&str>) -> tempfile::
         )
         .unwrap();
     }
-    let list = marked
-        .iter()
-        .map(|m| format!("\"{m}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let broken = broken.unwrap_or("");
     let policy = format!(
-        "{{\n      id = \"marked\",\n      description = \"Marked workloads fail.\",\n      check = fun w => if w.name == \"{broken}\" then std.fail_with \"broken on %{{w.name}} in %{{w.env}}\" else !(std.array.elem w.name [{list}]),\n    }},\n    {{\n      id = \"worker-replicas-bounded\","
+        "{{\n      id = \"marked\",\n      description = \"Marked workloads fail.\",\n      check = fun w => {check},\n    }},\n    {{\n      id = \"worker-replicas-bounded\","
     );
     let main = tmp.path().join("platform/main.ncl");
     let text = std::fs::read_to_string(&main).unwrap();
@@ -598,4 +609,37 @@ fn policies_split_over_threads_report_as_one_evaluation() {
         one.2
     );
     assert_eq!(one, two);
+}
+
+/// A `check` may treat its record as any Nickel record: merge it, map over it. The records
+/// reach the program as one deserialized JSON string, which nickel-lang-core 0.19's debug
+/// builds refuse to merge (a debug assertion); the program then runs again with the records as
+/// Nickel literals, so the findings are the same in every build.
+#[test]
+fn a_check_that_merges_its_record_is_evaluated_like_any_other() {
+    let ws = with_policy(
+        4,
+        "let m = w & { extra = 1 } in let n = std.record.map (fun _k v => v) m in !(n.name == \"w002\" && n.extra == 1)",
+    );
+    let (code, out, err) = check_threads(ws.path(), "1");
+    assert_eq!(code, Some(1), "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let mut marked: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["policy"] == "marked")
+        .map(|f| {
+            (
+                f["workload"].as_str().unwrap_or_default().to_string(),
+                f["environment"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    marked.sort();
+    let expected: Vec<(String, String)> = ["dev", "prod", "staging"]
+        .iter()
+        .map(|e| ("w002".to_string(), e.to_string()))
+        .collect();
+    assert_eq!(marked, expected, "{out}");
 }

@@ -148,14 +148,11 @@ pub fn run(c: &Compilation, root: &Path, threads: usize) -> Result<CustomRun, Di
         })
         .collect();
     let parts = threads.clamp(1, (records.len() / MIN_PART).max(1));
-    if parts == 1 {
-        return run_records(root, &records);
-    }
-    let size = records.len().div_ceil(parts);
+    let size = records.len().div_ceil(parts).max(1);
     let runs: Vec<Result<CustomRun, Diagnostics>> = std::thread::scope(|s| {
         let handles: Vec<_> = records
             .chunks(size)
-            .map(|part| s.spawn(move || run_records(root, part)))
+            .map(|part| s.spawn(move || run_records(root, part, Form::Json)))
             .collect();
         handles
             .into_iter()
@@ -174,7 +171,7 @@ pub fn run(c: &Compilation, root: &Path, threads: usize) -> Result<CustomRun, Di
     let mut merged = CustomRun::default();
     for run in runs {
         let Ok(run) = run else {
-            return run_records(root, &records);
+            return run_records(root, &records, Form::Literal);
         };
         merged.ids = run.ids;
         merged.raw.extend(run.raw);
@@ -191,16 +188,43 @@ fn panicked() -> Diagnostics {
     .into()
 }
 
+/// How the records are written into the program.
+#[derive(Clone, Copy)]
+enum Form {
+    /// One JSON string deserialized by the program: Nickel parses and typechecks a string
+    /// literal instead of thousands of record literals (at 1,000 workloads, its parsing and
+    /// typechecking were half of the policies' time). Records made this way are not closurized,
+    /// and merging one (`w & { .. }`) fails a debug assertion of nickel-lang-core 0.19 (release
+    /// builds evaluate it correctly), so any failure is decided by the literal form.
+    Json,
+    /// Every record a Nickel literal: errors point into records the way users wrote them.
+    Literal,
+}
+
 /// One program over `records`.
-fn run_records(root: &Path, records: &[Value]) -> Result<CustomRun, Diagnostics> {
-    let mut expr = String::from("let workloads = [");
-    for (i, r) in records.iter().enumerate() {
-        if i > 0 {
-            expr.push_str(", ");
+fn run_records(root: &Path, records: &[Value], form: Form) -> Result<CustomRun, Diagnostics> {
+    let mut expr = String::from("let workloads = ");
+    match form {
+        Form::Json => {
+            expr.push_str("std.deserialize 'Json ");
+            // Serialising JSON values cannot fail.
+            write_string(
+                &serde_json::to_string(records).unwrap_or_default(),
+                &mut expr,
+            );
         }
-        write_nickel(r, &mut expr);
+        Form::Literal => {
+            expr.push('[');
+            for (i, r) in records.iter().enumerate() {
+                if i > 0 {
+                    expr.push_str(", ");
+                }
+                write_nickel(r, &mut expr);
+            }
+            expr.push(']');
+        }
     }
-    expr.push_str("] in\n");
+    expr.push_str(" in\n");
     expr.push_str(PROGRAM);
     let out = crate::load::platform::evaluate_with_platform(root, &expr)?;
     let out = Output::deserialize(&out).map_err(|e| {

@@ -162,6 +162,17 @@ pub(super) fn evaluate_entry(
     }
 }
 
+thread_local! {
+    /// Set on a thread while it evaluates under `catch_unwind`.
+    static CONTAINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a panic on this thread is one the evaluator turns into a diagnostic, so that a panic
+/// hook need not report it as a crash.
+pub fn panic_is_contained() -> bool {
+    CONTAINING.with(|c| c.get())
+}
+
 fn evaluate_contained(
     ws: &Workspace,
     embedded: &[(&str, &str)],
@@ -170,10 +181,12 @@ fn evaluate_contained(
     // nickel-lang-core 0.19 can fail an internal assertion on some inputs (a `{ .. }` contract over
     // nested JSON imported from a file, for one); a platform engineer must get an error that says
     // where to look, not a crash.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    CONTAINING.with(|c| c.set(true));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         evaluate_entry_unguarded(ws, embedded, entry)
-    }))
-    .unwrap_or_else(|payload| {
+    }));
+    CONTAINING.with(|c| c.set(false));
+    caught.unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
