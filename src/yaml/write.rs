@@ -23,19 +23,42 @@ use serde_json::{Map, Value};
 
 /// Canonical YAML for one document, ending with exactly one newline.
 pub fn to_yaml(value: &Value) -> String {
-    let mut out = String::new();
+    thread_local! {
+        /// Grown once per thread: building each document in a fresh string reallocated (and,
+        /// for large documents, faulted in) its buffer at every doubling.
+        static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut out) => {
+            out.clear();
+            write_document(&mut out, value);
+            let text = out.as_str().to_owned();
+            // Keep a few megabytes at most per thread between documents.
+            if out.capacity() > 4 << 20 {
+                *out = String::new();
+            }
+            text
+        }
+        Err(_) => {
+            let mut out = String::new();
+            write_document(&mut out, value);
+            out
+        }
+    })
+}
+
+fn write_document(out: &mut String, value: &Value) {
     match value {
-        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0, false),
-        Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0, false),
+        Value::Object(map) if !map.is_empty() => write_map(out, map, 0, false),
+        Value::Array(items) if !items.is_empty() => write_seq(out, items, 0, false),
         Value::String(s) if literal_block_ok(s) && s.starts_with([' ', '\t']) => {
             // A top-level block scalar with an indentation indicator is read differently by
             // PyYAML (content at column 2) and by the YAML 1.2 spec (column 1): avoid it.
-            write_double_quoted(&mut out, s);
+            write_double_quoted(out, s);
             out.push('\n');
         }
-        scalar => write_scalar(&mut out, scalar, 0),
+        scalar => write_scalar(out, scalar, 0),
     }
-    out
 }
 
 /// Writes the entries of a non-empty map at `indent`. With `inline_first`, the caller has
@@ -49,7 +72,7 @@ fn write_map(out: &mut String, map: &Map<String, Value>, indent: usize, inline_f
         write_key(out, key);
         // YAML limits implicit keys to 1024 characters; longer ones need the explicit `? ` form,
         // whose value is then indented like any nested node.
-        let explicit = out[start..].chars().count() > 1000;
+        let explicit = out.len() - start > 1000 && out[start..].chars().count() > 1000;
         if explicit {
             out.insert_str(start, "? ");
             out.push('\n');
@@ -88,12 +111,18 @@ fn write_seq(out: &mut String, items: &[Value], indent: usize, inline_first: boo
 }
 
 fn push_indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        left -= k;
+    }
 }
 
 fn write_key(out: &mut String, key: &str) {
     // Keys are never block scalars; a multi-line key is double-quoted with `\n` escapes.
-    if needs_quotes(key) {
+    if !matches!(style(key), Style::Plain) {
         write_double_quoted(out, key);
     } else {
         out.push_str(key);
@@ -108,19 +137,25 @@ fn write_scalar(out: &mut String, value: &Value, parent: usize) {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
-        Value::Number(n) => out.push_str(&format_number(n)),
-        Value::Object(_) => out.push_str("{}"),
-        Value::Array(_) => out.push_str("[]"),
-        Value::String(s) => {
-            if literal_block_ok(s) {
-                write_literal_block(out, s, parent + 2);
-                return;
-            } else if needs_quotes(s) {
-                write_double_quoted(out, s);
+        Value::Number(n) => {
+            use std::fmt::Write;
+            if n.is_i64() || n.is_u64() {
+                // Writing into a `String` cannot fail.
+                let _ = write!(out, "{n}");
             } else {
-                out.push_str(s);
+                out.push_str(&format_number(n));
             }
         }
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
+        Value::String(s) => match style(s) {
+            Style::Literal => {
+                write_literal_block(out, s, parent + 2);
+                return;
+            }
+            Style::Quoted => write_double_quoted(out, s),
+            Style::Plain => out.push_str(s),
+        },
     }
     out.push('\n');
 }
@@ -148,6 +183,91 @@ fn format_number(n: &serde_json::Number) -> String {
         out.push_str(e);
     }
     out
+}
+
+/// How a string value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Plain,
+    Quoted,
+    Literal,
+}
+
+/// [`literal_block_ok`], then [`needs_quotes`], decided in one pass over an ASCII string's
+/// bytes: every string of a build goes through here, and the two scans (each of the whole
+/// string) were a third of writing a cold build's YAML.
+fn style(s: &str) -> Style {
+    if !s.is_ascii() {
+        return if literal_block_ok_chars(s) {
+            Style::Literal
+        } else if needs_quotes(s) {
+            Style::Quoted
+        } else {
+            Style::Plain
+        };
+    }
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return Style::Quoted; // the empty string is null when plain
+    };
+    // lines: a `\n`; block_bad: a byte a literal block cannot hold, or whitespace ending a line;
+    // content: a visible character; unplain: a byte outside ` `..=`~`; indicator: `: ` or ` #`.
+    let (mut lines, mut block_bad, mut content, mut unplain, mut indicator) =
+        (false, false, false, false, false);
+    let mut prev = 0u8;
+    for &c in b {
+        match c {
+            b'\n' => {
+                lines = true;
+                unplain = true;
+                block_bad |= prev == b' ' || prev == b'\t';
+            }
+            b'\t' => unplain = true,
+            b' ' => indicator |= prev == b':',
+            b'#' => {
+                content = true;
+                indicator |= prev == b' ';
+            }
+            b'!'..=b'~' => content = true,
+            _ => {
+                unplain = true;
+                block_bad = true;
+            }
+        }
+        prev = c;
+    }
+    if lines && !block_bad && content && !b.ends_with(b"\n\n") && last != b' ' && last != b'\t' {
+        return Style::Literal;
+    }
+    let quoted = first == b' '
+        || last == b' '
+        || matches!(
+            first,
+            b'-' | b'?'
+                | b':'
+                | b','
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'#'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'"'
+                | b'%'
+                | b'@'
+                | b'`'
+        )
+        || last == b':'
+        || unplain
+        || indicator
+        || is_reserved_word(s)
+        || looks_numeric(s);
+    if quoted { Style::Quoted } else { Style::Plain }
 }
 
 /// Whether `s` must be quoted to be read back as this very string by a YAML 1.1 or 1.2 reader
@@ -209,14 +329,10 @@ fn is_invisible(c: char) -> bool {
 /// Booleans and nulls of YAML 1.1 and 1.2, in any letter case, plus YAML 1.1's merge key `<<`
 /// and value key `=`.
 fn is_reserved_word(s: &str) -> bool {
-    if s.len() > 5 {
-        return false;
-    }
-    let lower = s.to_ascii_lowercase();
-    matches!(
-        lower.as_str(),
-        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "~" | "=" | "<<"
-    )
+    const WORDS: [&str; 12] = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "=", "<<",
+    ];
+    s.len() <= 5 && WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
 /// Anything a YAML 1.1 or 1.2 reader might resolve to a number or a timestamp. Deliberately
@@ -638,6 +754,21 @@ spec:
         #[test]
         fn the_ascii_block_check_agrees_with_the_general_one(s in "[ \t\n\r\x0b!-~]{0,12}") {
             prop_assert_eq!(literal_block_ok_ascii(s.as_bytes()), literal_block_ok_chars(&s));
+        }
+
+        /// The one-pass decision equals the two checks it replaced, taken in their order.
+        #[test]
+        fn the_one_pass_style_agrees_with_the_two_checks(
+            s in "[ \t\n\r\x00\x0b\x7f!-~yYnNoOfFlLuU0-9.:#-]{0,14}"
+        ) {
+            let expected = if literal_block_ok(&s) {
+                Style::Literal
+            } else if needs_quotes(&s) {
+                Style::Quoted
+            } else {
+                Style::Plain
+            };
+            prop_assert_eq!(style(&s), expected);
         }
     }
 
