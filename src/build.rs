@@ -134,14 +134,18 @@ pub fn build_observed(
         }
         Err(e) => return Err(e.into()),
     };
-    laps.enter("render memo record");
+    // The two records are independent files: written side by side.
+    laps.enter("render memo and build cache record");
     let sizes = tree.sizes();
     let (nodes_rendered, nodes_total) = (owners.rendered(), owners.total());
-    if memo.is_some() {
-        memo::store(root, out_dir, owners.entries(&index.files, &sizes));
-    }
-    laps.enter("build cache record");
-    cache::store(root, out_dir, &opts, &recorded, hashed, sizes);
+    rayon::join(
+        || {
+            if memo.is_some() {
+                memo::store(root, out_dir, owners.entries(&index.files, &sizes));
+            }
+        },
+        || cache::store(root, out_dir, &opts, &recorded, hashed, &sizes),
+    );
     Ok(BuildReport {
         files: tree.len(),
         emit: report,

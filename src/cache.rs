@@ -165,7 +165,7 @@ pub fn store(
     opts: &Options,
     recorded: &Recorded,
     hashed: Option<Hashed>,
-    outputs: BTreeMap<String, u64>,
+    outputs: &BTreeMap<String, u64>,
 ) {
     let _ = try_store(root, out_dir, opts, recorded, hashed, outputs);
 }
@@ -176,7 +176,7 @@ fn try_store(
     opts: &Options,
     recorded: &Recorded,
     hashed: Option<Hashed>,
-    outputs: BTreeMap<String, u64>,
+    outputs: &BTreeMap<String, u64>,
 ) -> Option<()> {
     let (globs, extra) = (recorded.globs.clone(), recorded.extra.clone());
     let inputs = match hashed {

@@ -363,8 +363,7 @@ fn quiet_prints_only_errors_and_verbose_names_every_file() {
             "resolve + graph + render",
             "tree",
             "emit",
-            "render memo record",
-            "build cache record"
+            "render memo and build cache record"
         ],
         "{out}"
     );
@@ -519,7 +518,7 @@ fn a_long_build_shows_progress_only_on_a_terminal() {
         "resolve + graph + render",
         "tree",
         "emit",
-        "render memo record",
+        "render memo and build cache record",
     ];
     assert!(stages.contains(&stage), "{line:?}");
     // Cleared before the summary line, which is as it is in a pipe.
