@@ -45,9 +45,14 @@ pub fn find_workloads(
             if e.depth() == 1 && e.file_type().is_dir() && SKIPPED_ROOTS.contains(&name.as_ref()) {
                 return false;
             }
+            // Links are not followed, so a directory reached by the walk is the canonical root
+            // joined with its relative path: no `canonicalize` (a `readlink` per component)
+            // for each of a large workspace's thousands of directories.
             if let Some(out) = &out_canon
                 && e.file_type().is_dir()
-                && e.path().canonicalize().is_ok_and(|p| &p == out)
+                && e.path()
+                    .strip_prefix(root)
+                    .is_ok_and(|rel| canon_root.join(rel) == *out)
             {
                 return false;
             }
@@ -232,5 +237,37 @@ mod tests {
         assert!(c("examples/*/score.yaml", "examples/linked"));
         assert!(!c("examples/*/score.yaml", "examples/a/b"));
         assert!(!c("examples/**/score.yaml", "vendor/lib"));
+    }
+
+    /// The output directory is never searched for workloads, whatever path the workspace is
+    /// reached by (here also through a link to it).
+    #[test]
+    fn the_output_directory_is_not_searched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("ws");
+        for dir in ["apps/a", "rendered/a", "rendered2/a"] {
+            std::fs::create_dir_all(real.join(dir)).unwrap();
+            std::fs::write(real.join(dir).join("score.yaml"), "").unwrap();
+        }
+        let globs = vec!["**/score.yaml".to_string()];
+        let link = tmp.path().join("link");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        #[cfg(not(unix))]
+        let link = real.clone();
+        for root in [&real, &link] {
+            for out in [real.join("rendered"), link.join("rendered")] {
+                let found = find_workloads(root, &globs, Some(&out)).unwrap();
+                assert_eq!(
+                    found,
+                    ["apps/a/score.yaml", "rendered2/a/score.yaml"],
+                    "{} {}",
+                    root.display(),
+                    out.display()
+                );
+            }
+        }
+        let all = find_workloads(&real, &globs, None).unwrap();
+        assert_eq!(all.len(), 3);
     }
 }
