@@ -348,14 +348,10 @@ fn emit_with(
     meta: &IndexMeta,
     opts: &Options,
 ) -> Result<(EmitReport, Index), EmitError> {
-    let problems = validate_tree(tree);
-    if !problems.is_empty() {
-        return Err(EmitError::Rejected(problems));
-    }
-    let target = Target::resolve(out_dir)?;
-    target.recover()?;
-    let index = Index {
-        files: {
+    // The paths are checked (one thread) while the files are hashed (the others).
+    let (problems, files) = rayon::join(
+        || validate_tree(tree),
+        || {
             use rayon::prelude::*;
             let hashed: Vec<(String, String)> = tree
                 .files
@@ -365,6 +361,14 @@ fn emit_with(
             let known = tree.known.iter().map(|(p, k)| (p.clone(), k.hash.clone()));
             hashed.into_iter().chain(known).collect()
         },
+    );
+    if !problems.is_empty() {
+        return Err(EmitError::Rejected(problems));
+    }
+    let target = Target::resolve(out_dir)?;
+    target.recover()?;
+    let index = Index {
+        files,
         platc_version: meta.platc_version.clone(),
         source_commit: meta.source_commit.clone(),
     };
@@ -446,7 +450,9 @@ fn rebuild(
     opts: &Options,
 ) -> Result<EmitReport, EmitError> {
     let live = &target.dir;
-    let previous = read_index(live)?;
+    // Reading the old index and writing the new one's bytes are each one thread's work.
+    let (previous, new_index_bytes) = rayon::join(|| read_index(live), || index.to_bytes());
+    let previous = previous?;
     // A small change to an output as its index describes it needs no scan of the output.
     let quick = previous
         .as_ref()
@@ -459,7 +465,6 @@ fn rebuild(
         Some(q) => q,
         None => plan(live, tree, previous.as_ref(), &index.files)?,
     };
-    let new_index_bytes = index.to_bytes();
     if plan.report.written.is_empty() && plan.report.removed.is_empty() {
         // The index serialises deterministically: equal content, equal bytes.
         if previous.as_ref() != Some(index) {
