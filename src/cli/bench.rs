@@ -28,11 +28,14 @@ pub struct BenchArgs {
 pub fn run(a: BenchArgs) -> i32 {
     if let Some(dir) = &a.write_workspace {
         let n = a.workloads.first().copied().unwrap_or(1000);
-        return match platc::bench::write_workspace(dir, n) {
-            Ok(()) => {
+        let written = platc::bench::write_workspace(dir, n)
+            .and_then(|()| platc::bench::yardstick::write_chart(dir, n));
+        return match written {
+            Ok(chart) => {
                 println!(
-                    "wrote {n} workloads under {}",
-                    dir.join("examples").display()
+                    "wrote {n} workloads under {} and their yardstick Helm chart in {}",
+                    dir.join("examples").display(),
+                    chart.display()
                 );
                 EXIT_OK
             }
@@ -119,6 +122,27 @@ fn print_report(r: &platc::bench::Report, layout: platc::model::Layout, rss: Opt
             "  {:<44} {:>15.1} µs",
             "per object, cold build",
             cold.median() * 1000.0 / r.objects.max(1) as f64
+        );
+    }
+    let cold_call = r
+        .figures
+        .iter()
+        .find(|f| f.name.starts_with("cold `platc build`"));
+    if let (Some((helm, objects)), Some(cold_call)) = (&r.helm_template, cold_call) {
+        let ours = cold_call.median() * 1000.0 / r.objects.max(1) as f64;
+        let theirs = helm.median() * 1000.0 / (*objects).max(1) as f64;
+        let runs: Vec<String> = helm.runs.iter().map(|x| format!("{x:.0}")).collect();
+        println!(
+            "  {:<44} median {:>8.1} ms   (runs: {}; {objects} objects)",
+            helm.name,
+            helm.median(),
+            runs.join(", ")
+        );
+        println!(
+            "  {:<44} {:>15.1} µs: platc's per object (one call) is {:.2}x faster",
+            "per object, `helm template`",
+            theirs,
+            theirs / ours.max(f64::MIN_POSITIVE)
         );
     }
     println!(

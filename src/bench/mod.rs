@@ -9,6 +9,8 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::emit::{self, IndexMeta};
 use crate::pipeline::{self, Options};
 
+pub mod yardstick;
+
 #[derive(Debug, Clone)]
 pub struct Figure {
     pub name: &'static str,
@@ -36,6 +38,9 @@ pub struct Report {
     /// Bytes of the rendered tree.
     pub bytes: usize,
     pub figures: Vec<Figure>,
+    /// `helm template` of the yardstick chart (`yardstick.rs`) on the same workloads, when helm
+    /// is installed, and the objects it renders.
+    pub helm_template: Option<(Figure, usize)>,
     /// Files written by the last one-workload rebuild (what a real disk pays for).
     pub written_by_one_change: usize,
     /// Graph nodes it rendered, of all (the render memo's share).
@@ -153,6 +158,7 @@ pub fn run(
         figs.diff.runs.push(time_diff(dir, &opts, r)?);
     }
     let (objects, files, bytes) = size;
+    let helm_template = time_yardstick(dir, n, runs)?;
     let f = figs;
     Ok(Report {
         workloads: n,
@@ -171,9 +177,37 @@ pub fn run(
             f.check,
             f.diff,
         ],
+        helm_template,
         written_by_one_change: change.0,
         nodes_by_one_change: change.1,
     })
+}
+
+/// `runs` timings of `helm template` on the yardstick chart of the same `n` workloads; `None`
+/// when helm is not installed.
+fn time_yardstick(
+    dir: &Path,
+    n: usize,
+    runs: usize,
+) -> Result<Option<(Figure, usize)>, Diagnostics> {
+    if !yardstick::helm_available() {
+        return Ok(None);
+    }
+    let chart = yardstick::write_chart(dir, n).map_err(io)?;
+    let mut figure = Figure {
+        name: "`helm template` of the yardstick chart",
+        runs: Vec::new(),
+    };
+    for _ in 0..runs.max(1) {
+        let Some(t) = yardstick::time_helm_template(&chart) else {
+            return Err(io(std::io::Error::other(format!(
+                "`helm template {}` failed",
+                chart.display()
+            ))));
+        };
+        figure.runs.push(t);
+    }
+    Ok(Some((figure, yardstick::objects(n))))
 }
 
 fn io(e: std::io::Error) -> Diagnostics {
