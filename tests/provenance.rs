@@ -11,7 +11,12 @@ use platc::render::Object;
 use platc::render::origins::leaves;
 
 /// The planes whose renderers record field origins.
-const RECORDING: [Plane; 3] = [Plane::Security, Plane::Delivery, Plane::Monitoring];
+const RECORDING: [Plane; 4] = [
+    Plane::Security,
+    Plane::Delivery,
+    Plane::Monitoring,
+    Plane::Resource,
+];
 
 fn examples(record: bool) -> Compilation {
     let opts = Options {
@@ -66,7 +71,7 @@ fn every_field_of_the_recording_planes_names_its_origin() {
         missing.len(),
         missing
             .iter()
-            .take(30)
+            .take(60)
             .cloned()
             .collect::<Vec<_>>()
             .join("\n")
@@ -133,4 +138,54 @@ fn a_network_policy_rule_names_its_edge_and_score_request() {
         .expect("resources.db")
         + 1;
     assert_eq!(json[1]["at"]["line"], line);
+}
+
+#[test]
+fn a_provisioned_manifest_field_names_its_template_line_and_the_param_it_read() {
+    let c = examples(true);
+    let db = c
+        .objects()
+        .find(|o| o.path == "envs/prod/_resources/orders-db/cluster-orders-db.yaml")
+        .expect("orders' database");
+    let record = db.origins.as_ref().expect("recorded");
+    let (at, origins) = record.of("spec.storage.size").expect("recorded");
+    assert_eq!(at, "spec.storage.size");
+    let json = serde_json::to_value(origins).expect("json");
+    assert_eq!(json[0]["origin"], "template");
+    // From the marked rendering, not a search of the text.
+    assert_eq!(json[0]["how"], "rendered");
+    let text = platc::stdlib::TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == "platc/postgres/cnpg-cluster.yaml.j2")
+        .map(|(_, s)| *s)
+        .expect("the stdlib template");
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("size:"))
+        .expect("size")
+        + 1;
+    assert_eq!(json[0]["at"]["line"], line);
+    // The param that line reads: the provisioner's default, located in the platform.
+    assert_eq!(json[1]["origin"], "layer");
+    assert_eq!(json[1]["value"], "20Gi");
+    assert_eq!(json[1]["at"]["file"], "platform/provisioners/data.ncl");
+}
+
+#[test]
+fn every_template_line_of_the_examples_is_known_from_rendering() {
+    let c = examples(true);
+    let searched: Vec<String> = c
+        .objects()
+        .filter_map(|o| Some((o, o.origins.as_ref()?)))
+        .flat_map(|(o, r)| {
+            r.0.iter()
+                .filter(|(_, chain)| {
+                    chain
+                        .iter()
+                        .any(|x| serde_json::to_value(x).is_ok_and(|v| v["how"] == "key-search"))
+                })
+                .map(move |(f, _)| format!("{}#{f}", o.path))
+        })
+        .collect();
+    assert!(searched.is_empty(), "{searched:?}");
 }

@@ -131,6 +131,8 @@ pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object
                 continue;
             }
         };
+        // Recording only: the template's lines behind this render.
+        let why = super::why_template::Rendered::new(cx, i, tname, &text);
         let label = format!("<template {tname}>");
         let docs = match crate::yaml::read::parse_stream(&label, &text) {
             Ok(d) => d,
@@ -141,16 +143,22 @@ pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object
         };
         for doc in docs {
             match template_object(i, tname, &doc) {
-                Ok(Some(v)) => out.push(Object::manifest(
-                    &dir,
-                    v,
-                    Plane::Resource,
-                    Provenance {
-                        source: i.span.file.to_string(),
-                        node: resource_id(&i.key),
-                        via: format!("template:{tname} via provisioner:{}", i.provisioner),
-                    },
-                )),
+                Ok(Some(v)) => out.push(
+                    Object::manifest(
+                        &dir,
+                        v,
+                        Plane::Resource,
+                        Provenance {
+                            source: i.span.file.to_string(),
+                            node: resource_id(&i.key),
+                            via: format!("template:{tname} via provisioner:{}", i.provisioner),
+                        },
+                    )
+                    .with_origins(match &why {
+                        Some(w) => w.object(&doc),
+                        None => cx.recorder(),
+                    }),
+                ),
                 Ok(None) => {}
                 Err(d) => diags.push(d),
             }

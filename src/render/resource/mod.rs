@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 mod instances;
 mod why;
 mod why_pod;
+mod why_template;
 
 use instances::{external_secret_origins, external_secrets, render_instance};
 
