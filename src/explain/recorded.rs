@@ -122,34 +122,8 @@ fn layer(o: &Origin) -> Layer {
             how,
             value,
             at,
-        } => Layer {
-            value: value.clone(),
-            ..base(
-                if from.contains(" of type service ") {
-                    LayerKind::Workload
-                } else {
-                    LayerKind::Provisioner
-                },
-                format!("{placeholder}: {from}"),
-                at.as_ref().map(Location::span),
-                Some(how.clone()),
-            )
-        },
-        Origin::Template { template, at, how } => {
-            let location = match how {
-                TemplateLine::Rendered => Location::span(at),
-                TemplateLine::KeySearch => Location::searched(&at.file, at.line, at.col),
-            };
-            base(
-                LayerKind::Template,
-                format!("template {template}"),
-                Some(location),
-                Some(
-                    "rendered with the instance's context (resource params, env, cluster, team)"
-                        .into(),
-                ),
-            )
-        }
+        } => read(placeholder, from, how, value, at.as_ref()),
+        Origin::Template { template, at, how } => template_line(template, at, *how),
         Origin::Replaced { replaced } => layer(replaced),
         Origin::Note { note } => base(LayerKind::Renderer, note.clone(), None, None),
         Origin::Edge { from, to, kind } => {
@@ -175,4 +149,42 @@ fn layer(o: &Origin) -> Layer {
             Some(rule.to_string()),
         ),
     }
+}
+
+/// What a placeholder read: an instance's output, or a called workload's Service.
+fn read(
+    placeholder: &str,
+    from: &str,
+    how: &str,
+    value: &Option<Value>,
+    at: Option<&crate::diag::Span>,
+) -> Layer {
+    let kind = if from.contains(" of type service ") {
+        LayerKind::Workload
+    } else {
+        LayerKind::Provisioner
+    };
+    Layer {
+        value: value.clone(),
+        ..base(
+            kind,
+            format!("{placeholder}: {from}"),
+            at.map(Location::span),
+            Some(how.to_string()),
+        )
+    }
+}
+
+/// A template's line, labelled as a search where it was one.
+fn template_line(template: &str, at: &crate::diag::Span, how: TemplateLine) -> Layer {
+    let location = match how {
+        TemplateLine::Rendered => Location::span(at),
+        TemplateLine::KeySearch => Location::searched(&at.file, at.line, at.col),
+    };
+    base(
+        LayerKind::Template,
+        format!("template {template}"),
+        Some(location),
+        Some("rendered with the instance's context (resource params, env, cluster, team)".into()),
+    )
 }

@@ -66,60 +66,86 @@ fn resource_output(
 ) -> Option<Origin> {
     let key = path.get(1)?;
     let output = path.get(2..).map(|p| p.join(".")).unwrap_or_default();
-    let req = score.resources.get(key);
-    let req_span = req.map(|q| &q.key.span);
+    let req_span = score.resources.get(key).map(|q| &q.key.span);
+    if let Some(i) = w.uses.get(key).and_then(|k| cx.res.instance(k)) {
+        return Some(instance_output(cx, i, key, &output, req_span, shown));
+    }
+    service_output(cx, w, score, key, &output, req_span, shown)
+}
+
+/// `${resources.<key>.<output>}` of a provisioned instance: the output's value (a secret's
+/// reference) and where its provisioner defines it.
+fn instance_output(
+    cx: &EnvCx<'_>,
+    i: &crate::resolve::Instance,
+    key: &str,
+    output: &str,
+    req_span: Option<&Span>,
+    shown: String,
+) -> Origin {
     let requested = |how: String| match req_span {
         Some(sp) => format!("{how}; requested at {sp}"),
         None => how,
     };
-    if let Some(i) = w.uses.get(key).and_then(|k| cx.res.instance(k)) {
-        let p = cx.platform;
-        let prov_path = provisioner_path(p, &i.provisioner).unwrap_or_default();
-        let prov = p.provisioners.iter().find(|x| x.name == i.provisioner);
-        let (value, how, setting) = match i.outputs.get(&output) {
-            Some(Output::Plain(s)) => {
-                let t = prov.and_then(|x| x.outputs.get(&output));
-                let how = match t {
-                    Some(t) => format!("output `{output}` = template `{t}`"),
-                    None => format!("output `{output}`"),
-                };
-                (json!(s), how, format!("{prov_path}.outputs.{output}"))
-            }
-            Some(Output::Secret { secret, key }) => (
-                json!({"secretKeyRef": {"name": secret, "key": key}}),
-                format!(
-                    "secret output `{output}`: a reference to key `{key}` of Secret `{secret}`, never its value"
-                ),
-                format!("{prov_path}.secret_outputs.{output}"),
+    let p = cx.platform;
+    let prov_path = provisioner_path(p, &i.provisioner).unwrap_or_default();
+    let prov = p.provisioners.iter().find(|x| x.name == i.provisioner);
+    let (value, how, setting) = match i.outputs.get(output) {
+        Some(Output::Plain(s)) => {
+            let t = prov.and_then(|x| x.outputs.get(output));
+            let how = match t {
+                Some(t) => format!("output `{output}` = template `{t}`"),
+                None => format!("output `{output}`"),
+            };
+            (json!(s), how, format!("{prov_path}.outputs.{output}"))
+        }
+        Some(Output::Secret { secret, key }) => (
+            json!({"secretKeyRef": {"name": secret, "key": key}}),
+            format!(
+                "secret output `{output}`: a reference to key `{key}` of Secret `{secret}`, never its value"
             ),
-            None => (
-                json!(i.name),
-                "the resource itself: its name".to_string(),
-                format!("{prov_path}.name"),
-            ),
-        };
-        let at = [setting, format!("{prov_path}.name")]
-            .iter()
-            .find_map(|s| p.positions.0.get(s))
-            .or(req_span)
-            .cloned();
-        return Some(Origin::Read {
-            placeholder: shown,
-            from: format!(
-                "resource `{key}` → instance `{}` ({}) of provisioner `{}`",
-                i.name, i.key, i.provisioner
-            ),
-            how: requested(how),
-            value: Some(value),
-            at,
-        });
+            format!("{prov_path}.secret_outputs.{output}"),
+        ),
+        None => (
+            json!(i.name),
+            "the resource itself: its name".to_string(),
+            format!("{prov_path}.name"),
+        ),
+    };
+    let at = [setting, format!("{prov_path}.name")]
+        .iter()
+        .find_map(|s| p.positions.0.get(s))
+        .or(req_span)
+        .cloned();
+    Origin::Read {
+        placeholder: shown,
+        from: format!(
+            "resource `{key}` → instance `{}` ({}) of provisioner `{}`",
+            i.name, i.key, i.provisioner
+        ),
+        how: requested(how),
+        value: Some(value),
+        at,
     }
+}
+
+/// `${resources.<key>.<output>}` of a `service` link: the called workload's Service.
+fn service_output(
+    cx: &EnvCx<'_>,
+    w: &RWorkload,
+    score: &Workload,
+    key: &str,
+    output: &str,
+    req_span: Option<&Span>,
+    shown: String,
+) -> Option<Origin> {
+    let req = score.resources.get(key);
     // A `service` link: the workload it names (`params.workload`, else the key).
     let named = req
         .and_then(|q| q.params.as_ref())
         .and_then(|p| p.get("workload"))
         .and_then(|n| n.to_json().as_str().map(str::to_string))
-        .unwrap_or_else(|| key.clone());
+        .unwrap_or_else(|| key.to_string());
     let target = w.calls.iter().find(|c| **c == named)?;
     let ns = cx
         .res

@@ -106,7 +106,7 @@ impl<'a, 'c> Rendered<'a, 'c> {
             .and_then(|m| m.line_of(n.span.line, n.span.col));
         let (line, how) = match marked {
             Some(l) => (Some(l), TemplateLine::Rendered),
-            None => (self.key_line(keys), TemplateLine::KeySearch),
+            None => (key_line(&self.source, keys), TemplateLine::KeySearch),
         };
         let Some(line) = line else {
             return self.provisioner_manifests();
@@ -137,39 +137,6 @@ impl<'a, 'c> Rendered<'a, 'c> {
                 resource_id(&self.i.key),
             ),
         ]
-    }
-
-    /// The labelled fallback: the line of the YAML key path `keys` in the template's text,
-    /// following block indentation (list items have no key in the text).
-    fn key_line(&self, keys: &[String]) -> Option<u32> {
-        let mut stack: Vec<(usize, &str)> = Vec::new();
-        for (ln, line) in self.source.iter().enumerate() {
-            let trimmed = line.trim_start();
-            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("{%") {
-                continue;
-            }
-            let mut indent = line.len() - trimmed.len();
-            let mut body = trimmed;
-            if let Some(rest) = body.strip_prefix("- ") {
-                indent += 2;
-                body = rest;
-            }
-            let Some((k, _)) = body.split_once(':') else {
-                continue;
-            };
-            let k = k.trim().trim_matches('"').trim_matches('\'');
-            if k.is_empty() || k.contains(' ') || k.contains("{{") {
-                continue;
-            }
-            while stack.last().is_some_and(|(i, _)| *i >= indent) {
-                stack.pop();
-            }
-            stack.push((indent, k));
-            if stack.len() == keys.len() && stack.iter().zip(keys).all(|((_, a), b)| a == b) {
-                return u32::try_from(ln + 1).ok();
-            }
-        }
-        None
     }
 
     /// The params a template line reads (`resource.params.<name>`), each where it was written:
@@ -228,5 +195,55 @@ impl<'a, 'c> Rendered<'a, 'c> {
             setting,
             value,
         })
+    }
+}
+
+/// The labelled fallback: the line of the YAML key path `keys` in the template's text,
+/// following block indentation (list items have no key in the text).
+fn key_line(source: &[String], keys: &[String]) -> Option<u32> {
+    let mut stack: Vec<(usize, &str)> = Vec::new();
+    for (ln, line) in source.iter().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("{%") {
+            continue;
+        }
+        let mut indent = line.len() - trimmed.len();
+        let mut body = trimmed;
+        if let Some(rest) = body.strip_prefix("- ") {
+            indent += 2;
+            body = rest;
+        }
+        let Some((k, _)) = body.split_once(':') else {
+            continue;
+        };
+        let k = k.trim().trim_matches('"').trim_matches('\'');
+        if k.is_empty() || k.contains(' ') || k.contains("{{") {
+            continue;
+        }
+        while stack.last().is_some_and(|(i, _)| *i >= indent) {
+            stack.pop();
+        }
+        stack.push((indent, k));
+        if stack.len() == keys.len() && stack.iter().zip(keys).all(|((_, a), b)| a == b) {
+            return u32::try_from(ln + 1).ok();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fallback_finds_template_keys_by_indentation() {
+        let src: Vec<String> = "apiVersion: v1\nkind: X\nmetadata:\n  name: {{ resource.name }}\nspec:\n  instances: {{ resource.params.instances }}\n  storage:\n    size: 1Gi\n"
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(key_line(&src, &keys(&["spec", "instances"])), Some(6));
+        assert_eq!(key_line(&src, &keys(&["spec", "storage", "size"])), Some(8));
+        assert_eq!(key_line(&src, &keys(&["spec", "nope"])), None);
     }
 }
