@@ -10,8 +10,9 @@ use platc::pipeline::{Compilation, Options, compile};
 use platc::render::Object;
 use platc::render::origins::leaves;
 
-/// The planes whose renderers record field origins.
-const RECORDING: [Plane; 4] = [
+/// Every plane: each renderer records field origins.
+const RECORDING: [Plane; 5] = [
+    Plane::DeveloperControl,
     Plane::Security,
     Plane::Delivery,
     Plane::Monitoring,
@@ -97,6 +98,20 @@ fn the_walk_fails_when_a_recording_is_dropped() {
             &"envs/prod/orders/networkpolicy-orders.yaml#spec.egress[0].ports[0].port".to_string()
         ),
         "{missing:?}"
+    );
+    // As if the resource plane had not recorded where the replica count comes from.
+    let deployment = recorded_objects(&c)
+        .into_iter()
+        .find(|o| o.path == "envs/prod/orders/deployment-orders.yaml")
+        .expect("orders' Deployment");
+    assert!(unexplained(deployment).is_empty());
+    let mut damaged = deployment.clone();
+    if let Some(r) = &mut damaged.origins {
+        r.0.remove("spec.replicas");
+    }
+    assert_eq!(
+        unexplained(&damaged),
+        vec!["envs/prod/orders/deployment-orders.yaml#spec.replicas".to_string()]
     );
 }
 
@@ -188,4 +203,45 @@ fn every_template_line_of_the_examples_is_known_from_rendering() {
         })
         .collect();
     assert!(searched.is_empty(), "{searched:?}");
+}
+
+#[test]
+fn a_catalog_relation_names_its_graph_edge_and_score_link() {
+    let c = examples(true);
+    let component = c
+        .objects()
+        .find(|o| {
+            o.value().is_some_and(|v| {
+                v["kind"] == "Component" && v["metadata"]["name"] == "payments-api"
+            })
+        })
+        .expect("payments-api's Component");
+    let value = component.value().expect("a manifest");
+    let deps = value["spec"]["dependsOn"].as_array().expect("dependsOn");
+    let ledger = deps
+        .iter()
+        .position(|d| d == "component:default/ledger")
+        .expect("depends on ledger");
+    let record = component.origins.as_ref().expect("recorded");
+    let field = format!("spec.dependsOn[{ledger}]");
+    let (at, origins) = record.of(&field).expect("recorded");
+    assert_eq!(at, field);
+    let json = serde_json::to_value(origins).expect("json");
+    assert_eq!(json[0]["origin"], "edge");
+    assert_eq!(json[0]["from"], "workload:payments-api");
+    assert_eq!(json[0]["to"], "workload:ledger");
+    assert_eq!(json[1]["origin"], "score");
+    assert_eq!(
+        json[1]["at"]["file"],
+        "examples/payments/payments-api/score.yaml"
+    );
+}
+
+#[test]
+fn recording_changes_no_byte_of_the_rendering() {
+    let (on, off) = (examples(true), examples(false));
+    let files = |c: &Compilation| -> Vec<(String, Vec<u8>)> {
+        c.objects().map(|o| (o.path.clone(), o.bytes())).collect()
+    };
+    assert_eq!(files(&on), files(&off));
 }

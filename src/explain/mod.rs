@@ -110,8 +110,8 @@ fn usage(msg: impl Into<String>) -> Diagnostic {
 }
 
 /// A field's answer: what its renderer recorded at the field, its nearest recorded ancestor
-/// and below it; for an object whose renderer records nothing (the developer portal's
-/// catalog), the renderer and the graph node, said to be all that is known.
+/// and below it; where nothing was recorded (every renderer records, so only for an object
+/// made outside them), the renderer and the graph node, said to be all that is known.
 fn explain_field(e: &Entry<'_>, steps: &[Step], value: &Value) -> FieldAnswer {
     let path = display_steps(steps);
     if let Some(answer) = e
@@ -140,7 +140,7 @@ fn explain_field(e: &Entry<'_>, steps: &[Step], value: &Value) -> FieldAnswer {
             field: None,
         }],
         notes: vec![format!(
-            "field-level provenance is recorded for the resource, security, delivery and monitoring planes; for `{plane}` objects platc can only name the renderer yet"
+            "no origin was recorded for this field of a `{plane}` object: platc can only name the renderer"
         )],
     }
 }

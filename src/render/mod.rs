@@ -209,6 +209,8 @@ pub struct GlobalCx<'a> {
     pub envs: Vec<(&'a EnvResolution, &'a EnvGraph)>,
     /// Record field origins (see [`origins`]).
     pub record: bool,
+    /// What recording reads (the Score workloads); `None` when not recording.
+    pub sources: Option<&'a origins::Sources<'a>>,
 }
 
 /// The seam for plane renderers: each turns resolved nodes into objects, per environment and

@@ -81,7 +81,15 @@ pub fn request_origins(cx: &EnvCx<'_>, w: &RWorkload, key: &str) -> Vec<Origin> 
 
 /// The `service` / `service-port` links in `caller`'s Score file that name `callee`.
 fn link_origins(cx: &EnvCx<'_>, caller: &str, callee: &str) -> Vec<Origin> {
-    let Some(score) = cx.sources().and_then(|s| s.score(caller)) else {
+    cx.sources()
+        .map(|s| service_links(s, caller, callee))
+        .unwrap_or_default()
+}
+
+/// The `service` / `service-port` links in `caller`'s Score file that name `callee`, from the
+/// Score workloads.
+pub fn service_links(sources: &Sources<'_>, caller: &str, callee: &str) -> Vec<Origin> {
+    let Some(score) = sources.score(caller) else {
         return Vec::new();
     };
     score

@@ -20,7 +20,7 @@ use crate::graph::EdgeKind;
 
 pub use causes::{
     Sources, edge_origins, platform, profile_setting, provisioner_path, request_origins,
-    workload_origin,
+    service_links, workload_origin,
 };
 pub use layers::{profile_layers, team_origins};
 pub use placeholders::{placeholder_origins, placeholder_read};
