@@ -56,13 +56,26 @@ pub fn profile_layers(cx: &EnvCx<'_>, w: &RWorkload, segs: &[&str]) -> Vec<Origi
     }
     // Resolve merges in the order above: the last one sets the value.
     out.reverse();
+    let agrees = match (out.first(), w.provenance.get(&segs.join("."))) {
+        (Some(Origin::Layer { layer, .. }), Some(kept)) => layer == kept,
+        _ => true,
+    };
     let mut layers = out.into_iter();
     let sets = layers.next();
-    sets.into_iter()
+    let mut chain: Vec<Origin> = sets
+        .into_iter()
         .chain(layers.map(|l| Origin::Replaced {
             replaced: Box::new(l),
         }))
-        .collect()
+        .collect();
+    // What resolve kept as it merged (`RWorkload::provenance`) is the authority; a layer read
+    // here that disagrees with it would be a bug, shown rather than hidden.
+    if !agrees && let Some(kept) = w.provenance.get(&segs.join(".")) {
+        chain.push(Origin::Note {
+            note: format!("resolve recorded `{kept}` as the layer that set it"),
+        });
+    }
+    chain
 }
 
 /// Why `w` lives in its namespace: the team's namespace setting (suffixed with the
