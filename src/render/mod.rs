@@ -67,9 +67,15 @@ impl Object {
         }
     }
 
-    /// The object with what its renderer's [`origins::Recorder`] recorded.
+    /// The object with what its renderer's [`origins::Recorder`] recorded, for the fields
+    /// it has (nothing at all when the recorder is off).
     pub fn with_origins(mut self, rec: origins::Recorder) -> Object {
-        self.origins = rec.finish();
+        self.origins = rec.finish().map(|mut o| {
+            if let Some(v) = self.value() {
+                o.retain_present(v);
+            }
+            o
+        });
         self
     }
 

@@ -157,6 +157,13 @@ impl Origins {
             .map(|(p, o)| (p.as_str(), o.as_slice()))
     }
 
+    /// Drops the records of fields the object does not have: a renderer records what a field
+    /// is made from when it could be made (a default probe, a writable `/tmp`), and only the
+    /// object it made says whether it was.
+    pub fn retain_present(&mut self, value: &Value) {
+        self.0.retain(|path, _| present(value, path));
+    }
+
     /// Records strictly below `path` (the rules of `spec.egress`).
     pub fn below<'a>(&'a self, path: &'a str) -> impl Iterator<Item = (&'a str, &'a [Origin])> {
         self.0
@@ -164,6 +171,25 @@ impl Origins {
             .filter(move |(p, _)| p.as_str() != path && is_within(p, path))
             .map(|(p, o)| (p.as_str(), o.as_slice()))
     }
+}
+
+/// Whether `value` has a field at `path` (in [`crate::fieldpath`]'s format: list items by
+/// `name`, else by index).
+fn present(value: &Value, path: &str) -> bool {
+    use crate::fieldpath::Sel;
+    let Ok(sels) = crate::fieldpath::parse(path) else {
+        return false;
+    };
+    sels.iter()
+        .try_fold(value, |cur, sel| match (sel, cur) {
+            (Sel::Key(k) | Sel::Bracket(k), Value::Object(m)) => m.get(k),
+            (Sel::Bracket(b), Value::Array(items)) => items
+                .iter()
+                .find(|x| x.get("name").and_then(Value::as_str) == Some(b.as_str()))
+                .or_else(|| b.parse::<usize>().ok().and_then(|i| items.get(i))),
+            _ => None,
+        })
+        .is_some()
 }
 
 /// Records an object's field origins when asked. Off, every call returns at once without
@@ -257,6 +283,29 @@ mod tests {
         assert_eq!(o.of("spec.egress[10]"), None);
         assert_eq!(o.of("spec"), None);
         assert_eq!(o.below("spec.egress").count(), 2);
+    }
+
+    #[test]
+    fn records_of_fields_the_object_lacks_are_dropped() {
+        let mut r = Recorder::new(true);
+        r.at("spec.volumes[name=tmp]", || rule("a"));
+        r.at("spec.volumes[name=data]", || rule("b"));
+        r.at("spec.ports[0]", || rule("c"));
+        r.at("metadata.labels[\"a.b/c\"]", || rule("d"));
+        let mut o = r.finish().expect("on");
+        o.retain_present(&serde_json::json!({
+            "spec": {"volumes": [{"name": "data"}], "ports": [80]},
+            "metadata": {"labels": {"a.b/c": "x"}},
+        }));
+        let kept: Vec<&str> = o.0.keys().map(String::as_str).collect();
+        assert_eq!(
+            kept,
+            [
+                "metadata.labels[\"a.b/c\"]",
+                "spec.ports[0]",
+                "spec.volumes[name=data]"
+            ]
+        );
     }
 
     #[test]

@@ -56,8 +56,14 @@ fn volumes(y: &mut Why<'_, '_>, at: &str) {
     tmp.extend(y.setting(&["security", "read_only_root_filesystem"]));
     y.put(item(at, "tmp"), tmp);
     let Some(score) = y.score else { return };
-    for (c, rc) in score.containers.values().zip(&y.w.containers) {
-        for (v, rv) in c.volumes.values().zip(&rc.volumes) {
+    for rc in &y.w.containers {
+        let Some(c) = score.containers.get(&rc.name) else {
+            continue;
+        };
+        for rv in &rc.volumes {
+            let Some(v) = c.volumes.values().find(|v| v.target.value == rv.target) else {
+                continue;
+            };
             let mut o = vec![Origin::score(
                 format!(
                     "containers.{}.volumes[{}].source",
