@@ -274,6 +274,9 @@ fn compile_envs(
     // environment rendered, as when they came last.
     // Kept as bytes at once when that is all the caller wants: the catalog's JSON trees held
     // while every environment renders were part of a build's peak memory.
+    let sources = opts
+        .record_origins
+        .then(|| render::origins::Sources::new(&workloads));
     let global = prepared.iter().all(Result::is_ok).then(|| {
         render::render_global(&render::GlobalCx {
             platform: &platform,
@@ -283,6 +286,7 @@ fn compile_envs(
                 .map(|p| (&p.resolution, &p.graph))
                 .collect(),
             record: opts.record_origins,
+            sources: sources.as_ref(),
         })
         .map(|g| {
             if opts.bytes_only {
@@ -292,9 +296,6 @@ fn compile_envs(
             }
         })
     });
-    let sources = opts
-        .record_origins
-        .then(|| render::origins::Sources::new(&workloads));
     let rendered: Vec<Result<EnvResult, Diagnostics>> = prepared
         .into_par_iter()
         .map(|p| p.and_then(|p| render_prepared(&platform, &templates, p, opts, sources.as_ref())))

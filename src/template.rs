@@ -103,6 +103,30 @@ impl Templates {
             .map_err(|e| template_error(name, &e))
     }
 
+    /// A manifest template's source, as the platform gave it.
+    pub fn source(&self, name: &str) -> Option<String> {
+        self.env
+            .get_template(name)
+            .ok()
+            .map(|t| t.source().to_string())
+    }
+
+    /// Which template line wrote each part of `rendered` (what [`Templates::render`] gave for
+    /// `name` and `ctx`): the template rendered once more with every line marked. `None` when
+    /// the marked rendering is not the same text once the markers are taken out (a tag that
+    /// trims the whitespace after it ends a line): the caller says its line is a search.
+    pub fn render_lines(&self, name: &str, ctx: &Value, rendered: &str) -> Option<LineMap> {
+        let source = self.source(name)?;
+        let marked = marked_source(&source);
+        let out = self
+            .env
+            .render_named_str(name, &marked, minijinja::value::Serde(ctx))
+            .ok()?;
+        let (plain, mut map) = read_marks(&out);
+        map.last = u32::try_from(source.lines().count()).unwrap_or(u32::MAX);
+        (plain == rendered).then_some(map)
+    }
+
     pub fn context(ctx: &Value) -> Context {
         Context(minijinja::Value::from(minijinja::value::Serde(ctx)))
     }
@@ -127,6 +151,149 @@ impl Templates {
             .map(|s| s.trim().to_string())
             .map_err(|e| template_error(what, &e))
     }
+}
+
+/// A manifest template rendered with each of its lines marked: for each line of the output,
+/// where the template's lines ended in it. Computed only while recording field origins.
+#[derive(Debug, Default)]
+pub struct LineMap {
+    /// Per output line: (character offset in the line, 1-based template line) of each marker.
+    lines: Vec<Vec<(usize, u32)>>,
+    /// The template's last line, which has no marker.
+    last: u32,
+}
+
+/// Ends a template line in the marked rendering (private-use code points: no template or
+/// value holds them, and the marked text is compared with the real rendering before use).
+const MARK_OPEN: char = '\u{E000}';
+const MARK_CLOSE: char = '\u{E001}';
+
+impl LineMap {
+    /// The template line that wrote the output at `line`:`col` (1-based): text before a
+    /// marker belongs to the template line that marker ends; a line without one (a
+    /// multi-line value) to the next marker below it.
+    pub fn line_of(&self, line: u32, col: u32) -> Option<u32> {
+        let ix = usize::try_from(line).ok()?.checked_sub(1)?;
+        let col = usize::try_from(col).ok()?.saturating_sub(1);
+        let here = self.lines.get(ix)?.iter().find(|(at, _)| *at >= col);
+        let below = || self.lines.get(ix + 1..)?.iter().find_map(|l| l.first());
+        match here.or_else(below) {
+            Some((_, t)) => Some(*t),
+            None => (ix < self.lines.len()).then_some(self.last),
+        }
+    }
+}
+
+/// `source` with a marker at the end of every line that does not end inside a tag, comment or
+/// expression (where text would change the template's meaning), nor right after one that trims
+/// the whitespace after it (`-%}`: the marker would stop the trim).
+fn marked_source(source: &str) -> String {
+    let mut out = String::with_capacity(source.len() * 2);
+    let mut close: Option<&str> = None;
+    let mut quote: Option<char> = None;
+    // The line so far ends with a tag that trims what follows it.
+    let mut trims = false;
+    let mut chars = source.chars().peekable();
+    let mut line = 1u32;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        match (close, quote) {
+            (Some(_), Some(q)) => {
+                if c == '\\' {
+                    out.push(c);
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                    continue;
+                }
+                if c == q {
+                    quote = None;
+                }
+            }
+            (Some(end), None) => {
+                let mut e = end.chars();
+                if (c == '"' || c == '\'') && end != "#}" {
+                    quote = Some(c);
+                } else if Some(c) == e.next() && next == e.next() {
+                    trims = out.ends_with('-');
+                    out.push(c);
+                    if let Some(n) = chars.next() {
+                        out.push(n);
+                    }
+                    close = None;
+                    continue;
+                }
+            }
+            (None, _) if c == '{' && matches!(next, Some('{' | '%' | '#')) => {
+                close = match next {
+                    Some('{') => Some("}}"),
+                    Some('%') => Some("%}"),
+                    _ => Some("#}"),
+                };
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+                continue;
+            }
+            (None, _) if c == '\n' => {
+                if !trims {
+                    let cr = out.ends_with('\r');
+                    if cr {
+                        out.pop();
+                    }
+                    out.push_str(&format!("{MARK_OPEN}{line}{MARK_CLOSE}"));
+                    if cr {
+                        out.push('\r');
+                    }
+                }
+                trims = false;
+            }
+            (None, _) => {
+                if !c.is_whitespace() {
+                    trims = false;
+                }
+            }
+        }
+        if c == '\n' {
+            line += 1;
+        }
+        out.push(c);
+    }
+    // No marker after the last line: minijinja drops a template's one trailing newline, and a
+    // marker after it would keep it. `LineMap::last` answers for that line.
+    out
+}
+
+/// The marked rendering's markers by output line, and the rendering without them.
+fn read_marks(marked: &str) -> (String, LineMap) {
+    let mut plain = String::with_capacity(marked.len());
+    let mut map = LineMap {
+        lines: vec![Vec::new()],
+        last: 0,
+    };
+    let mut col = 0usize;
+    let mut chars = marked.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            MARK_OPEN => {
+                let n: String = chars.by_ref().take_while(|c| *c != MARK_CLOSE).collect();
+                if let (Ok(n), Some(l)) = (n.parse(), map.lines.last_mut()) {
+                    l.push((col, n));
+                }
+            }
+            '\n' => {
+                plain.push(c);
+                map.lines.push(Vec::new());
+                col = 0;
+            }
+            c => {
+                plain.push(c);
+                col += 1;
+            }
+        }
+    }
+    (plain, map)
 }
 
 fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
@@ -191,6 +358,42 @@ mod tests {
                 .as_deref(),
             Ok("db")
         );
+    }
+
+    #[test]
+    fn a_marked_rendering_maps_output_back_to_template_lines() {
+        let mut p =
+            crate::load::platform::load_embedded_platform().unwrap_or_else(|d| panic!("{d}"));
+        let src = "{#- a comment\n over lines -#}\n{%- set n = x | int %}\nkind: X\nspec:\n{%- for i in range(n) %}\n  - v{{ i }}: {{ \"a\\nb\" | tojson }}\n{%- endfor %}\n  last: {{ \"}}\" }}\n";
+        p.templates.insert("t".into(), src.into());
+        let t = Templates::new(&p).unwrap_or_else(|d| panic!("{d:?}"));
+        let cx = json!({"x": 2});
+        let out = t.render("t", &cx).unwrap_or_else(|d| panic!("{d}"));
+        let map = t.render_lines("t", &cx, &out).expect("same text");
+        let line = |needle: &str| {
+            let (i, l) = out
+                .lines()
+                .enumerate()
+                .find(|(_, l)| l.contains(needle))
+                .expect("in output");
+            let col = l[..l.find(needle).expect("found")].chars().count() + 1;
+            map.line_of(i as u32 + 1, col as u32)
+        };
+        assert_eq!(line("kind"), Some(4));
+        assert_eq!(line("v0"), Some(7));
+        assert_eq!(line("v1"), Some(7));
+        assert_eq!(line("last"), Some(9));
+        // A tag that trims what follows gets no marker; its line's text joins the next one.
+        p.templates.insert(
+            "u".into(),
+            "a: 1\n{% if true -%}\n  b: 2\n{% endif %}\n".into(),
+        );
+        let t = Templates::new(&p).unwrap_or_else(|d| panic!("{d:?}"));
+        let out = t.render("u", &cx).unwrap_or_else(|d| panic!("{d}"));
+        let map = t.render_lines("u", &cx, &out).expect("same text");
+        assert_eq!(map.line_of(2, 1), Some(3));
+        // A marked rendering that is not the rendering is not used: the caller falls back.
+        assert!(t.render_lines("u", &cx, "other text").is_none());
     }
 
     #[test]

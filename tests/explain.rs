@@ -478,3 +478,51 @@ fn a_network_policy_rule_names_its_graph_edge_and_the_score_request_behind_it() 
     assert!(out.contains("at platform/provisioners/data.ncl:"), "{out}");
     assert!(!out.contains("can only name the renderer"), "{out}");
 }
+
+#[test]
+fn a_provisioned_field_names_its_template_line_and_the_param_behind_it() {
+    let v = explain_json("Cluster/storefront-prod/orders-db#spec.storage.size");
+    let layers = v["field"]["layers"].as_array().expect("layers");
+    assert_eq!(layers[0]["role"], "sets");
+    assert_eq!(layers[0]["layer"], "template");
+    // Known from rendering the template, not found by a search of its text.
+    assert_eq!(layers[0]["location"]["how"], "span");
+    assert_eq!(
+        layers[0]["location"]["file"],
+        "<stdlib>/templates/postgres/cnpg-cluster.yaml.j2"
+    );
+    let line = line_of("stdlib/templates/postgres/cnpg-cluster.yaml.j2", "size:");
+    assert_eq!(layers[0]["location"]["line"], line);
+    assert_eq!(layers[1]["role"], "feeds");
+    assert_eq!(layers[1]["origin"], "provisioner postgres-ha defaults");
+    assert_eq!(layers[1]["value"], v["field"]["value"]);
+    assert_eq!(
+        layers[1]["location"]["file"],
+        "platform/provisioners/data.ncl"
+    );
+}
+
+#[test]
+fn a_catalog_relation_names_its_graph_edge_and_the_score_link_behind_it() {
+    let (code, out, err) = explain(&["Component/payments-api#spec.consumesApis"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("edge workload:payments-api → workload:ledger (communication)"),
+        "{out}"
+    );
+    // The request under `resources:` (the file mentions `ledger:` earlier, in a file's content).
+    let text = std::fs::read_to_string(repo().join("examples/payments/payments-api/score.yaml"))
+        .expect("score file");
+    let line = text
+        .lines()
+        .position(|l| l == "  ledger:")
+        .expect("resources.ledger")
+        + 1;
+    assert!(
+        out.contains(&format!(
+            "at examples/payments/payments-api/score.yaml:{line}:3"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("can only name the renderer"), "{out}");
+}

@@ -10,8 +10,14 @@ use platc::pipeline::{Compilation, Options, compile};
 use platc::render::Object;
 use platc::render::origins::leaves;
 
-/// The planes whose renderers record field origins.
-const RECORDING: [Plane; 3] = [Plane::Security, Plane::Delivery, Plane::Monitoring];
+/// Every plane: each renderer records field origins.
+const RECORDING: [Plane; 5] = [
+    Plane::DeveloperControl,
+    Plane::Security,
+    Plane::Delivery,
+    Plane::Monitoring,
+    Plane::Resource,
+];
 
 fn examples(record: bool) -> Compilation {
     let opts = Options {
@@ -66,7 +72,7 @@ fn every_field_of_the_recording_planes_names_its_origin() {
         missing.len(),
         missing
             .iter()
-            .take(30)
+            .take(60)
             .cloned()
             .collect::<Vec<_>>()
             .join("\n")
@@ -92,6 +98,20 @@ fn the_walk_fails_when_a_recording_is_dropped() {
             &"envs/prod/orders/networkpolicy-orders.yaml#spec.egress[0].ports[0].port".to_string()
         ),
         "{missing:?}"
+    );
+    // As if the resource plane had not recorded where the replica count comes from.
+    let deployment = recorded_objects(&c)
+        .into_iter()
+        .find(|o| o.path == "envs/prod/orders/deployment-orders.yaml")
+        .expect("orders' Deployment");
+    assert!(unexplained(deployment).is_empty());
+    let mut damaged = deployment.clone();
+    if let Some(r) = &mut damaged.origins {
+        r.0.remove("spec.replicas");
+    }
+    assert_eq!(
+        unexplained(&damaged),
+        vec!["envs/prod/orders/deployment-orders.yaml#spec.replicas".to_string()]
     );
 }
 
@@ -133,4 +153,95 @@ fn a_network_policy_rule_names_its_edge_and_score_request() {
         .expect("resources.db")
         + 1;
     assert_eq!(json[1]["at"]["line"], line);
+}
+
+#[test]
+fn a_provisioned_manifest_field_names_its_template_line_and_the_param_it_read() {
+    let c = examples(true);
+    let db = c
+        .objects()
+        .find(|o| o.path == "envs/prod/_resources/orders-db/cluster-orders-db.yaml")
+        .expect("orders' database");
+    let record = db.origins.as_ref().expect("recorded");
+    let (at, origins) = record.of("spec.storage.size").expect("recorded");
+    assert_eq!(at, "spec.storage.size");
+    let json = serde_json::to_value(origins).expect("json");
+    assert_eq!(json[0]["origin"], "template");
+    // From the marked rendering, not a search of the text.
+    assert_eq!(json[0]["how"], "rendered");
+    let text = platc::stdlib::TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == "platc/postgres/cnpg-cluster.yaml.j2")
+        .map(|(_, s)| *s)
+        .expect("the stdlib template");
+    let line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("size:"))
+        .expect("size")
+        + 1;
+    assert_eq!(json[0]["at"]["line"], line);
+    // The param that line reads: the provisioner's default, located in the platform.
+    assert_eq!(json[1]["origin"], "layer");
+    assert_eq!(json[1]["value"], "20Gi");
+    assert_eq!(json[1]["at"]["file"], "platform/provisioners/data.ncl");
+}
+
+#[test]
+fn every_template_line_of_the_examples_is_known_from_rendering() {
+    let c = examples(true);
+    let searched: Vec<String> = c
+        .objects()
+        .filter_map(|o| Some((o, o.origins.as_ref()?)))
+        .flat_map(|(o, r)| {
+            r.0.iter()
+                .filter(|(_, chain)| {
+                    chain
+                        .iter()
+                        .any(|x| serde_json::to_value(x).is_ok_and(|v| v["how"] == "key-search"))
+                })
+                .map(move |(f, _)| format!("{}#{f}", o.path))
+        })
+        .collect();
+    assert!(searched.is_empty(), "{searched:?}");
+}
+
+#[test]
+fn a_catalog_relation_names_its_graph_edge_and_score_link() {
+    let c = examples(true);
+    let component = c
+        .objects()
+        .find(|o| {
+            o.value().is_some_and(|v| {
+                v["kind"] == "Component" && v["metadata"]["name"] == "payments-api"
+            })
+        })
+        .expect("payments-api's Component");
+    let value = component.value().expect("a manifest");
+    let deps = value["spec"]["dependsOn"].as_array().expect("dependsOn");
+    let ledger = deps
+        .iter()
+        .position(|d| d == "component:default/ledger")
+        .expect("depends on ledger");
+    let record = component.origins.as_ref().expect("recorded");
+    let field = format!("spec.dependsOn[{ledger}]");
+    let (at, origins) = record.of(&field).expect("recorded");
+    assert_eq!(at, field);
+    let json = serde_json::to_value(origins).expect("json");
+    assert_eq!(json[0]["origin"], "edge");
+    assert_eq!(json[0]["from"], "workload:payments-api");
+    assert_eq!(json[0]["to"], "workload:ledger");
+    assert_eq!(json[1]["origin"], "score");
+    assert_eq!(
+        json[1]["at"]["file"],
+        "examples/payments/payments-api/score.yaml"
+    );
+}
+
+#[test]
+fn recording_changes_no_byte_of_the_rendering() {
+    let (on, off) = (examples(true), examples(false));
+    let files = |c: &Compilation| -> Vec<(String, Vec<u8>)> {
+        c.objects().map(|o| (o.path.clone(), o.bytes())).collect()
+    };
+    assert_eq!(files(&on), files(&off));
 }

@@ -33,7 +33,7 @@ pub fn run(a: ExplainArgs) -> i32 {
         }
     };
     let target = output_relative(&a.target);
-    match platc::explain::explain(&comp, &a.ws.dir, &target) {
+    match platc::explain::explain(&comp, &target) {
         Ok(ex) => {
             if a.format == "json" {
                 println!("{}", serde_json::to_string_pretty(&ex).unwrap_or_default());

@@ -5,42 +5,61 @@
 use serde_json::Value;
 
 use super::{FieldAnswer, Layer, LayerKind, Location, Role};
-use crate::render::origins::{Origin, Origins};
+use crate::render::origins::{Origin, Origins, TemplateLine};
 
 /// The layers for `path` from `record`, or `None` when nothing at, above or below it was
 /// recorded.
 pub(super) fn answer(record: &Origins, path: &str, value: &Value) -> Option<FieldAnswer> {
-    let mut layers = Vec::new();
-    if let Some((at, origins)) = record.of(path) {
-        let field = (at != path).then(|| at.to_string());
-        push_chain(&mut layers, origins, field);
-    }
-    for (at, origins) in record.below(path) {
-        push_chain(&mut layers, origins, Some(at.to_string()));
-    }
-    if layers.is_empty() {
-        return None;
-    }
-    Some(FieldAnswer {
+    let mut ans = FieldAnswer {
         path: path.to_string(),
         value: value.clone(),
-        layers,
+        layers: Vec::new(),
         notes: Vec::new(),
-    })
+    };
+    if let Some((at, origins)) = record.of(path) {
+        let field = (at != path).then(|| at.to_string());
+        push_chain(&mut ans, origins, field);
+    }
+    for (at, origins) in record.below(path) {
+        push_chain(&mut ans, origins, Some(at.to_string()));
+    }
+    (!ans.layers.is_empty()).then_some(ans)
 }
 
-/// One recorded chain: its first origin `sets` the value, the rest `feed` it.
-fn push_chain(layers: &mut Vec<Layer>, origins: &[Origin], field: Option<String>) {
-    for (n, o) in origins.iter().enumerate() {
-        let mut l = layer(o);
-        l.role = if n == 0 { Role::Sets } else { Role::Feeds };
+/// One recorded chain: its first cause `sets` the value, the rest `feed` it; a layer a later
+/// one replaced says so, and notes go to the answer's notes.
+fn push_chain(ans: &mut FieldAnswer, origins: &[Origin], field: Option<String>) {
+    let mut first = true;
+    for o in origins {
+        let mut l = match o {
+            Origin::Note { note } => {
+                if !ans.notes.contains(note) {
+                    ans.notes.push(note.clone());
+                }
+                continue;
+            }
+            Origin::Replaced { replaced } => Layer {
+                role: Role::Replaced,
+                ..layer(replaced)
+            },
+            o => {
+                let role = if first { Role::Sets } else { Role::Feeds };
+                first = false;
+                Layer { role, ..layer(o) }
+            }
+        };
         l.field = field.clone();
-        layers.push(l);
+        ans.layers.push(l);
     }
 }
 
-fn layer(o: &Origin) -> Layer {
-    let base = |layer, origin: String, location, note| Layer {
+fn base(
+    layer: LayerKind,
+    origin: String,
+    location: Option<Location>,
+    note: Option<String>,
+) -> Layer {
+    Layer {
         role: Role::Feeds,
         layer,
         origin,
@@ -48,34 +67,65 @@ fn layer(o: &Origin) -> Layer {
         location,
         note,
         field: None,
-    };
+    }
+}
+
+/// Profile, environment or other platform setting, by where it is in the platform.
+fn setting_kind(setting: &str) -> LayerKind {
+    if setting.starts_with("profiles.") {
+        LayerKind::Profile
+    } else if setting.starts_with("environments.") {
+        LayerKind::Environment
+    } else if setting.starts_with("provisioners") {
+        LayerKind::Provisioner
+    } else {
+        LayerKind::Platform
+    }
+}
+
+const NO_POSITION: &str = "no location: the Nickel evaluator kept no position for it";
+
+fn layer(o: &Origin) -> Layer {
     match o {
-        Origin::Score { what, at } => base(
-            LayerKind::Workload,
-            format!("{} ({what})", at.file),
-            Some(Location::span(at)),
-            None,
-        ),
-        Origin::Platform { setting, at } => {
-            let kind = if setting.starts_with("profiles.") {
-                LayerKind::Profile
-            } else if setting.starts_with("environments.") {
-                LayerKind::Environment
-            } else if setting.starts_with("provisioners") {
-                LayerKind::Provisioner
-            } else {
-                LayerKind::Platform
-            };
-            let note = at
-                .is_none()
-                .then(|| "no location: the Nickel evaluator kept no position for it".to_string());
-            base(
-                kind,
-                format!("platform {setting}"),
-                at.as_ref().map(Location::span),
-                note,
+        Origin::Score { what, at, value } => Layer {
+            value: value.clone(),
+            ..base(
+                LayerKind::Workload,
+                format!("{} ({what})", at.file),
+                Some(Location::span(at)),
+                None,
             )
-        }
+        },
+        Origin::Platform { setting, at } => base(
+            setting_kind(setting),
+            format!("platform {setting}"),
+            at.as_ref().map(Location::span),
+            at.is_none().then(|| NO_POSITION.to_string()),
+        ),
+        Origin::Layer {
+            layer,
+            setting,
+            at,
+            value,
+        } => Layer {
+            value: Some(value.clone()),
+            ..base(
+                setting_kind(setting),
+                layer.clone(),
+                at.as_ref().map(Location::span),
+                at.is_none().then(|| NO_POSITION.to_string()),
+            )
+        },
+        Origin::Read {
+            placeholder,
+            from,
+            how,
+            value,
+            at,
+        } => read(placeholder, from, how, value, at.as_ref()),
+        Origin::Template { template, at, how } => template_line(template, at, *how),
+        Origin::Replaced { replaced } => layer(replaced),
+        Origin::Note { note } => base(LayerKind::Renderer, note.clone(), None, None),
         Origin::Edge { from, to, kind } => {
             let kind = match kind {
                 crate::graph::EdgeKind::Ordering => "ordering",
@@ -99,4 +149,42 @@ fn layer(o: &Origin) -> Layer {
             Some(rule.to_string()),
         ),
     }
+}
+
+/// What a placeholder read: an instance's output, or a called workload's Service.
+fn read(
+    placeholder: &str,
+    from: &str,
+    how: &str,
+    value: &Option<Value>,
+    at: Option<&crate::diag::Span>,
+) -> Layer {
+    let kind = if from.contains(" of type service ") {
+        LayerKind::Workload
+    } else {
+        LayerKind::Provisioner
+    };
+    Layer {
+        value: value.clone(),
+        ..base(
+            kind,
+            format!("{placeholder}: {from}"),
+            at.map(Location::span),
+            Some(how.to_string()),
+        )
+    }
+}
+
+/// A template's line, labelled as a search where it was one.
+fn template_line(template: &str, at: &crate::diag::Span, how: TemplateLine) -> Layer {
+    let location = match how {
+        TemplateLine::Rendered => Location::span(at),
+        TemplateLine::KeySearch => Location::searched(&at.file, at.line, at.col),
+    };
+    base(
+        LayerKind::Template,
+        format!("template {template}"),
+        Some(location),
+        Some("rendered with the instance's context (resource params, env, cluster, team)".into()),
+    )
 }

@@ -55,11 +55,24 @@ pub(super) fn find_entry<'a>(
     layout: crate::model::Layout,
 ) -> Result<Entry<'a>, Diagnostics> {
     let main = main.trim_start_matches("./");
+    if let Some(found) = by_file(entries, main, layout) {
+        return found;
+    }
+    by_id(entries, main)
+}
+
+/// The object at a rendered path; `None` when `main` names no file and does not look like a
+/// path either (it is then a `Kind/namespace/name`).
+fn by_file<'a>(
+    entries: &[Entry<'a>],
+    main: &str,
+    layout: crate::model::Layout,
+) -> Option<Result<Entry<'a>, Diagnostics>> {
     if let Some(e) = entries.iter().find(|e| e.obj.path == main) {
-        return Ok(Entry {
+        return Some(Ok(Entry {
             obj: e.obj,
             env: e.env,
-        });
+        }));
     }
     // A `manifest.yaml` of the manifest layout: the object in it, if it holds one.
     let in_file: Vec<&Entry<'a>> = entries
@@ -69,10 +82,10 @@ pub(super) fn find_entry<'a>(
     match in_file.as_slice() {
         [] => {}
         [one] => {
-            return Ok(Entry {
+            return Some(Ok(Entry {
                 obj: one.obj,
                 env: one.env,
-            });
+            }));
         }
         many => {
             let mut d = usage(format!("`{main}` holds {} objects", many.len())).with_help(
@@ -83,25 +96,30 @@ pub(super) fn find_entry<'a>(
                     d = d.with_note(id.display());
                 }
             }
-            return Err(d.into());
+            return Some(Err(d.into()));
         }
     }
-    if looks_like_path(main) {
-        let d = usage(format!("no rendered file `{main}`"));
-        let mut paths: Vec<String> = entries
-            .iter()
-            .map(|e| layout.file_of(&e.obj.path).into_owned())
-            .collect();
-        paths.dedup();
-        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
-        return Err(match suggest(main, &paths) {
-            Some(c) => d.with_help(format!("did you mean `{c}`?")),
-            None => d.with_help(
-                "rendered files look like `envs/<env>/<app>/<kind>-<name>.yaml`; `platc build` lists what it writes",
-            ),
-        }
-        .into());
+    if !looks_like_path(main) {
+        return None;
     }
+    let d = usage(format!("no rendered file `{main}`"));
+    let mut paths: Vec<String> = entries
+        .iter()
+        .map(|e| layout.file_of(&e.obj.path).into_owned())
+        .collect();
+    paths.dedup();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    Some(Err(match suggest(main, &paths) {
+        Some(c) => d.with_help(format!("did you mean `{c}`?")),
+        None => d.with_help(
+            "rendered files look like `envs/<env>/<app>/<kind>-<name>.yaml`; `platc build` lists what it writes",
+        ),
+    }
+    .into()))
+}
+
+/// The object named `Kind/namespace/name` or `Kind/name`.
+fn by_id<'a>(entries: &[Entry<'a>], main: &str) -> Result<Entry<'a>, Diagnostics> {
     let parts: Vec<&str> = main.split('/').collect();
     let ids: Vec<(String, &Entry<'a>)> = entries
         .iter()

@@ -67,9 +67,15 @@ impl Object {
         }
     }
 
-    /// The object with what its renderer's [`origins::Recorder`] recorded.
+    /// The object with what its renderer's [`origins::Recorder`] recorded, for the fields
+    /// it has (nothing at all when the recorder is off).
     pub fn with_origins(mut self, rec: origins::Recorder) -> Object {
-        self.origins = rec.finish();
+        self.origins = rec.finish().map(|mut o| {
+            if let Some(v) = self.value() {
+                o.retain_present(v);
+            }
+            o
+        });
         self
     }
 
@@ -209,6 +215,8 @@ pub struct GlobalCx<'a> {
     pub envs: Vec<(&'a EnvResolution, &'a EnvGraph)>,
     /// Record field origins (see [`origins`]).
     pub record: bool,
+    /// What recording reads (the Score workloads); `None` when not recording.
+    pub sources: Option<&'a origins::Sources<'a>>,
 }
 
 /// The seam for plane renderers: each turns resolved nodes into objects, per environment and

@@ -42,13 +42,13 @@ impl ApiType {
     }
 }
 
-/// The API entities of a workload's ports, in port order.
-pub(super) fn api_entities(
+/// The API entities of a workload's ports, in port order, each with its port.
+pub(super) fn api_entities<'w>(
     names: &Names,
-    w: &RWorkload,
+    w: &'w RWorkload,
     seen: &[(&EnvResolution, &RWorkload)],
     lifecycle: &str,
-) -> Vec<Value> {
+) -> Vec<(&'w RPort, Value)> {
     let mut out = Vec::new();
     for p in &w.ports {
         let Some(an) = names.api_name(&w.name, &p.name) else {
@@ -64,7 +64,7 @@ pub(super) fn api_entities(
                 )
             })
             .collect();
-        out.push(json!({
+        out.push((p, json!({
             "apiVersion": API_VERSION,
             "kind": "API",
             "metadata": {
@@ -80,7 +80,7 @@ pub(super) fn api_entities(
                 "system": names.system(&w.team),
                 "definition": api_definition(ty, &w.name, p, &endpoints),
             },
-        }));
+        })));
     }
     out
 }

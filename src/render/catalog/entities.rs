@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::apis::api_entities;
 use super::names::tag;
 use super::names::{Names, entity_name};
+use super::why::{Why, off};
 use super::{API_VERSION, CATALOG_DIR, LOCATION_PATH, Owners, Seen, VIA};
 use crate::graph::workload_id;
 use crate::model::{Plane, Platform, Team, WorkloadKind};
@@ -85,21 +86,38 @@ fn drop_empty_lists(spec: &mut Value) {
 // Teams and users
 // ---------------------------------------------------------------------------------------------
 
+/// The strings of list `field` of an entity's spec (its relations).
+fn list(spec: &Value, field: &str) -> Vec<String> {
+    spec.get(field)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A Group and a System per team, in team order.
-pub(super) fn team_entities(platform: &Platform, names: &Names) -> Vec<Object> {
+pub(super) fn team_entities(
+    platform: &Platform,
+    names: &Names,
+    why: Option<&Why<'_>>,
+) -> Vec<Object> {
     let mut out = Vec::new();
     for (team, t) in &platform.teams {
         let dir = names.team_dir(team);
-        out.push(manifest(
-            &dir,
-            group(names, team, t),
-            prov(PLATFORM_SOURCE, String::new()),
-        ));
-        out.push(manifest(
-            &dir,
-            system(names, team),
-            prov(PLATFORM_SOURCE, String::new()),
-        ));
+        let g = group(names, team, t);
+        let rec = why.map_or_else(off, |y| y.group(team, &list(&g["spec"], "members")));
+        out.push(manifest(&dir, g, prov(PLATFORM_SOURCE, String::new())).with_origins(rec));
+        out.push(
+            manifest(
+                &dir,
+                system(names, team),
+                prov(PLATFORM_SOURCE, String::new()),
+            )
+            .with_origins(why.map_or_else(off, |y| y.system(team))),
+        );
     }
     out
 }
@@ -150,7 +168,7 @@ fn system(names: &Names, team: &str) -> Value {
 }
 
 /// A User per owner, in owner order.
-pub(super) fn user_entities(owners: &Owners, names: &Names) -> Vec<Object> {
+pub(super) fn user_entities(owners: &Owners, names: &Names, why: Option<&Why<'_>>) -> Vec<Object> {
     let mut out = Vec::new();
     for (email, teams) in owners.values() {
         let Some(un) = names.user(email) else {
@@ -163,11 +181,8 @@ pub(super) fn user_entities(owners: &Owners, names: &Names) -> Vec<Object> {
             "metadata": {"name": un},
             "spec": {"profile": {"email": email}, "memberOf": member_of},
         });
-        out.push(manifest(
-            USERS_DIR,
-            user,
-            prov(PLATFORM_SOURCE, String::new()),
-        ));
+        let rec = why.map_or_else(off, |y| y.user(teams, &member_of));
+        out.push(manifest(USERS_DIR, user, prov(PLATFORM_SOURCE, String::new())).with_origins(rec));
     }
     out
 }
@@ -181,13 +196,14 @@ pub(super) fn workload_entities(
     platform: &Platform,
     names: &Names,
     workloads: &Seen<'_, RWorkload>,
+    why: Option<&Why<'_>>,
 ) -> Vec<Object> {
     let per_workload: Vec<Vec<Object>> = workloads
         .par_iter()
         .filter_map(|(wname, seen)| {
             let (_, first) = seen.first()?;
             let cn = names.component_name(wname)?;
-            Some(component_and_apis(platform, names, cn, first, seen))
+            Some(component_and_apis(platform, names, cn, first, seen, why))
         })
         .collect();
     per_workload.into_iter().flatten().collect()
@@ -199,6 +215,7 @@ fn component_and_apis(
     cn: &str,
     w: &RWorkload,
     seen: &[(&EnvResolution, &RWorkload)],
+    why: Option<&Why<'_>>,
 ) -> Vec<Object> {
     let lifecycle = if seen.iter().any(|(r, _)| is_production(platform, &r.env)) {
         "production"
@@ -207,13 +224,12 @@ fn component_and_apis(
     };
     let dir = names.team_dir(&w.team);
     let provenance = || prov(&w.file, workload_id(&w.name));
-    let mut out = vec![manifest(
-        &dir,
-        component(names, cn, w, seen, lifecycle),
-        provenance(),
-    )];
-    for api in api_entities(names, w, seen, lifecycle) {
-        out.push(manifest(&dir, api, provenance()));
+    let c = component(names, cn, w, seen, lifecycle);
+    let rec = why.map_or_else(off, |y| y.component(names, w, seen, &c["spec"]));
+    let mut out = vec![manifest(&dir, c, provenance()).with_origins(rec)];
+    for (port, api) in api_entities(names, w, seen, lifecycle) {
+        let rec = why.map_or_else(off, |y| y.api(w, port));
+        out.push(manifest(&dir, api, provenance()).with_origins(rec));
     }
     out
 }
@@ -298,17 +314,25 @@ pub(super) fn resource_entities(
     platform: &Platform,
     names: &Names,
     instances: &Seen<'_, Instance>,
+    why: Option<&Why<'_>>,
 ) -> Vec<Object> {
     instances
         .par_iter()
         .filter_map(|(key, seen)| {
             let (_, first) = seen.first()?;
             let rn = names.resource_name(key)?;
-            Some(manifest(
-                &names.team_dir(&first.team),
-                resource_entity(platform, names, rn, seen),
-                prov(&first.span.file, String::new()),
-            ))
+            let r = resource_entity(platform, names, rn, seen);
+            let rec = why.map_or_else(off, |y| {
+                y.resource(names, seen, &list(&r["spec"], "dependsOn"))
+            });
+            Some(
+                manifest(
+                    &names.team_dir(&first.team),
+                    r,
+                    prov(&first.span.file, String::new()),
+                )
+                .with_origins(rec),
+            )
         })
         .collect()
 }
@@ -409,7 +433,7 @@ fn provisioner_note(platform: &Platform, seen: &[(&EnvResolution, &Instance)]) -
 // ---------------------------------------------------------------------------------------------
 
 /// The Location listing every entity file in `entities`, to import the catalog from one URL.
-pub(super) fn location(platform: &Platform, entities: &[Object]) -> Object {
+pub(super) fn location(platform: &Platform, entities: &[Object], why: Option<&Why<'_>>) -> Object {
     let mut targets: Vec<String> = entities
         .iter()
         .filter_map(|o| o.path.strip_prefix(&format!("{CATALOG_DIR}/")))
@@ -430,6 +454,6 @@ pub(super) fn location(platform: &Platform, entities: &[Object]) -> Object {
         plane: Plane::DeveloperControl,
         body: Body::Manifest(location),
         provenance: prov(PLATFORM_SOURCE, String::new()),
-        origins: None,
+        origins: why.and_then(|y| y.location().finish()),
     }
 }

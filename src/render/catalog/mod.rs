@@ -29,6 +29,7 @@ mod apis;
 mod entities;
 mod names;
 mod readme;
+mod why;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -80,7 +81,11 @@ impl PlaneRenderer for DeveloperControlPlane {
     }
 
     fn render_global(&self, cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
-        Ok(catalog(cx.platform, &cx.envs))
+        let why = cx.sources.map(|sources| why::Why {
+            platform: cx.platform,
+            sources,
+        });
+        Ok(catalog(cx.platform, &cx.envs, why.as_ref()))
     }
 }
 
@@ -91,7 +96,11 @@ type Seen<'a, T> = BTreeMap<String, Vec<(&'a EnvResolution, &'a T)>>;
 /// owner's teams.
 type Owners = BTreeMap<String, (String, BTreeSet<String>)>;
 
-fn catalog(platform: &Platform, envs: &[(&EnvResolution, &EnvGraph)]) -> Vec<Object> {
+fn catalog(
+    platform: &Platform,
+    envs: &[(&EnvResolution, &EnvGraph)],
+    why: Option<&why::Why<'_>>,
+) -> Vec<Object> {
     let mut workloads: Seen<'_, RWorkload> = BTreeMap::new();
     let mut instances: Seen<'_, Instance> = BTreeMap::new();
     for (res, _) in envs {
@@ -105,11 +114,15 @@ fn catalog(platform: &Platform, envs: &[(&EnvResolution, &EnvGraph)]) -> Vec<Obj
     let owners = owners(platform);
     let names = names::Names::allocate(platform, &owners, &workloads, &instances);
 
-    let mut out = entities::team_entities(platform, &names);
-    out.extend(entities::user_entities(&owners, &names));
-    out.extend(entities::workload_entities(platform, &names, &workloads));
-    out.extend(entities::resource_entities(platform, &names, &instances));
-    let location = entities::location(platform, &out);
+    let mut out = entities::team_entities(platform, &names, why);
+    out.extend(entities::user_entities(&owners, &names, why));
+    out.extend(entities::workload_entities(
+        platform, &names, &workloads, why,
+    ));
+    out.extend(entities::resource_entities(
+        platform, &names, &instances, why,
+    ));
+    let location = entities::location(platform, &out, why);
     out.push(location);
     out
 }

@@ -213,6 +213,14 @@ impl Names {
         self.resource_name(key)
             .map(|n| format!("resource:default/{n}"))
     }
+    /// [`Names::apis_of`] with the port each API is of, in the same order.
+    pub(super) fn api_ports_of(&self, w: &str) -> Vec<(&str, String)> {
+        self.apis
+            .range((w.to_string(), String::new())..)
+            .take_while(|((wl, _), _)| wl == w)
+            .map(|((_, port), n)| (port.as_str(), format!("api:default/{n}")))
+            .collect()
+    }
     pub(super) fn apis_of(&self, w: &str) -> Vec<String> {
         // The keys sort by workload first: its APIs are one range, not a scan of every API
         // (which made the catalog quadratic in workloads).

@@ -58,10 +58,7 @@ pub fn provisioner_path(p: &Platform, name: &str) -> Option<String> {
 pub fn workload_origin(cx: &EnvCx<'_>, w: &str) -> Vec<Origin> {
     cx.sources()
         .and_then(|s| s.score(w))
-        .map(|s| Origin::Score {
-            what: format!("metadata.name of workload {w}"),
-            at: s.name.span.clone(),
-        })
+        .map(|s| Origin::score(format!("metadata.name of workload {w}"), &s.name.span))
         .into_iter()
         .collect()
 }
@@ -74,17 +71,25 @@ pub fn request_origins(cx: &EnvCx<'_>, w: &RWorkload, key: &str) -> Vec<Origin> 
         .filter(|(_, k)| k.as_str() == key)
         .filter_map(|(r, _)| {
             let req = score?.resources.get(r)?;
-            Some(Origin::Score {
-                what: format!("resources.{r} of workload {}", w.name),
-                at: req.key.span.clone(),
-            })
+            Some(Origin::score(
+                format!("resources.{r} of workload {}", w.name),
+                &req.key.span,
+            ))
         })
         .collect()
 }
 
 /// The `service` / `service-port` links in `caller`'s Score file that name `callee`.
 fn link_origins(cx: &EnvCx<'_>, caller: &str, callee: &str) -> Vec<Origin> {
-    let Some(score) = cx.sources().and_then(|s| s.score(caller)) else {
+    cx.sources()
+        .map(|s| service_links(s, caller, callee))
+        .unwrap_or_default()
+}
+
+/// The `service` / `service-port` links in `caller`'s Score file that name `callee`, from the
+/// Score workloads.
+pub fn service_links(sources: &Sources<'_>, caller: &str, callee: &str) -> Vec<Origin> {
+    let Some(score) = sources.score(caller) else {
         return Vec::new();
     };
     score
@@ -98,9 +103,11 @@ fn link_origins(cx: &EnvCx<'_>, caller: &str, callee: &str) -> Vec<Origin> {
             });
             named.as_deref().unwrap_or(key) == callee
         })
-        .map(|(key, r)| Origin::Score {
-            what: format!("resources.{key} of workload {caller} (a service link)"),
-            at: r.key.span.clone(),
+        .map(|(key, r)| {
+            Origin::score(
+                format!("resources.{key} of workload {caller} (a service link)"),
+                &r.key.span,
+            )
         })
         .collect()
 }
@@ -143,10 +150,10 @@ pub fn edge_origins(cx: &EnvCx<'_>, from: &str, to: &str, kind: EdgeKind) -> Vec
             ));
         }
         (EdgeKind::Ordering, _, _, Some(i)) => {
-            out.push(Origin::Score {
-                what: format!("the request of resource {} (instance {})", i.name, i.key),
-                at: i.span.clone(),
-            });
+            out.push(Origin::score(
+                format!("the request of resource {} (instance {})", i.name, i.key),
+                &i.span,
+            ));
             let prov = provisioner_path(p, &i.provisioner).unwrap_or_default();
             if let Some(c) = &cf {
                 out.push(platform(
@@ -191,10 +198,7 @@ pub fn edge_origins(cx: &EnvCx<'_>, from: &str, to: &str, kind: EdgeKind) -> Vec
 pub fn profile_setting(cx: &EnvCx<'_>, w: &RWorkload, setting: &str, ann: Option<&str>) -> Origin {
     let score = cx.sources().and_then(|s| s.score(&w.name));
     if let Some((a, v)) = ann.and_then(|a| Some((a, score?.annotations.get(a)?))) {
-        return Origin::Score {
-            what: format!("annotation {a} of workload {}", w.name),
-            at: v.span.clone(),
-        };
+        return Origin::score(format!("annotation {a} of workload {}", w.name), &v.span);
     }
     let (env, p) = (&cx.res.env, &w.profile_name);
     let mut paths = vec![

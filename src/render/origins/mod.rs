@@ -8,26 +8,67 @@
 //! formats no path and allocates nothing for provenance.
 
 mod causes;
+mod layers;
+mod placeholders;
 
 use std::collections::BTreeMap;
+
+use serde_json::Value;
 
 use crate::diag::Span;
 use crate::graph::EdgeKind;
 
 pub use causes::{
     Sources, edge_origins, platform, profile_setting, provisioner_path, request_origins,
-    workload_origin,
+    service_links, workload_origin,
 };
+pub use layers::{profile_layers, team_origins};
+pub use placeholders::{placeholder_origins, placeholder_read};
 
 /// What made a value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "origin", rename_all = "kebab-case")]
 pub enum Origin {
-    /// A value written in a Score file: `what` names it (`resources.db of workload orders`).
-    Score { what: String, at: Span },
+    /// A value written in a Score file: `what` names it (`resources.db of workload orders`),
+    /// `value` is what is written there when that differs from, or explains, the rendered one.
+    Score {
+        what: String,
+        at: Span,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        value: Option<Value>,
+    },
     /// A platform setting by its path in the evaluated platform
     /// (`provisioners[3].network.ports`), where the evaluator says it was written.
     Platform { setting: String, at: Option<Span> },
+    /// A profile setting in one of the layers resolve merges (`profile web`, `environment prod
+    /// overrides`, `environment prod profile_overrides.web`), with the value that layer gives.
+    Layer {
+        layer: String,
+        setting: String,
+        at: Option<Span>,
+        value: Value,
+    },
+    /// A layer a later one replaced: not a cause of the value, kept so a reader sees what was
+    /// overridden (a profile default under an environment override or the workload's own).
+    Replaced { replaced: Box<Origin> },
+    /// What a `${…}` placeholder read: `from` names the instance and provisioner (or the called
+    /// workload), `how` the output, `at` where the platform defines it.
+    Read {
+        placeholder: String,
+        from: String,
+        how: String,
+        value: Option<Value>,
+        at: Option<Span>,
+    },
+    /// What a reader needs beside the causes (why a lower layer applies): no cause itself.
+    Note { note: String },
+    /// The line of a provisioner's manifest template that wrote the value; `how` says whether
+    /// the line is known from rendering or only found by a search of the template's keys.
+    Template {
+        template: String,
+        at: Span,
+        how: TemplateLine,
+    },
     /// A graph edge of the environment.
     Edge {
         from: String,
@@ -42,7 +83,27 @@ pub enum Origin {
     },
 }
 
+/// How a template's line was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TemplateLine {
+    /// From rendering the template with each line marked (`template::Templates::render_lines`).
+    Rendered,
+    /// The marked rendering did not reproduce the manifest (a whitespace-trimming tag ended a
+    /// line): the line of the field's YAML keys in the template text, a labelled fallback.
+    KeySearch,
+}
+
 impl Origin {
+    /// A Score value at `at`, named by `what`.
+    pub fn score(what: impl Into<String>, at: &Span) -> Self {
+        Origin::Score {
+            what: what.into(),
+            at: at.clone(),
+            value: None,
+        }
+    }
+
     /// A renderer's rule applied to a graph element.
     pub fn rule(renderer: &'static str, rule: &'static str, applied_to: impl Into<String>) -> Self {
         Origin::Rule {
@@ -57,11 +118,18 @@ impl Origin {
     /// it needs the Score request or the rule behind it beside it in the chain.
     pub fn is_located(&self) -> bool {
         match self {
-            Origin::Score { at, .. } | Origin::Platform { at: Some(at), .. } => {
-                !at.file.is_empty() && at.line > 0
-            }
+            Origin::Score { at, .. }
+            | Origin::Template { at, .. }
+            | Origin::Platform { at: Some(at), .. }
+            | Origin::Layer { at: Some(at), .. }
+            | Origin::Read { at: Some(at), .. } => !at.file.is_empty() && at.line > 0,
             Origin::Rule { applied_to, .. } => !applied_to.is_empty(),
-            Origin::Platform { at: None, .. } | Origin::Edge { .. } => false,
+            Origin::Platform { at: None, .. }
+            | Origin::Layer { at: None, .. }
+            | Origin::Read { at: None, .. }
+            | Origin::Replaced { .. }
+            | Origin::Note { .. }
+            | Origin::Edge { .. } => false,
         }
     }
 }
@@ -89,6 +157,13 @@ impl Origins {
             .map(|(p, o)| (p.as_str(), o.as_slice()))
     }
 
+    /// Drops the records of fields the object does not have: a renderer records what a field
+    /// is made from when it could be made (a default probe, a writable `/tmp`), and only the
+    /// object it made says whether it was.
+    pub fn retain_present(&mut self, value: &Value) {
+        self.0.retain(|path, _| present(value, path));
+    }
+
     /// Records strictly below `path` (the rules of `spec.egress`).
     pub fn below<'a>(&'a self, path: &'a str) -> impl Iterator<Item = (&'a str, &'a [Origin])> {
         self.0
@@ -96,6 +171,25 @@ impl Origins {
             .filter(move |(p, _)| p.as_str() != path && is_within(p, path))
             .map(|(p, o)| (p.as_str(), o.as_slice()))
     }
+}
+
+/// Whether `value` has a field at `path` (in [`crate::fieldpath`]'s format: list items by
+/// `name`, else by index).
+fn present(value: &Value, path: &str) -> bool {
+    use crate::fieldpath::Sel;
+    let Ok(sels) = crate::fieldpath::parse(path) else {
+        return false;
+    };
+    sels.iter()
+        .try_fold(value, |cur, sel| match (sel, cur) {
+            (Sel::Key(k) | Sel::Bracket(k), Value::Object(m)) => m.get(k),
+            (Sel::Bracket(b), Value::Array(items)) => items
+                .iter()
+                .find(|x| x.get("name").and_then(Value::as_str) == Some(b.as_str()))
+                .or_else(|| b.parse::<usize>().ok().and_then(|i| items.get(i))),
+            _ => None,
+        })
+        .is_some()
 }
 
 /// Records an object's field origins when asked. Off, every call returns at once without
@@ -189,6 +283,29 @@ mod tests {
         assert_eq!(o.of("spec.egress[10]"), None);
         assert_eq!(o.of("spec"), None);
         assert_eq!(o.below("spec.egress").count(), 2);
+    }
+
+    #[test]
+    fn records_of_fields_the_object_lacks_are_dropped() {
+        let mut r = Recorder::new(true);
+        r.at("spec.volumes[name=tmp]", || rule("a"));
+        r.at("spec.volumes[name=data]", || rule("b"));
+        r.at("spec.ports[0]", || rule("c"));
+        r.at("metadata.labels[\"a.b/c\"]", || rule("d"));
+        let mut o = r.finish().expect("on");
+        o.retain_present(&serde_json::json!({
+            "spec": {"volumes": [{"name": "data"}], "ports": [80]},
+            "metadata": {"labels": {"a.b/c": "x"}},
+        }));
+        let kept: Vec<&str> = o.0.keys().map(String::as_str).collect();
+        assert_eq!(
+            kept,
+            [
+                "metadata.labels[\"a.b/c\"]",
+                "spec.ports[0]",
+                "spec.volumes[name=data]"
+            ]
+        );
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub(super) fn external_secrets(
 
 /// Where an instance's ExternalSecret comes from: the request that made the instance, its
 /// provisioner's `external_secret` (store, remote key) and `secret_outputs` (the keys).
-fn external_secret_origins(cx: &EnvCx<'_>, i: &Instance) -> Recorder {
+pub(super) fn external_secret_origins(cx: &EnvCx<'_>, i: &Instance) -> Recorder {
     let mut rec = cx.recorder();
     if !rec.on() {
         return rec;
@@ -63,10 +63,7 @@ fn external_secret_origins(cx: &EnvCx<'_>, i: &Instance) -> Recorder {
     let p = cx.platform;
     let prov = provisioner_path(p, &i.provisioner).unwrap_or_default();
     let es = format!("{prov}.external_secret");
-    let request = || Origin::Score {
-        what: format!("the request of resource {}", i.name),
-        at: i.span.clone(),
-    };
+    let request = || Origin::score(format!("the request of resource {}", i.name), &i.span);
     let rule = |r: &'static str| Origin::rule("resource", r, resource_id(&i.key));
     for field in ["apiVersion", "kind", "metadata", "spec.target"] {
         rec.at(field, || {
@@ -134,6 +131,8 @@ pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object
                 continue;
             }
         };
+        // Recording only: the template's lines behind this render.
+        let why = super::why_template::Rendered::new(cx, i, tname, &text);
         let label = format!("<template {tname}>");
         let docs = match crate::yaml::read::parse_stream(&label, &text) {
             Ok(d) => d,
@@ -144,16 +143,22 @@ pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object
         };
         for doc in docs {
             match template_object(i, tname, &doc) {
-                Ok(Some(v)) => out.push(Object::manifest(
-                    &dir,
-                    v,
-                    Plane::Resource,
-                    Provenance {
-                        source: i.span.file.to_string(),
-                        node: resource_id(&i.key),
-                        via: format!("template:{tname} via provisioner:{}", i.provisioner),
-                    },
-                )),
+                Ok(Some(v)) => out.push(
+                    Object::manifest(
+                        &dir,
+                        v,
+                        Plane::Resource,
+                        Provenance {
+                            source: i.span.file.to_string(),
+                            node: resource_id(&i.key),
+                            via: format!("template:{tname} via provisioner:{}", i.provisioner),
+                        },
+                    )
+                    .with_origins(match &why {
+                        Some(w) => w.object(&doc),
+                        None => cx.recorder(),
+                    }),
+                ),
                 Ok(None) => {}
                 Err(d) => diags.push(d),
             }

@@ -7,8 +7,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 mod instances;
+mod why;
+mod why_pod;
+mod why_template;
 
-use instances::{external_secrets, render_instance};
+use instances::{external_secret_origins, external_secrets, render_instance};
 
 use super::{EnvCx, Object, PlaneRenderer, Provenance, workload_labels};
 use crate::diag::Diagnostics;
@@ -74,16 +77,19 @@ impl PlaneRenderer for ResourcePlane {
                 );
             }
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": labels}});
-            out.push(Object::manifest(
-                &namespace_dir(env, ns),
-                obj,
-                Plane::Resource,
-                Provenance {
-                    source: "platform/main.ncl".into(),
-                    node: namespace_id(ns),
-                    via: format!("team {team}"),
-                },
-            ));
+            out.push(
+                Object::manifest(
+                    &namespace_dir(env, ns),
+                    obj,
+                    Plane::Resource,
+                    Provenance {
+                        source: "platform/main.ncl".into(),
+                        node: namespace_id(ns),
+                        via: format!("team {team}"),
+                    },
+                )
+                .with_origins(why::namespace(cx, ns, team)),
+            );
         }
 
         let by_key: BTreeMap<&str, &Instance> = cx
@@ -133,6 +139,7 @@ fn obj(path_dir: &str, value: Value, w: &RWorkload) -> Object {
 
 /// What a workload's objects share: their directory, labels and selector.
 struct Shape<'a> {
+    cx: &'a EnvCx<'a>,
     w: &'a RWorkload,
     dir: String,
     labels: Map<String, Value>,
@@ -229,6 +236,7 @@ fn render_workload(
         labels.insert(k.clone(), json!(v));
     }
     let sh = Shape {
+        cx,
         w,
         dir: workload_dir(env, &w.name),
         labels,
@@ -248,7 +256,7 @@ fn render_workload(
     if let Some((cm, hash)) = files.config_map(&sh) {
         // A change of file contents must roll the pods: subPath mounts are never refreshed.
         pod_annotations.insert("platc.dev/files-hash".into(), json!(hash));
-        out.push(sh.obj(cm));
+        out.push(sh.obj(cm).with_origins(why::files(cx, w)));
     }
 
     // A consumer outside the instance's namespace needs its own copy of the secret; inside it,
@@ -258,7 +266,7 @@ fn render_workload(
             && i.namespace != w.namespace
         {
             for es in external_secrets(i, &w.namespace, &sh.labels) {
-                out.push(sh.obj(es));
+                out.push(sh.obj(es).with_origins(external_secret_origins(cx, i)));
             }
         }
     }
@@ -275,10 +283,13 @@ fn render_workload(
             .iter()
             .map(|p| json!({"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol}))
             .collect();
-        out.push(sh.obj(
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": sh.meta(&w.name),
+        out.push(
+            sh.obj(
+                json!({"apiVersion": "v1", "kind": "Service", "metadata": sh.meta(&w.name),
                    "spec": {"type": "ClusterIP", "selector": sh.selector, "ports": ports}}),
-        ));
+            )
+            .with_origins(why::service(cx, w)),
+        );
     }
     Ok(out)
 }
@@ -342,7 +353,10 @@ fn controller(sh: &Shape<'_>, mut pod_spec: Value, template_meta: Value, out: &m
             if w.profile.hpa.is_none() {
                 spec["replicas"] = json!(w.profile.replicas);
             }
-            out.push(sh.obj(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": sh.meta(&w.name), "spec": spec})));
+            out.push(
+                sh.obj(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": sh.meta(&w.name), "spec": spec}))
+                    .with_origins(why::controller(sh.cx, w, false)),
+            );
             if let Some(h) = &w.profile.hpa {
                 out.push(sh.obj(json!({
                     "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": sh.meta(&w.name),
@@ -351,11 +365,12 @@ fn controller(sh: &Shape<'_>, mut pod_spec: Value, template_meta: Value, out: &m
                         "minReplicas": h.min_replicas, "maxReplicas": h.max_replicas,
                         "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": h.target_cpu_utilization}}}],
                     }
-                })));
+                })).with_origins(why::hpa(sh.cx, w)));
             }
             if let Some(p) = &w.profile.pdb {
                 out.push(sh.obj(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": sh.meta(&w.name),
-                       "spec": {"minAvailable": p.min_available, "selector": {"matchLabels": sh.selector}}})));
+                       "spec": {"minAvailable": p.min_available, "selector": {"matchLabels": sh.selector}}}))
+                    .with_origins(why::pdb(sh.cx, w)));
             }
         }
         WorkloadKind::Cronjob => {
@@ -373,7 +388,8 @@ fn controller(sh: &Shape<'_>, mut pod_spec: Value, template_meta: Value, out: &m
                     "concurrencyPolicy": "Forbid",
                     "jobTemplate": {"spec": {"template": {"metadata": template_meta, "spec": pod_spec}}},
                 }
-            })));
+            }))
+            .with_origins(why::controller(sh.cx, w, true)));
         }
     }
 }

@@ -30,10 +30,7 @@ fn record_frame(cx: &EnvCx<'_>, rec: &mut Recorder, i: &Instance) {
                     "a NetworkPolicy on the pods of each resource served in a platc namespace",
                     node(),
                 ),
-                Origin::Score {
-                    what: format!("the request of resource {}", i.name),
-                    at: i.span.clone(),
-                },
+                Origin::score(format!("the request of resource {}", i.name), &i.span),
             ]
         });
     }

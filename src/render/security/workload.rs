@@ -69,9 +69,11 @@ fn service_ports(cx: &EnvCx<'_>, w: &RWorkload) -> Vec<Origin> {
     )];
     let score = cx.sources().and_then(|s| s.score(&w.name));
     if let Some(svc) = score.and_then(|s| s.service.as_ref()) {
-        o.extend(svc.ports.iter().map(|(name, p)| Origin::Score {
-            what: format!("service.ports.{name} of workload {}", w.name),
-            at: p.port.span.clone(),
+        o.extend(svc.ports.iter().map(|(name, p)| {
+            Origin::score(
+                format!("service.ports.{name} of workload {}", w.name),
+                &p.port.span,
+            )
         }));
     }
     o
