@@ -11,6 +11,18 @@ pub const NICKEL_FILES: &[(&str, &str)] = &[("platc.ncl", include_str!("../stdli
 /// The file a platform imports (`import "platc.ncl"`).
 pub const ENTRY: &str = "platc.ncl";
 
+/// How stdlib files are named in spans and `Platform::sources`.
+pub const DISPLAY: &str = "<stdlib>";
+
+/// The file a manifest template is read from, as positions name files: the stdlib's
+/// (`platc/…`) under `<stdlib>/templates/`, the workspace's relative to `platform/`.
+pub fn template_file(name: &str) -> String {
+    match name.strip_prefix("platc/") {
+        Some(rest) => format!("{DISPLAY}/templates/{rest}"),
+        None => format!("platform/{name}"),
+    }
+}
+
 /// Built-in manifest templates: (name as a provisioner's `manifests` entry names it, source).
 /// Names are `platc/<resource type>/<file>`; the sources live in `stdlib/templates/<type>/<file>`.
 pub const TEMPLATES: &[(&str, &str)] = &[

@@ -42,8 +42,7 @@ pub(super) const STDLIB_DIR: &str = "/<platc-stdlib>";
 pub(super) const ENTRY_FILE: &str = "<platc-entry>.ncl";
 /// The field of the entry that holds the platform.
 pub(super) const ENTRY_FIELD: &str = "platc_entry_";
-/// How stdlib files are named in spans and `Platform::sources`.
-pub(super) const STDLIB_DISPLAY: &str = "<stdlib>";
+pub(super) use crate::stdlib::DISPLAY as STDLIB_DISPLAY;
 
 /// What an evaluation gave: the exported value, the display names of the files it read, and the
 /// content hashes of the workspace files' text as it read them.

@@ -18,15 +18,6 @@ pub(super) fn stdlib_templates() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The file a template is read from, as positions name files: the stdlib's (`platc/…`) under
-/// `<stdlib>/templates/`, the workspace's relative to `platform/`.
-pub fn template_file(name: &str) -> String {
-    match name.strip_prefix("platc/") {
-        Some(rest) => format!("{STDLIB_DISPLAY}/templates/{rest}"),
-        None => format!("platform/{name}"),
-    }
-}
-
 /// Every file under `<root>/platform/templates/`, named by its path relative to `platform/`.
 pub(super) fn read_platform_templates(
     root: &Path,

@@ -42,7 +42,7 @@ impl<'a, 'c> Rendered<'a, 'c> {
             cx,
             i,
             tname,
-            file: crate::load::platform::template_file(tname),
+            file: crate::stdlib::template_file(tname),
             source: source.lines().map(str::to_string).collect(),
             lines: cx.templates.render_lines(tname, &i.context, text),
         })
