@@ -244,6 +244,8 @@ impl<'a> Reader<'a> {
         }
     }
 
+    // Every scalar of every file read comes through here: kept inline in `node`, as before it
+    // was split out.
     #[inline]
     fn scalar(
         &mut self,
