@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{Plane, Platform};
-use crate::resolve::{EnvResolution, RWorkload};
+use crate::resolve::{EnvResolution, Instance, RWorkload};
 
 pub const EXTERNAL_SECRET_KIND: &str = "external-secrets.io/ExternalSecret";
 
@@ -100,90 +100,147 @@ pub fn build(
     res: &EnvResolution,
     kinds_needed: KindsNeeded<'_>,
 ) -> Result<EnvGraph, Diagnostics> {
-    let mut diags = Diagnostics::new();
-    let mut nodes: BTreeMap<String, GNode> = BTreeMap::new();
-    let mut edges: BTreeSet<(String, String, EdgeKind)> = BTreeSet::new();
-
     let installed: BTreeSet<&str> = components_on(platform, &res.cluster).into_iter().collect();
-    // Which installed component serves each kind.
+    let provider = providers(platform, &installed);
+    let mut parts = Parts::default();
+    parts.add_components(platform, &installed);
+    for w in &res.workloads {
+        parts.add_workload(w, kinds_needed, &provider);
+    }
+    let mut diags = Diagnostics::new();
+    for i in &res.instances {
+        parts.add_instance(res, i, &installed, &provider, &mut diags);
+    }
+    parts.add_namespaces();
+    let (graph, index) = parts.into_digraph();
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let waves = waves(&graph).map_err(|cycle| cycle_error(&res.env, &cycle))?;
+    Ok(EnvGraph {
+        env: res.env.clone(),
+        graph,
+        index,
+        waves,
+    })
+}
+
+/// Which installed component serves each kind (the first by name when several do).
+fn providers<'a>(
+    platform: &'a Platform,
+    installed: &BTreeSet<&'a str>,
+) -> BTreeMap<&'a str, &'a str> {
     let mut provider: BTreeMap<&str, &str> = BTreeMap::new();
-    for name in &installed {
+    for name in installed {
         for kind in &platform.components[*name].provides {
             provider.entry(kind.as_str()).or_insert(name);
         }
     }
-    for name in &installed {
-        let c = &platform.components[*name];
-        nodes.insert(
-            component_id(name),
-            GNode {
-                id: component_id(name),
-                kind: NodeKind::Component,
-                plane: c.plane,
-                name: name.to_string(),
-            },
-        );
-        for r in &c.requires {
-            edges.insert((component_id(r), component_id(name), EdgeKind::Ordering));
-        }
+    provider
+}
+
+/// Nodes and edges by id, gathered before any becomes a petgraph node, so that the graph's
+/// indices follow the ids' order whatever order they were found in.
+#[derive(Default)]
+struct Parts {
+    nodes: BTreeMap<String, GNode>,
+    edges: BTreeSet<(String, String, EdgeKind)>,
+    namespaces: BTreeSet<String>,
+}
+
+impl Parts {
+    fn node(&mut self, id: String, kind: NodeKind, plane: Plane, name: String) {
+        let node = GNode {
+            id: id.clone(),
+            kind,
+            plane,
+            name,
+        };
+        self.nodes.insert(id, node);
     }
-    let mut namespaces = BTreeSet::new();
-    for w in &res.workloads {
-        namespaces.insert(w.namespace.clone());
-        for kind in kinds_needed(w) {
-            if let Some(comp) = provider.get(kind.as_str()) {
-                edges.insert((component_id(comp), workload_id(&w.name), EdgeKind::Ordering));
+
+    fn ordering(&mut self, from: String, to: String) {
+        self.edges.insert((from, to, EdgeKind::Ordering));
+    }
+
+    fn add_components(&mut self, platform: &Platform, installed: &BTreeSet<&str>) {
+        for name in installed {
+            let c = &platform.components[*name];
+            self.node(
+                component_id(name),
+                NodeKind::Component,
+                c.plane,
+                name.to_string(),
+            );
+            for r in &c.requires {
+                self.ordering(component_id(r), component_id(name));
             }
         }
-        nodes.insert(
+    }
+
+    /// A workload after its namespace and the operators of the kinds its objects need; its
+    /// calls as communication edges.
+    fn add_workload(
+        &mut self,
+        w: &RWorkload,
+        kinds_needed: KindsNeeded<'_>,
+        provider: &BTreeMap<&str, &str>,
+    ) {
+        self.namespaces.insert(w.namespace.clone());
+        for kind in kinds_needed(w) {
+            if let Some(comp) = provider.get(kind.as_str()) {
+                self.ordering(component_id(comp), workload_id(&w.name));
+            }
+        }
+        self.node(
             workload_id(&w.name),
-            GNode {
-                id: workload_id(&w.name),
-                kind: NodeKind::Workload,
-                plane: Plane::Resource,
-                name: w.name.clone(),
-            },
+            NodeKind::Workload,
+            Plane::Resource,
+            w.name.clone(),
         );
-        edges.insert((
-            namespace_id(&w.namespace),
-            workload_id(&w.name),
-            EdgeKind::Ordering,
-        ));
+        self.ordering(namespace_id(&w.namespace), workload_id(&w.name));
         for callee in &w.calls {
-            edges.insert((
+            self.edges.insert((
                 workload_id(&w.name),
                 workload_id(callee),
                 EdgeKind::Communication,
             ));
         }
     }
-    for i in &res.instances {
-        namespaces.insert(i.namespace.clone());
+
+    /// A resource after its namespace, the resources it needs and the components it requires
+    /// (one not installed on the cluster is an error), before its consumers.
+    fn add_instance(
+        &mut self,
+        res: &EnvResolution,
+        i: &Instance,
+        installed: &BTreeSet<&str>,
+        provider: &BTreeMap<&str, &str>,
+        diags: &mut Diagnostics,
+    ) {
+        self.namespaces.insert(i.namespace.clone());
         let id = resource_id(&i.key);
         if i.external_secret.is_some()
             && let Some(comp) = provider.get(EXTERNAL_SECRET_KIND)
         {
-            edges.insert((component_id(comp), id.clone(), EdgeKind::Ordering));
+            self.ordering(component_id(comp), id.clone());
         }
-        nodes.insert(
+        self.node(
             id.clone(),
-            GNode {
-                id: id.clone(),
-                kind: NodeKind::Resource,
-                plane: Plane::Resource,
-                name: i.name.clone(),
-            },
+            NodeKind::Resource,
+            Plane::Resource,
+            i.name.clone(),
         );
-        edges.insert((namespace_id(&i.namespace), id.clone(), EdgeKind::Ordering));
+        self.ordering(namespace_id(&i.namespace), id.clone());
         for c in &i.consumers {
-            edges.insert((id.clone(), workload_id(c), EdgeKind::Ordering));
+            self.ordering(id.clone(), workload_id(c));
         }
         for n in &i.needs {
-            edges.insert((resource_id(n), id.clone(), EdgeKind::Ordering));
+            self.ordering(resource_id(n), id.clone());
         }
         for comp in &i.requires {
             if installed.contains(comp.as_str()) {
-                edges.insert((component_id(comp), id.clone(), EdgeKind::Ordering));
+                self.ordering(component_id(comp), id.clone());
             } else {
                 diags.push(
                     Diagnostic::at(
@@ -199,53 +256,40 @@ pub fn build(
             }
         }
     }
-    for ns in &namespaces {
-        nodes.insert(
-            namespace_id(ns),
-            GNode {
-                id: namespace_id(ns),
-                kind: NodeKind::Namespace,
-                plane: Plane::Resource,
-                name: ns.clone(),
-            },
-        );
+
+    fn add_namespaces(&mut self) {
+        for ns in std::mem::take(&mut self.namespaces) {
+            self.node(namespace_id(&ns), NodeKind::Namespace, Plane::Resource, ns);
+        }
     }
 
-    let mut graph = DiGraph::new();
-    let mut index = BTreeMap::new();
-    for (id, n) in nodes {
-        index.insert(id, graph.add_node(n));
-    }
-    for (a, b, k) in &edges {
-        if let (Some(&ia), Some(&ib)) = (index.get(a), index.get(b)) {
-            graph.add_edge(ia, ib, *k);
+    /// The petgraph, nodes added in id order; edges between ids that have no node are dropped.
+    fn into_digraph(self) -> (DiGraph<GNode, EdgeKind>, BTreeMap<String, NodeIndex>) {
+        let mut graph = DiGraph::new();
+        let mut index = BTreeMap::new();
+        for (id, n) in self.nodes {
+            index.insert(id, graph.add_node(n));
         }
-    }
-    if !diags.is_empty() {
-        return Err(diags);
-    }
-    let waves = match waves(&graph) {
-        Ok(w) => w,
-        Err(cycle) => {
-            return Err(Diagnostic::error(
-                Code::OrderingCycle,
-                None,
-                format!(
-                    "ordering cycle in environment `{}`: {}",
-                    res.env,
-                    cycle.join(" → ")
-                ),
-            )
-            .with_help("ordering edges say what must exist first; remove one of these dependencies")
-            .into());
+        for (a, b, k) in &self.edges {
+            if let (Some(&ia), Some(&ib)) = (index.get(a), index.get(b)) {
+                graph.add_edge(ia, ib, *k);
+            }
         }
-    };
-    Ok(EnvGraph {
-        env: res.env.clone(),
-        graph,
-        index,
-        waves,
-    })
+        (graph, index)
+    }
+}
+
+fn cycle_error(env: &str, cycle: &[String]) -> Diagnostics {
+    Diagnostic::error(
+        Code::OrderingCycle,
+        None,
+        format!(
+            "ordering cycle in environment `{env}`: {}",
+            cycle.join(" → ")
+        ),
+    )
+    .with_help("ordering edges say what must exist first; remove one of these dependencies")
+    .into()
 }
 
 /// Longest-path layering of the ordering edges; on a cycle, the node ids along it.

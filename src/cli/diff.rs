@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
 use platc::diag::Diagnostics;
-use platc::diff::{self, MarkdownOptions};
+use platc::diff::{self, Diff, Files, MarkdownOptions};
+use platc::pipeline::{Compilation, Options};
 
 use super::{EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Workspace, output};
 
@@ -63,66 +64,103 @@ pub fn run(a: DiffArgs) -> i32 {
         Err(d) => return fail(&d),
     };
     let mut new_files = fresh.tree().files;
-
-    // The old compilation is kept alive for the graph of removed nodes.
-    let mut old_comp = None;
-    let (old_files, against) = if let Some(rev) = &a.base {
-        match diff::render_base(&a.ws.dir, rev, &opts, &fresh, None) {
-            Ok(base) => {
-                let short: String = base.commit.chars().take(12).collect();
-                old_comp = Some(base.compilation);
-                (base.files, format!("`{rev}` ({short})"))
-            }
-            Err(diff::BaseError::Checkout(d)) => return fail(&d),
-            Err(diff::BaseError::Compile { commit, diags }) => {
-                eprintln!(
-                    "error: the workspace does not compile at `{rev}` ({commit}), so there is nothing to compare with:"
-                );
-                return fail(&diags);
-            }
-        }
-    } else if let Some(dir) = &a.against {
-        match diff::read_tree(dir) {
-            Ok(f) => (f, format!("`{}`", dir.display())),
-            Err(d) => return fail(&d),
-        }
-    } else if let Some(url) = &a.repo {
-        match diff::fetch_published(url, a.branch.as_deref(), a.subdir.as_deref()) {
-            Ok(f) => {
-                let mut what = format!("`{url}`");
-                if let Some(b) = &a.branch {
-                    what.push_str(&format!(" branch `{b}`"));
-                }
-                if let Some(p) = &a.subdir {
-                    what.push_str(&format!(" path `{p}`"));
-                }
-                (f, what)
-            }
-            Err(d) => return fail(&d),
-        }
-    } else {
-        // clap requires one of the three.
-        return EXIT_INPUT;
+    let Old {
+        mut files,
+        against,
+        compilation: old_comp,
+    } = match old_side(&a, &opts, &fresh) {
+        Ok(old) => old,
+        Err(code) => return code,
     };
-    let mut old_files = old_files;
-    diff::only_envs(&mut old_files, &a.ws.envs);
+    diff::only_envs(&mut files, &a.ws.envs);
     diff::only_envs(&mut new_files, &a.ws.envs);
 
-    let mut d = diff::diff_trees(&old_files, &new_files);
+    let mut d = diff::diff_trees(&files, &new_files);
     d.fill_planes(&fresh);
     if let Some(old) = &old_comp {
         d.fill_planes(old);
     }
-    match a.format.as_str() {
+    print_diff(&a.format, &d, &fresh, old_comp.as_ref(), against);
+    if a.exit_code && !d.is_empty() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// The side compared with, and how the report names it.
+struct Old {
+    files: Files,
+    against: String,
+    /// A `--base` rendering, kept for the graph of removed nodes.
+    compilation: Option<Compilation>,
+}
+
+/// The tree of `--base`, `--against` or `--repo`; an error is printed and its exit code returned.
+fn old_side(a: &DiffArgs, opts: &Options, fresh: &Compilation) -> Result<Old, i32> {
+    if let Some(rev) = &a.base {
+        match diff::render_base(&a.ws.dir, rev, opts, fresh, None) {
+            Ok(base) => {
+                let short: String = base.commit.chars().take(12).collect();
+                Ok(Old {
+                    files: base.files,
+                    against: format!("`{rev}` ({short})"),
+                    compilation: Some(base.compilation),
+                })
+            }
+            Err(diff::BaseError::Checkout(d)) => Err(fail(&d)),
+            Err(diff::BaseError::Compile { commit, diags }) => {
+                eprintln!(
+                    "error: the workspace does not compile at `{rev}` ({commit}), so there is nothing to compare with:"
+                );
+                Err(fail(&diags))
+            }
+        }
+    } else if let Some(dir) = &a.against {
+        let files = diff::read_tree(dir).map_err(|d| fail(&d))?;
+        Ok(Old {
+            files,
+            against: format!("`{}`", dir.display()),
+            compilation: None,
+        })
+    } else if let Some(url) = &a.repo {
+        let files = diff::fetch_published(url, a.branch.as_deref(), a.subdir.as_deref())
+            .map_err(|d| fail(&d))?;
+        let mut against = format!("`{url}`");
+        if let Some(b) = &a.branch {
+            against.push_str(&format!(" branch `{b}`"));
+        }
+        if let Some(p) = &a.subdir {
+            against.push_str(&format!(" path `{p}`"));
+        }
+        Ok(Old {
+            files,
+            against,
+            compilation: None,
+        })
+    } else {
+        // clap requires one of the three.
+        Err(EXIT_INPUT)
+    }
+}
+
+fn print_diff(
+    format: &str,
+    d: &Diff,
+    fresh: &Compilation,
+    old_comp: Option<&Compilation>,
+    against: String,
+) {
+    match format {
         "json" => {
-            let mut j = serde_json::to_string_pretty(&diff::to_json(&d)).unwrap_or_default();
+            let mut j = serde_json::to_string_pretty(&diff::to_json(d)).unwrap_or_default();
             j.push('\n');
             write_out(&j);
         }
         "markdown" => {
-            let graphs = diff::affected(&d, &fresh, old_comp.as_ref());
+            let graphs = diff::affected(d, fresh, old_comp);
             write_out(&diff::to_markdown(
-                &d,
+                d,
                 &MarkdownOptions {
                     against,
                     budget: diff::MARKDOWN_BUDGET,
@@ -133,12 +171,7 @@ pub fn run(a: DiffArgs) -> i32 {
         _ => {
             let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::io::stdout().is_terminal();
-            write_out(&diff::to_text(&d, colour));
+            write_out(&diff::to_text(d, colour));
         }
-    }
-    if a.exit_code && !d.is_empty() {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
     }
 }

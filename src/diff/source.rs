@@ -159,6 +159,21 @@ pub fn checkout_rev_in(
     scratch: &Path,
 ) -> Result<RevWorkspace, Diagnostics> {
     refuse_option_like("revision", rev)?;
+    let (top, prefix) = toplevel_and_prefix(root)?;
+    let root = top.as_path();
+    let commit = commit_of(root, rev)?;
+    let tmp = TempDir::new_in("base", scratch)?;
+    let tree = workspace_tree(root, &commit, &prefix, rev)?;
+    extract_archive(root, &tree, tmp.path())?;
+    Ok(RevWorkspace {
+        root: tmp.path().to_path_buf(),
+        commit,
+        _tmp: tmp,
+    })
+}
+
+/// The repository's top level, and the workspace's path inside it (`""` or ending in `/`).
+fn toplevel_and_prefix(root: &Path) -> Result<(PathBuf, String), Diagnostics> {
     let prefix = git(
         Some(root),
         &[
@@ -188,10 +203,14 @@ pub fn checkout_rev_in(
     let mut lines = out.lines();
     let top = PathBuf::from(lines.next().unwrap_or_default());
     let prefix = lines.next().unwrap_or_default().trim().to_string();
-    let root = top.as_path();
+    Ok((top, prefix))
+}
+
+/// The full id of the commit `rev` names in the repository at `top`.
+fn commit_of(top: &Path, rev: &str) -> Result<String, Diagnostics> {
     let spec = format!("{rev}^{{commit}}");
     let verify = git(
-        Some(root),
+        Some(top),
         &[
             "rev-parse".as_ref(),
             "--verify".as_ref(),
@@ -209,8 +228,17 @@ pub fn checkout_rev_in(
         .with_help("give a branch, tag or commit that exists here, for example `--base origin/main` (after `git fetch`) or `--base HEAD~1`")
         .into());
     }
-    let commit = String::from_utf8_lossy(&verify.stdout).trim().to_string();
-    let tmp = TempDir::new_in("base", scratch)?;
+    Ok(String::from_utf8_lossy(&verify.stdout).trim().to_string())
+}
+
+/// The tree of the workspace's directory at `commit`, as `git archive` takes it; an error when
+/// the directory did not exist then.
+fn workspace_tree(
+    top: &Path,
+    commit: &str,
+    prefix: &str,
+    rev: &str,
+) -> Result<String, Diagnostics> {
     let tree = if prefix.is_empty() {
         format!("{commit}^{{tree}}")
     } else {
@@ -218,7 +246,7 @@ pub fn checkout_rev_in(
     };
     // `<commit>:<path>` takes the rest as the path, so `^{tree}` cannot be appended: ask the type.
     let exists = git(
-        Some(root),
+        Some(top),
         &["cat-file".as_ref(), "-t".as_ref(), tree.as_ref()],
     )?;
     if !exists.status.success() || String::from_utf8_lossy(&exists.stdout).trim() != "tree" {
@@ -233,12 +261,7 @@ pub fn checkout_rev_in(
         .with_help("choose a revision in which the workspace already existed")
         .into());
     }
-    extract_archive(root, &tree, tmp.path())?;
-    Ok(RevWorkspace {
-        root: tmp.path().to_path_buf(),
-        commit,
-        _tmp: tmp,
-    })
+    Ok(tree)
 }
 
 fn extract_archive(repo: &Path, tree: &str, into: &Path) -> Result<(), Diagnostics> {
@@ -313,6 +336,28 @@ pub fn fetch_published(
     }
     let tmp = TempDir::new("repo")?;
     let dest = tmp.path().join("checkout");
+    clone_shallow(url, branch, &dest)?;
+    let root = match subdir {
+        Some(s) => dest.join(s),
+        None => dest,
+    };
+    if !root.is_dir() {
+        return Err(Diagnostic::error(
+            Code::InvalidValue,
+            None,
+            format!(
+                "`{}` does not exist on the published branch of `{url}`",
+                subdir.unwrap_or(".")
+            ),
+        )
+        .with_help("`--path` names the directory of the tree inside the GitOps repository")
+        .into());
+    }
+    read_tree(&root)
+}
+
+/// `git clone` of one branch's last commit into `dest`.
+fn clone_shallow(url: &str, branch: Option<&str>, dest: &Path) -> Result<(), Diagnostics> {
     let mut args: Vec<&OsStr> = vec![
         "clone".as_ref(),
         "--quiet".as_ref(),
@@ -338,44 +383,28 @@ pub fn fetch_published(
     args.push(source);
     args.push(dest.as_os_str());
     let out = git(None, &args)?;
-    if !out.status.success() {
-        let err = stderr_of(&out);
-        let d = match branch {
-            Some(b) if err.contains("not found in upstream") || err.contains("Remote branch") => {
-                Diagnostic::error(
-                    Code::InvalidValue,
-                    None,
-                    format!("branch `{b}` does not exist in `{url}`"),
-                )
-                .with_help("publish the tree first (`platc publish`), or name an existing branch with `--branch`")
-            }
-            _ => Diagnostic::error(
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = stderr_of(&out);
+    let d = match branch {
+        Some(b) if err.contains("not found in upstream") || err.contains("Remote branch") => {
+            Diagnostic::error(
                 Code::InvalidValue,
                 None,
-                format!("could not clone `{url}`"),
+                format!("branch `{b}` does not exist in `{url}`"),
             )
-            .with_note(err)
-            .with_help("check the URL and your Git credentials (`git ls-remote URL` should work)"),
-        };
-        return Err(d.into());
-    }
-    let root = match subdir {
-        Some(s) => dest.join(s),
-        None => dest,
-    };
-    if !root.is_dir() {
-        return Err(Diagnostic::error(
+            .with_help("publish the tree first (`platc publish`), or name an existing branch with `--branch`")
+        }
+        _ => Diagnostic::error(
             Code::InvalidValue,
             None,
-            format!(
-                "`{}` does not exist on the published branch of `{url}`",
-                subdir.unwrap_or(".")
-            ),
+            format!("could not clone `{url}`"),
         )
-        .with_help("`--path` names the directory of the tree inside the GitOps repository")
-        .into());
-    }
-    read_tree(&root)
+        .with_note(err)
+        .with_help("check the URL and your Git credentials (`git ls-remote URL` should work)"),
+    };
+    Err(d.into())
 }
 
 /// The workspace compiled with node keys, so that a base can reuse its rendering.

@@ -9,8 +9,8 @@ use super::{Finding, Severity, Sources};
 use crate::diag::{Span, line_col};
 use crate::model::{ANN_PROFILE, Platform, Workload, WorkloadKind};
 use crate::pipeline::{Compilation, EnvResult};
-use crate::render::Body;
-use crate::resolve::RWorkload;
+use crate::render::{Body, Object};
+use crate::resolve::{RContainer, RWorkload};
 
 /// Every built-in policy but `team-exists` over every environment.
 pub fn run_all(
@@ -203,74 +203,83 @@ fn images_pinned(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
                 .map(|s| s.image.span.clone())
                 .unwrap_or_else(|| cx.container_span(w, &c.name));
             let r = parse_image(&c.image);
-            let mut push = |message: String, help: String| {
-                out.push(cx.finding(ID, e, &w.name, span.clone(), message, help));
+            let registry = (!allowed.is_empty() && !registry_allowed(&c.image, &r, &allowed))
+                .then(|| registry_problem(ID, c, &r, &allowed));
+            let pin = if r.digest.is_some() {
+                None
+            } else {
+                pin_problem(cx, c, &r, need_digest)
             };
-            if !allowed.is_empty() && !registry_allowed(&c.image, &r, &allowed) {
-                push(
-                    format!(
-                        "image `{}` of container `{}` comes from `{}`, which is not an allowed registry",
-                        c.image, c.name, r.registry
-                    ),
-                    format!(
-                        "use an image from {} (`params.allowed_registries` of policy `{ID}`)",
-                        allowed
-                            .iter()
-                            .map(|a| format!("`{a}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                );
-            }
-            if r.digest.is_some() {
-                continue;
-            }
-            match r.tag.as_deref() {
-                Some("latest") => push(
-                    format!(
-                        "image `{}` of container `{}` uses the `latest` tag",
-                        c.image, c.name
-                    ),
-                    format!(
-                        "pin a version: `{}:<version>`{}",
-                        r.name,
-                        if need_digest {
-                            " and its digest (`@sha256:…`)"
-                        } else {
-                            ""
-                        }
-                    ),
-                ),
-                None => push(
-                    format!(
-                        "image `{}` of container `{}` has no tag, so Kubernetes pulls `latest`",
-                        c.image, c.name
-                    ),
-                    format!(
-                        "pin a version: `{}:<version>`{}",
-                        c.image,
-                        if need_digest {
-                            " and its digest (`@sha256:…`)"
-                        } else {
-                            ""
-                        }
-                    ),
-                ),
-                Some(_) if need_digest => push(
-                    format!(
-                        "image `{}` of container `{}` is not pinned by digest in `{}` (a {} environment)",
-                        c.image, c.name, cx.env, cx.env_type
-                    ),
-                    format!(
-                        "append the digest the tag points to: `{}@sha256:<digest>` (`crane digest {}` prints it)",
-                        c.image, c.image
-                    ),
-                ),
-                Some(_) => {}
+            for (message, help) in registry.into_iter().chain(pin) {
+                out.push(cx.finding(ID, e, &w.name, span.clone(), message, help));
             }
         }
     }
     out
+}
+
+/// An image from outside the allowed registries: (message, help).
+fn registry_problem(
+    id: &str,
+    c: &RContainer,
+    r: &ImageRef,
+    allowed: &[String],
+) -> (String, String) {
+    (
+        format!(
+            "image `{}` of container `{}` comes from `{}`, which is not an allowed registry",
+            c.image, c.name, r.registry
+        ),
+        format!(
+            "use an image from {} (`params.allowed_registries` of policy `{id}`)",
+            allowed
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+}
+
+/// An image without a digest that is `latest`, has no tag, or needs a digest here: (message, help).
+fn pin_problem(
+    cx: &Cx<'_>,
+    c: &RContainer,
+    r: &ImageRef,
+    need_digest: bool,
+) -> Option<(String, String)> {
+    let and_digest = if need_digest {
+        " and its digest (`@sha256:…`)"
+    } else {
+        ""
+    };
+    match r.tag.as_deref() {
+        Some("latest") => Some((
+            format!(
+                "image `{}` of container `{}` uses the `latest` tag",
+                c.image, c.name
+            ),
+            format!("pin a version: `{}:<version>`{and_digest}", r.name),
+        )),
+        None => Some((
+            format!(
+                "image `{}` of container `{}` has no tag, so Kubernetes pulls `latest`",
+                c.image, c.name
+            ),
+            format!("pin a version: `{}:<version>`{and_digest}", c.image),
+        )),
+        Some(_) if need_digest => Some((
+            format!(
+                "image `{}` of container `{}` is not pinned by digest in `{}` (a {} environment)",
+                c.image, c.name, cx.env, cx.env_type
+            ),
+            format!(
+                "append the digest the tag points to: `{}@sha256:<digest>` (`crane digest {}` prints it)",
+                c.image, c.image
+            ),
+        )),
+        Some(_) => None,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -416,86 +425,113 @@ fn no_privileged(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
             .and_then(Value::as_str)
             .unwrap_or("");
         let what = format!("{kind} `{obj_name}`");
-        // (problem, container or None, the keys to look for in a template, best first)
-        let mut problems: Vec<(String, Option<String>, &'static [&'static str])> = Vec::new();
-        for (field, label) in [
-            ("hostNetwork", "the host network"),
-            ("hostPID", "the host PID namespace"),
-            ("hostIPC", "the host IPC namespace"),
-        ] {
-            if spec.get(field) == Some(&Value::Bool(true)) {
-                problems.push((
-                    format!("{what} uses {label} (`{field}: true`)"),
-                    None,
-                    needles(field),
-                ));
-            }
-        }
-        for list in ["initContainers", "containers", "ephemeralContainers"] {
-            for c in spec
-                .get(list)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let cname = c
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let sc = c.get("securityContext");
-                if sc.and_then(|s| s.get("privileged")) == Some(&Value::Bool(true)) {
-                    problems.push((
-                        format!("container `{cname}` of {what} runs privileged"),
-                        Some(cname.clone()),
-                        &["privileged:", "securityContext:", "containers:"],
-                    ));
-                }
-                if sc.and_then(|s| s.get("allowPrivilegeEscalation")) != Some(&Value::Bool(false)) {
-                    problems.push((
-                        format!(
-                            "container `{cname}` of {what} may escalate privileges (`allowPrivilegeEscalation` is not `false`)"
-                        ),
-                        Some(cname.clone()),
-                        &["allowPrivilegeEscalation:", "securityContext:", "containers:"],
-                    ));
-                }
-            }
-        }
-        if problems.is_empty() {
-            continue;
-        }
-        let node = o.provenance.node.as_str();
-        for (message, container, needle) in problems {
-            let (workload, span) = if let Some(wname) = node.strip_prefix("workload:") {
-                let span = match (&container, env.resolution.workload(wname)) {
-                    (Some(c), Some(w)) => cx.container_span(w, c),
-                    _ => cx.sources.name_span(wname, &o.provenance.source),
-                };
-                (wname.to_string(), span)
-            } else if let Some(key) = node.strip_prefix("resource:") {
-                let inst = env.resolution.instance(key);
-                let workload = inst
-                    .and_then(|i| i.consumers.first().cloned())
-                    .unwrap_or_else(|| key.to_string());
-                let span = template_span(cx.platform, &o.provenance.via, needle)
-                    .or_else(|| inst.map(|i| i.span.clone()))
-                    .unwrap_or_else(|| Span::file(o.provenance.source.as_str()));
-                (workload, span)
-            } else {
-                (node.to_string(), Span::file(o.provenance.source.as_str()))
-            };
+        let mut problems = host_namespace_problems(&what, spec);
+        problems.extend(container_privilege_problems(&what, spec));
+        for p in problems {
+            let (workload, span) = privilege_place(cx, env, o, &p);
             out.push(cx.finding(
                 ID,
                 e,
                 &workload,
                 span,
-                message,
+                p.message,
                 "run without host namespaces or `privileged`, and set `securityContext.allowPrivilegeEscalation: false` on every container".into(),
             ));
         }
     }
     out
+}
+
+/// One way a pod spec escapes its sandbox.
+struct PrivilegeProblem {
+    message: String,
+    /// The container it is about; `None` for the pod.
+    container: Option<String>,
+    /// Keys to look for in a template, best first.
+    needles: &'static [&'static str],
+}
+
+fn host_namespace_problems(what: &str, spec: &Value) -> Vec<PrivilegeProblem> {
+    let mut problems = Vec::new();
+    for (field, label) in [
+        ("hostNetwork", "the host network"),
+        ("hostPID", "the host PID namespace"),
+        ("hostIPC", "the host IPC namespace"),
+    ] {
+        if spec.get(field) == Some(&Value::Bool(true)) {
+            problems.push(PrivilegeProblem {
+                message: format!("{what} uses {label} (`{field}: true`)"),
+                container: None,
+                needles: needles(field),
+            });
+        }
+    }
+    problems
+}
+
+fn container_privilege_problems(what: &str, spec: &Value) -> Vec<PrivilegeProblem> {
+    let mut problems = Vec::new();
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        for c in spec
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let cname = c
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let sc = c.get("securityContext");
+            if sc.and_then(|s| s.get("privileged")) == Some(&Value::Bool(true)) {
+                problems.push(PrivilegeProblem {
+                    message: format!("container `{cname}` of {what} runs privileged"),
+                    container: Some(cname.clone()),
+                    needles: &["privileged:", "securityContext:", "containers:"],
+                });
+            }
+            if sc.and_then(|s| s.get("allowPrivilegeEscalation")) != Some(&Value::Bool(false)) {
+                problems.push(PrivilegeProblem {
+                    message: format!(
+                        "container `{cname}` of {what} may escalate privileges (`allowPrivilegeEscalation` is not `false`)"
+                    ),
+                    container: Some(cname.clone()),
+                    needles: &["allowPrivilegeEscalation:", "securityContext:", "containers:"],
+                });
+            }
+        }
+    }
+    problems
+}
+
+/// The workload a problem is reported for, and the source text that caused it: the Score
+/// container of a workload, else the line of a resource's template (or the resource's request).
+fn privilege_place(
+    cx: &Cx<'_>,
+    env: &EnvResult,
+    o: &Object,
+    p: &PrivilegeProblem,
+) -> (String, Span) {
+    let node = o.provenance.node.as_str();
+    if let Some(wname) = node.strip_prefix("workload:") {
+        let span = match (&p.container, env.resolution.workload(wname)) {
+            (Some(c), Some(w)) => cx.container_span(w, c),
+            _ => cx.sources.name_span(wname, &o.provenance.source),
+        };
+        (wname.to_string(), span)
+    } else if let Some(key) = node.strip_prefix("resource:") {
+        let inst = env.resolution.instance(key);
+        let workload = inst
+            .and_then(|i| i.consumers.first().cloned())
+            .unwrap_or_else(|| key.to_string());
+        let span = template_span(cx.platform, &o.provenance.via, p.needles)
+            .or_else(|| inst.map(|i| i.span.clone()))
+            .unwrap_or_else(|| Span::file(o.provenance.source.as_str()));
+        (workload, span)
+    } else {
+        (node.to_string(), Span::file(o.provenance.source.as_str()))
+    }
 }
 
 fn needles(field: &str) -> &'static [&'static str] {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{RuleInfo, Severity};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span, did_you_mean};
-use crate::model::Platform;
+use crate::model::{Platform, Policy};
 
 /// A built-in policy. Ids are stable (waivers and CI configurations name them); the stdlib's
 /// `builtin_policies` documents the same list.
@@ -144,19 +144,7 @@ impl Rules {
         let strict =
             !custom_ids.is_empty() || platform.policies.iter().all(|p| builtin(&p.id).is_some());
         let mut diags = Diagnostics::new();
-        let mut builtins: BTreeMap<&'static str, Option<Effective>> = BTreeMap::new();
-        for b in BUILTINS {
-            builtins.insert(
-                b.id,
-                Some(Effective {
-                    severity: b.severity,
-                    envs: Vec::new(),
-                    params: Value::Object(Default::default()),
-                    description: b.description.to_string(),
-                    message: None,
-                }),
-            );
-        }
+        let mut builtins = builtin_defaults();
         let mut custom = BTreeMap::new();
         let mut known: BTreeSet<String> = BUILTINS.iter().map(|b| b.id.to_string()).collect();
         let mut seen = BTreeSet::new();
@@ -174,27 +162,7 @@ impl Rules {
                 continue;
             }
             let b = builtin(&p.id);
-            let default_sev = b.map(|b| b.severity).unwrap_or(Severity::Error);
-            let severity = p
-                .severity
-                .as_deref()
-                .and_then(Severity::parse)
-                .unwrap_or(default_sev);
-            let params = match &p.params {
-                Value::Null => Value::Object(Default::default()),
-                v => v.clone(),
-            };
-            let eff = Effective {
-                severity,
-                envs: p.envs.clone(),
-                params,
-                description: p
-                    .description
-                    .clone()
-                    .or_else(|| b.map(|b| b.description.to_string()))
-                    .unwrap_or_else(|| format!("platform policy `{}`", p.id)),
-                message: p.message.clone(),
-            };
+            let eff = effective(p, b);
             match b {
                 Some(b) => {
                     check_params(b, &eff.params, &mut diags);
@@ -206,24 +174,7 @@ impl Rules {
                         custom.insert(p.id.clone(), eff);
                     }
                 }
-                None if strict => {
-                    let ids: Vec<&str> = BUILTINS.iter().map(|b| b.id).collect();
-                    let d = Diagnostic::at(
-                        Code::InvalidValue,
-                        &span,
-                        format!(
-                            "policy `{}` is not a built-in policy and has no `check`",
-                            p.id
-                        ),
-                    );
-                    diags.push(match did_you_mean(&p.id, ids.iter().copied()) {
-                        Some(c) => d.with_help(format!("did you mean `{c}`?")),
-                        None => d.with_help(format!(
-                            "built-in policies: {}; a platform-defined policy needs `check = fun w => ...`",
-                            ids.join(", ")
-                        )),
-                    });
-                }
+                None if strict => diags.push(unknown_policy(&p.id, &span)),
                 None => {}
             }
         }
@@ -303,6 +254,65 @@ impl Rules {
             );
         }
         out
+    }
+}
+
+/// Every built-in policy on, with its default severity and no params.
+fn builtin_defaults() -> BTreeMap<&'static str, Option<Effective>> {
+    let mut builtins = BTreeMap::new();
+    for b in BUILTINS {
+        builtins.insert(
+            b.id,
+            Some(Effective {
+                severity: b.severity,
+                envs: Vec::new(),
+                params: Value::Object(Default::default()),
+                description: b.description.to_string(),
+                message: None,
+            }),
+        );
+    }
+    builtins
+}
+
+/// A `policies` entry over its built-in's defaults, if it is one.
+fn effective(p: &Policy, b: Option<&Builtin>) -> Effective {
+    let default_sev = b.map(|b| b.severity).unwrap_or(Severity::Error);
+    let severity = p
+        .severity
+        .as_deref()
+        .and_then(Severity::parse)
+        .unwrap_or(default_sev);
+    let params = match &p.params {
+        Value::Null => Value::Object(Default::default()),
+        v => v.clone(),
+    };
+    Effective {
+        severity,
+        envs: p.envs.clone(),
+        params,
+        description: p
+            .description
+            .clone()
+            .or_else(|| b.map(|b| b.description.to_string()))
+            .unwrap_or_else(|| format!("platform policy `{}`", p.id)),
+        message: p.message.clone(),
+    }
+}
+
+fn unknown_policy(id: &str, span: &Span) -> Diagnostic {
+    let ids: Vec<&str> = BUILTINS.iter().map(|b| b.id).collect();
+    let d = Diagnostic::at(
+        Code::InvalidValue,
+        span,
+        format!("policy `{id}` is not a built-in policy and has no `check`"),
+    );
+    match did_you_mean(id, ids.iter().copied()) {
+        Some(c) => d.with_help(format!("did you mean `{c}`?")),
+        None => d.with_help(format!(
+            "built-in policies: {}; a platform-defined policy needs `check = fun w => ...`",
+            ids.join(", ")
+        )),
     }
 }
 

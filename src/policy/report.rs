@@ -129,6 +129,36 @@ fn location(span: &diag::Span) -> Value {
 /// SARIF 2.1.0: one run, the rules that are on (plus `compile-error` when there are load or
 /// compile errors), one result per finding; waived findings carry an in-source suppression.
 pub fn sarif(r: &Report, diags: &Diagnostics) -> String {
+    let (rules, ids) = sarif_rules(r, diags);
+    let index = |id: &str| ids.iter().position(|i| i == id).unwrap_or(0);
+    let mut results: Vec<Value> = Vec::new();
+    for d in &diags.0 {
+        results.push(diagnostic_result(d, index(COMPILE_RULE)));
+    }
+    for f in &r.findings {
+        results.push(finding_result(f, index(&f.policy)));
+    }
+    let v = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "platc",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }},
+            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The workspace root."}}},
+            "properties": {"schema": r.schema},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+/// The SARIF rules, and their ids in the same order (a result names its rule by index).
+fn sarif_rules(r: &Report, diags: &Diagnostics) -> (Vec<Value>, Vec<String>) {
     let mut rules: Vec<Value> = Vec::new();
     let mut ids: Vec<String> = Vec::new();
     for info in r.rules.values() {
@@ -162,56 +192,41 @@ pub fn sarif(r: &Report, diags: &Diagnostics) -> String {
             "defaultConfiguration": {"level": "error"},
         }));
     }
-    let index = |id: &str| ids.iter().position(|i| i == id).unwrap_or(0);
-    let mut results: Vec<Value> = Vec::new();
-    for d in &diags.0 {
-        let mut text = d.message.clone();
-        if let Some(h) = &d.help {
-            text.push_str(&format!("\nhelp: {h}"));
-        }
-        let mut res = json!({
-            "ruleId": COMPILE_RULE,
-            "ruleIndex": index(COMPILE_RULE),
-            "level": match d.severity { diag::Severity::Error => "error", diag::Severity::Warning => "warning" },
-            "message": {"text": text},
-        });
-        if let Some(span) = &d.span {
-            res["locations"] = json!([location(span)]);
-        }
-        results.push(res);
+    (rules, ids)
+}
+
+/// A load or compile error as a result of the `compile-error` rule.
+fn diagnostic_result(d: &diag::Diagnostic, rule_index: usize) -> Value {
+    let mut text = d.message.clone();
+    if let Some(h) = &d.help {
+        text.push_str(&format!("\nhelp: {h}"));
     }
-    for f in &r.findings {
-        let mut res = json!({
-            "ruleId": f.policy,
-            "ruleIndex": index(&f.policy),
-            "level": level(f.severity),
-            "message": {"text": format!("{} ({})\nhelp: {}", f.message, context(f), f.help)},
-            "locations": [location(&f.span)],
-            "properties": {"environment": f.environment, "workload": f.workload},
-        });
-        if let Some(reason) = &f.waived {
-            res["suppressions"] =
-                json!([{"kind": "inSource", "status": "accepted", "justification": reason}]);
-        }
-        results.push(res);
-    }
-    let v = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "platc",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": INFORMATION_URI,
-                "rules": rules,
-            }},
-            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The workspace root."}}},
-            "properties": {"schema": r.schema},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
+    let mut res = json!({
+        "ruleId": COMPILE_RULE,
+        "ruleIndex": rule_index,
+        "level": match d.severity { diag::Severity::Error => "error", diag::Severity::Warning => "warning" },
+        "message": {"text": text},
     });
-    serde_json::to_string_pretty(&v).unwrap_or_default()
+    if let Some(span) = &d.span {
+        res["locations"] = json!([location(span)]);
+    }
+    res
+}
+
+fn finding_result(f: &Finding, rule_index: usize) -> Value {
+    let mut res = json!({
+        "ruleId": f.policy,
+        "ruleIndex": rule_index,
+        "level": level(f.severity),
+        "message": {"text": format!("{} ({})\nhelp: {}", f.message, context(f), f.help)},
+        "locations": [location(&f.span)],
+        "properties": {"environment": f.environment, "workload": f.workload},
+    });
+    if let Some(reason) = &f.waived {
+        res["suppressions"] =
+            json!([{"kind": "inSource", "status": "accepted", "justification": reason}]);
+    }
+    res
 }
 
 fn cell(s: &str) -> String {

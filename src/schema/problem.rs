@@ -105,46 +105,58 @@ pub fn problems(err: &ValidationError<'_>, schema: &Value) -> Vec<Problem> {
             LocationSegment::Index(i) => Seg::Index(i),
         })
         .collect();
-    let instance: &Value = err.instance();
-    let one = |message: String, expected: String| {
-        vec![Problem {
-            path: path.clone(),
-            message,
-            expected,
-            suggestion: None,
-        }]
-    };
     match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected }
         | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-            let known = known_fields(schema, &path);
-            let expected = if known.is_empty() {
-                "no other fields".to_string()
-            } else {
-                format!("one of {}", backticked(&known))
-            };
-            unexpected
-                .iter()
-                .map(|field| {
-                    let mut p = path.clone();
-                    p.push(Seg::Key(field.clone()));
-                    Problem {
-                        path: p,
-                        message: format!("unknown field `{field}`"),
-                        expected: expected.clone(),
-                        suggestion: did_you_mean(field, known.iter().map(String::as_str))
-                            .map(str::to_string),
-                    }
-                })
-                .collect()
+            unknown_fields(schema, &path, unexpected)
         }
+        _ => {
+            let (message, expected) = mismatch(err);
+            vec![Problem {
+                path,
+                message,
+                expected,
+                suggestion: None,
+            }]
+        }
+    }
+}
+
+/// One problem per unknown field, at the field, with the closest known name.
+fn unknown_fields(schema: &Value, path: &[Seg], unexpected: &[String]) -> Vec<Problem> {
+    let known = known_fields(schema, path);
+    let expected = if known.is_empty() {
+        "no other fields".to_string()
+    } else {
+        format!("one of {}", backticked(&known))
+    };
+    unexpected
+        .iter()
+        .map(|field| {
+            let mut p = path.to_vec();
+            p.push(Seg::Key(field.clone()));
+            Problem {
+                path: p,
+                message: format!("unknown field `{field}`"),
+                expected: expected.clone(),
+                suggestion: did_you_mean(field, known.iter().map(String::as_str))
+                    .map(str::to_string),
+            }
+        })
+        .collect()
+}
+
+/// What is wrong with the value and what was expected, for every other kind of error.
+fn mismatch(err: &ValidationError<'_>) -> (String, String) {
+    let instance: &Value = err.instance();
+    match err.kind() {
         ValidationErrorKind::Type { kind } => {
             let want: Vec<String> = match kind {
                 TypeKind::Single(t) => vec![t.to_string()],
                 TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
             };
             let want: Vec<String> = want.iter().map(|t| a(t)).collect();
-            one(
+            (
                 format!(
                     "{} {} is not allowed here",
                     a(type_name(instance)),
@@ -155,12 +167,12 @@ pub fn problems(err: &ValidationError<'_>, schema: &Value) -> Vec<Problem> {
         }
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            one(
+            (
                 format!("required field `{name}` is missing"),
                 format!("a field `{name}`"),
             )
         }
-        ValidationErrorKind::Enum { options } => one(
+        ValidationErrorKind::Enum { options } => (
             format!("{} is not an allowed value", show(instance)),
             match options.as_array() {
                 Some(o) => format!(
@@ -170,19 +182,19 @@ pub fn problems(err: &ValidationError<'_>, schema: &Value) -> Vec<Problem> {
                 None => show(options),
             },
         ),
-        ValidationErrorKind::Constant { expected_value } => one(
+        ValidationErrorKind::Constant { expected_value } => (
             format!("{} is not the expected value", show(instance)),
             show(expected_value),
         ),
-        ValidationErrorKind::Pattern { pattern } if pattern == QUANTITY_PATTERN => one(
+        ValidationErrorKind::Pattern { pattern } if pattern == QUANTITY_PATTERN => (
             format!("{} is not a Kubernetes quantity", show(instance)),
             "a quantity such as `250m`, `1.5`, `512Mi` or `2Gi`".into(),
         ),
-        ValidationErrorKind::Pattern { pattern } => one(
+        ValidationErrorKind::Pattern { pattern } => (
             format!("{} does not match the pattern", show(instance)),
             format!("a string matching `{pattern}`"),
         ),
-        _ => one(err.to_string(), "what the schema describes".into()),
+        _ => (err.to_string(), "what the schema describes".into()),
     }
 }
 

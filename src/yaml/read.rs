@@ -5,6 +5,7 @@
 //! `0755` or `on` mean), and the dangerous corners of YAML are closed: duplicate keys, unknown
 //! tags and alias bombs are errors, never silent last-wins or exhausted memory.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -218,50 +219,9 @@ impl<'a> Reader<'a> {
         }
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                self.count(1, &span)?;
-                let mut plain = style == ScalarStyle::Plain;
-                if let Some(tag) = tag {
-                    match self.check_tag(&tag, Shape::Scalar, &span) {
-                        TagMeaning::String => plain = false,
-                        TagMeaning::Keep => {}
-                    }
-                }
-                // An empty plain value (`key:`) comes as an empty `~` or an empty string; a `~`
-                // the author typed has a width and stays a scalar (its meaning is still null).
-                let implicit_null = plain && (text.is_empty() || (text == "~" && sp.is_empty()));
-                let kind = if implicit_null {
-                    NodeKind::Null
-                } else {
-                    NodeKind::Scalar {
-                        text: text.into_owned(),
-                        plain,
-                    }
-                };
-                let node = Node { kind, span };
-                self.anchor(anchor, &node, 1);
-                Ok(node)
+                self.scalar(text, style, anchor, tag.as_deref(), &sp, span)
             }
-            Event::SequenceStart(anchor, tag) => {
-                self.count(1, &span)?;
-                if let Some(tag) = tag {
-                    self.check_tag(&tag, Shape::Seq, &span);
-                }
-                let start = self.nodes;
-                let mut items = Vec::new();
-                loop {
-                    let (ev, sp) = self.next()?;
-                    if matches!(ev, Event::SequenceEnd) {
-                        break;
-                    }
-                    items.push(self.node(ev, sp, depth + 1)?);
-                }
-                let node = Node {
-                    kind: NodeKind::Seq(items),
-                    span,
-                };
-                self.anchor(anchor, &node, self.nodes - start + 1);
-                Ok(node)
-            }
+            Event::SequenceStart(anchor, tag) => self.sequence(anchor, tag.as_deref(), span, depth),
             Event::MappingStart(anchor, tag) => {
                 self.count(1, &span)?;
                 if let Some(tag) = tag {
@@ -272,34 +232,7 @@ impl<'a> Reader<'a> {
                 self.anchor(anchor, &node, self.nodes - start + 1);
                 Ok(node)
             }
-            Event::Alias(id) => {
-                self.aliases += 1;
-                if self.aliases > MAX_ALIASES {
-                    self.diags.push(
-                        Diagnostic::at(
-                            Code::YamlSyntax,
-                            &span,
-                            format!("too many YAML aliases: more than {MAX_ALIASES} expansions"),
-                        )
-                        .with_help("write the repeated values out, or use fewer aliases (`*name`)"),
-                    );
-                    return Err(Stop);
-                }
-                let Some((anchored, size)) = self.anchors.get(&id) else {
-                    self.diags.push(Diagnostic::at(
-                        Code::YamlSyntax,
-                        &span,
-                        "invalid YAML: alias refers to a node that contains it (recursive alias)",
-                    ));
-                    return Err(Stop);
-                };
-                let (mut copy, size) = (anchored.clone(), *size);
-                self.count(size, &span)?;
-                // The copy points at the alias for the node itself (that is what the reader of an
-                // error looks at) and at the anchored text for what is inside.
-                copy.span = span;
-                Ok(copy)
-            }
+            Event::Alias(id) => self.alias(id, span),
             _ => {
                 self.diags.push(Diagnostic::at(
                     Code::YamlSyntax,
@@ -309,6 +242,101 @@ impl<'a> Reader<'a> {
                 Err(Stop)
             }
         }
+    }
+
+    // Every scalar of every file read comes through here: kept inline in `node`, as before it
+    // was split out.
+    #[inline]
+    fn scalar(
+        &mut self,
+        text: Cow<'a, str>,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        sp: &saphyr_parser::Span,
+        span: Span,
+    ) -> Result<Node, Stop> {
+        self.count(1, &span)?;
+        let mut plain = style == ScalarStyle::Plain;
+        if let Some(tag) = tag {
+            match self.check_tag(tag, Shape::Scalar, &span) {
+                TagMeaning::String => plain = false,
+                TagMeaning::Keep => {}
+            }
+        }
+        // An empty plain value (`key:`) comes as an empty `~` or an empty string; a `~`
+        // the author typed has a width and stays a scalar (its meaning is still null).
+        let implicit_null = plain && (text.is_empty() || (text == "~" && sp.is_empty()));
+        let kind = if implicit_null {
+            NodeKind::Null
+        } else {
+            NodeKind::Scalar {
+                text: text.into_owned(),
+                plain,
+            }
+        };
+        let node = Node { kind, span };
+        self.anchor(anchor, &node, 1);
+        Ok(node)
+    }
+
+    #[inline]
+    fn sequence(
+        &mut self,
+        anchor: usize,
+        tag: Option<&Tag>,
+        span: Span,
+        depth: usize,
+    ) -> Result<Node, Stop> {
+        self.count(1, &span)?;
+        if let Some(tag) = tag {
+            self.check_tag(tag, Shape::Seq, &span);
+        }
+        let start = self.nodes;
+        let mut items = Vec::new();
+        loop {
+            let (ev, sp) = self.next()?;
+            if matches!(ev, Event::SequenceEnd) {
+                break;
+            }
+            items.push(self.node(ev, sp, depth + 1)?);
+        }
+        let node = Node {
+            kind: NodeKind::Seq(items),
+            span,
+        };
+        self.anchor(anchor, &node, self.nodes - start + 1);
+        Ok(node)
+    }
+
+    /// A copy of the anchored node, within the alias and node budgets.
+    fn alias(&mut self, id: usize, span: Span) -> Result<Node, Stop> {
+        self.aliases += 1;
+        if self.aliases > MAX_ALIASES {
+            self.diags.push(
+                Diagnostic::at(
+                    Code::YamlSyntax,
+                    &span,
+                    format!("too many YAML aliases: more than {MAX_ALIASES} expansions"),
+                )
+                .with_help("write the repeated values out, or use fewer aliases (`*name`)"),
+            );
+            return Err(Stop);
+        }
+        let Some((anchored, size)) = self.anchors.get(&id) else {
+            self.diags.push(Diagnostic::at(
+                Code::YamlSyntax,
+                &span,
+                "invalid YAML: alias refers to a node that contains it (recursive alias)",
+            ));
+            return Err(Stop);
+        };
+        let (mut copy, size) = (anchored.clone(), *size);
+        self.count(size, &span)?;
+        // The copy points at the alias for the node itself (that is what the reader of an
+        // error looks at) and at the anchored text for what is inside.
+        copy.span = span;
+        Ok(copy)
     }
 
     fn anchor(&mut self, anchor: usize, node: &Node, size: usize) {

@@ -6,7 +6,7 @@ use nickel_lang_core::error::report::{ColorOpt, report_as_str};
 use nickel_lang_core::error::{
     Diagnostic as NickelDiagnostic, Error as NickelError, IntoDiagnostics, LabelStyle,
 };
-use nickel_lang_core::files::Files;
+use nickel_lang_core::files::{FileId, Files};
 use std::path::Path;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Span, did_you_mean};
@@ -34,46 +34,8 @@ pub(super) fn nickel_error(ws: &Workspace, files: &Files, err: NickelError) -> D
         )
         .into();
     };
-    // The platform engineer's own file first: a whole-record contract (a provisioner's params
-    // against its defaults) has its primary label on the contract in the stdlib, and the value
-    // that broke it as a secondary one.
-    // The generated entry is shown as `platform/main.ncl` (its contract applies to main.ncl's
-    // value), but a position in its text is none in main.ncl's (found by fuzzing: a label at
-    // 1:18 of a one-line main.ncl of 16 characters): main.ncl as a whole instead.
-    let entry = ws.root().join("platform").join(ENTRY_FILE);
-    let spans: Vec<(bool, bool, Span)> = first
-        .labels
-        .iter()
-        .filter_map(|l| {
-            let name = files_for_diags.name(l.file_id);
-            let display = ws.display_name(name)?;
-            let primary = l.style == LabelStyle::Primary;
-            if Path::new(name) == entry {
-                return Some((primary, true, Span::file(display)));
-            }
-            let src = files_for_diags.source(l.file_id);
-            let (line, col) = line_col(src, l.range.start);
-            Some((primary, false, Span::new(display, line, col)))
-        })
-        .collect();
-    // Workspace before stdlib, a real file before the entry, then primary before secondary;
-    // the first of the best rank.
-    let span = spans
-        .iter()
-        .min_by_key(|(primary, in_entry, s)| (s.file.starts_with("<stdlib>"), *in_entry, !primary))
-        .map(|(_, _, s)| s.clone());
-    // Nickel puts the contract's own message on the second line of the diagnostic message
-    // ("contract broken by the value of `cluster`\n unknown cluster `prd`").
-    let message = first
-        .message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(": ");
-    // Messages must read the same on every machine: no absolute paths.
-    let message = clean_report(ws, &message);
-    let mut span = span;
+    let mut span = best_span(ws, &files_for_diags, first);
+    let message = one_line_message(ws, first);
     let mut help = None;
     if let Some(field) = extra_field(&message) {
         // Point at the misspelled field itself rather than at the whole record.
@@ -97,6 +59,53 @@ pub(super) fn nickel_error(ws: &Workspace, files: &Files, err: NickelError) -> D
     }
     d = d.with_note(clean_report(ws, &report));
     redacted(d).into()
+}
+
+/// Where the error is best shown, among the diagnostic's labels.
+fn best_span(ws: &Workspace, files: &Files, first: &NickelDiagnostic<FileId>) -> Option<Span> {
+    // The platform engineer's own file first: a whole-record contract (a provisioner's params
+    // against its defaults) has its primary label on the contract in the stdlib, and the value
+    // that broke it as a secondary one.
+    // The generated entry is shown as `platform/main.ncl` (its contract applies to main.ncl's
+    // value), but a position in its text is none in main.ncl's (found by fuzzing: a label at
+    // 1:18 of a one-line main.ncl of 16 characters): main.ncl as a whole instead.
+    let entry = ws.root().join("platform").join(ENTRY_FILE);
+    let spans: Vec<(bool, bool, Span)> = first
+        .labels
+        .iter()
+        .filter_map(|l| {
+            let name = files.name(l.file_id);
+            let display = ws.display_name(name)?;
+            let primary = l.style == LabelStyle::Primary;
+            if Path::new(name) == entry {
+                return Some((primary, true, Span::file(display)));
+            }
+            let src = files.source(l.file_id);
+            let (line, col) = line_col(src, l.range.start);
+            Some((primary, false, Span::new(display, line, col)))
+        })
+        .collect();
+    // Workspace before stdlib, a real file before the entry, then primary before secondary;
+    // the first of the best rank.
+    spans
+        .iter()
+        .min_by_key(|(primary, in_entry, s)| (s.file.starts_with("<stdlib>"), *in_entry, !primary))
+        .map(|(_, _, s)| s.clone())
+}
+
+/// The diagnostic's message on one line, without this machine's paths.
+fn one_line_message(ws: &Workspace, first: &NickelDiagnostic<FileId>) -> String {
+    // Nickel puts the contract's own message on the second line of the diagnostic message
+    // ("contract broken by the value of `cluster`\n unknown cluster `prd`").
+    let message = first
+        .message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
+    // Messages must read the same on every machine: no absolute paths.
+    clean_report(ws, &message)
 }
 
 /// Nickel's message and report quote the platform's source lines: a credential written there

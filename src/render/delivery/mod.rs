@@ -2,7 +2,7 @@
 //! node that has manifests (sync wave = the node's wave), an app-of-apps root per environment,
 //! and per cluster a root with the platform components.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -10,7 +10,7 @@ use super::resource::{instance_dir, namespace_dir, workload_dir};
 use super::{Body, EnvCx, GlobalCx, Object, PlaneRenderer, Provenance};
 use crate::diag::Diagnostics;
 use crate::graph::{self, namespace_id, resource_id, workload_id};
-use crate::model::{Plane, Platform};
+use crate::model::{Cluster, Component, Plane, Platform, Team};
 use crate::resolve::EnvResolution;
 
 mod why;
@@ -236,7 +236,22 @@ fn render_global(
     envs: &[&EnvResolution],
     record: bool,
 ) -> Result<Vec<Object>, Diagnostics> {
-    let mut out = Vec::new();
+    let mut out = vec![platform_project(p, record)];
+    for (team_name, team) in &p.teams {
+        out.push(team_project(p, record, team_name, team));
+    }
+    let used_clusters: BTreeSet<&str> = envs.iter().map(|e| e.cluster.as_str()).collect();
+    for cluster_name in used_clusters {
+        let Some(cluster) = p.clusters.get(cluster_name) else {
+            continue;
+        };
+        cluster_apps(p, record, cluster_name, cluster, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The platform's AppProject: the GitOps repository and every component's chart repository.
+fn platform_project(p: &Platform, record: bool) -> Object {
     let mut chart_repos: BTreeSet<&str> = BTreeSet::new();
     for c in p.components.values() {
         if let Some(ch) = &c.chart {
@@ -261,134 +276,160 @@ fn render_global(
             "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
         }
     });
+    delivery_obj(
+        format!("argocd/projects/{PLATFORM_PROJECT}.yaml"),
+        platform_project,
+        "platform/main.ncl",
+        String::new(),
+    )
+    .with_origins(why::project_origins(p, record, None))
+}
+
+/// A team's AppProject: its namespace in every environment, and its group's role if it has one.
+fn team_project(p: &Platform, record: bool, team_name: &str, team: &Team) -> Object {
+    let mut destinations = Vec::new();
+    for (env_name, env) in &p.environments {
+        if let Some(c) = p.clusters.get(&env.cluster) {
+            destinations.push(
+                json!({"server": c.server, "namespace": format!("{}-{env_name}", team.namespace)}),
+            );
+        }
+    }
+    destinations.sort_by_key(|d| d.to_string());
+    let mut spec = json!({
+        "description": team.description.clone().unwrap_or_else(|| format!("Workloads of team {team_name} (managed by platc)")),
+        "sourceRepos": [p.gitops.repo_url],
+        "destinations": destinations,
+        // Teams deploy namespaced objects only; namespaces come from the platform project.
+        "clusterResourceWhitelist": [],
+    });
+    if let Some(group) = &team.group {
+        spec["roles"] = json!([{
+            "name": "developers",
+            "description": format!("Members of {group} may sync and inspect the team's applications"),
+            "groups": [group],
+            "policies": [
+                format!("p, proj:{}:developers, applications, get, {}/*, allow", team.project, team.project),
+                format!("p, proj:{}:developers, applications, sync, {}/*, allow", team.project, team.project),
+            ],
+        }]);
+    }
+    let proj = json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": team.project, "namespace": p.gitops.argocd_namespace, "labels": labels(None, Some(team_name))},
+        "spec": spec,
+    });
+    delivery_obj(
+        format!("argocd/projects/{}.yaml", team.project),
+        proj,
+        "platform/main.ncl",
+        String::new(),
+    )
+    .with_origins(why::project_origins(p, record, Some(team_name)))
+}
+
+/// A cluster's component Applications (waves from the component graph), then its root.
+fn cluster_apps(
+    p: &Platform,
+    record: bool,
+    cluster_name: &str,
+    cluster: &Cluster,
+    out: &mut Vec<Object>,
+) -> Result<(), Diagnostics> {
+    let waves = graph::component_waves(p, cluster_name)?;
+    let dir = format!("argocd/clusters/{cluster_name}/apps");
+    for comp_name in graph::components_on(p, cluster_name) {
+        out.push(component_app(
+            p,
+            record,
+            cluster_name,
+            cluster,
+            &dir,
+            comp_name,
+            &waves,
+        ));
+    }
+    let root = application(
+        p,
+        AppSpec {
+            name: format!("{cluster_name}-platform"),
+            project: PLATFORM_PROJECT,
+            path: dir,
+            server: IN_CLUSTER,
+            namespace: &p.gitops.argocd_namespace,
+            wave: 0,
+            labels: json!({"app.kubernetes.io/managed-by": "platc", "platc.dev/cluster": cluster_name}),
+        },
+    );
     out.push(
         delivery_obj(
-            format!("argocd/projects/{PLATFORM_PROJECT}.yaml"),
-            platform_project,
+            format!("argocd/clusters/{cluster_name}/root.yaml"),
+            root,
             "platform/main.ncl",
             String::new(),
         )
-        .with_origins(why::project_origins(p, record, None)),
+        .with_origins(why::cluster_root_origins(p, record, cluster_name)),
     );
+    Ok(())
+}
 
-    for (team_name, team) in &p.teams {
-        let mut destinations = Vec::new();
-        for (env_name, env) in &p.environments {
-            if let Some(c) = p.clusters.get(&env.cluster) {
-                destinations.push(json!({"server": c.server, "namespace": format!("{}-{env_name}", team.namespace)}));
+/// One component's Application in its cluster's root.
+fn component_app(
+    p: &Platform,
+    record: bool,
+    cluster_name: &str,
+    cluster: &Cluster,
+    dir: &str,
+    comp_name: &str,
+    waves: &BTreeMap<String, u32>,
+) -> Object {
+    let c = &p.components[comp_name];
+    let name = format!("{cluster_name}-{comp_name}");
+    let app = json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": name,
+            "namespace": p.gitops.argocd_namespace,
+            "labels": {"app.kubernetes.io/managed-by": "platc", "platc.dev/cluster": cluster_name, "platc.dev/plane": c.plane.as_str()},
+            "annotations": {"argocd.argoproj.io/sync-wave": waves.get(comp_name).copied().unwrap_or(0).to_string()},
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+        },
+        "spec": {
+            "project": PLATFORM_PROJECT,
+            "source": component_source(p, comp_name, c),
+            "destination": {"server": cluster.server, "namespace": c.namespace},
+            "syncPolicy": sync_policy(&["CreateNamespace=true"]),
+        }
+    });
+    let why = why::component_app_origins(p, record, cluster_name, comp_name, waves);
+    delivery_obj(
+        format!("{dir}/{comp_name}.yaml"),
+        app,
+        "platform/main.ncl",
+        graph::component_id(comp_name),
+    )
+    .with_origins(why)
+}
+
+/// A component's source: its Helm chart, else its directory in the GitOps repository.
+fn component_source(p: &Platform, comp_name: &str, c: &Component) -> Value {
+    match &c.chart {
+        Some(ch) => {
+            let mut s =
+                json!({"repoURL": ch.repo_url, "chart": ch.name, "targetRevision": ch.version});
+            if ch.values.as_object().is_some_and(|m| !m.is_empty()) {
+                s["helm"] = json!({"releaseName": comp_name, "valuesObject": ch.values});
+            } else {
+                s["helm"] = json!({"releaseName": comp_name});
             }
+            s
         }
-        destinations.sort_by_key(|d| d.to_string());
-        let mut spec = json!({
-            "description": team.description.clone().unwrap_or_else(|| format!("Workloads of team {team_name} (managed by platc)")),
-            "sourceRepos": [p.gitops.repo_url],
-            "destinations": destinations,
-            // Teams deploy namespaced objects only; namespaces come from the platform project.
-            "clusterResourceWhitelist": [],
-        });
-        if let Some(group) = &team.group {
-            spec["roles"] = json!([{
-                "name": "developers",
-                "description": format!("Members of {group} may sync and inspect the team's applications"),
-                "groups": [group],
-                "policies": [
-                    format!("p, proj:{}:developers, applications, get, {}/*, allow", team.project, team.project),
-                    format!("p, proj:{}:developers, applications, sync, {}/*, allow", team.project, team.project),
-                ],
-            }]);
-        }
-        let proj = json!({
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "AppProject",
-            "metadata": {"name": team.project, "namespace": p.gitops.argocd_namespace, "labels": labels(None, Some(team_name))},
-            "spec": spec,
-        });
-        out.push(
-            delivery_obj(
-                format!("argocd/projects/{}.yaml", team.project),
-                proj,
-                "platform/main.ncl",
-                String::new(),
-            )
-            .with_origins(why::project_origins(p, record, Some(team_name))),
-        );
+        None => json!({
+            "repoURL": p.gitops.repo_url,
+            "targetRevision": p.gitops.target_revision,
+            "path": repo_path(p, &format!("components/{comp_name}")),
+        }),
     }
-
-    let used_clusters: BTreeSet<&str> = envs.iter().map(|e| e.cluster.as_str()).collect();
-    for cluster_name in used_clusters {
-        let Some(cluster) = p.clusters.get(cluster_name) else {
-            continue;
-        };
-        let waves = graph::component_waves(p, cluster_name)?;
-        let dir = format!("argocd/clusters/{cluster_name}/apps");
-        for comp_name in graph::components_on(p, cluster_name) {
-            let c = &p.components[comp_name];
-            let name = format!("{cluster_name}-{comp_name}");
-            let source = match &c.chart {
-                Some(ch) => {
-                    let mut s = json!({"repoURL": ch.repo_url, "chart": ch.name, "targetRevision": ch.version});
-                    if ch.values.as_object().is_some_and(|m| !m.is_empty()) {
-                        s["helm"] = json!({"releaseName": comp_name, "valuesObject": ch.values});
-                    } else {
-                        s["helm"] = json!({"releaseName": comp_name});
-                    }
-                    s
-                }
-                None => json!({
-                    "repoURL": p.gitops.repo_url,
-                    "targetRevision": p.gitops.target_revision,
-                    "path": repo_path(p, &format!("components/{comp_name}")),
-                }),
-            };
-            let app = json!({
-                "apiVersion": "argoproj.io/v1alpha1",
-                "kind": "Application",
-                "metadata": {
-                    "name": name,
-                    "namespace": p.gitops.argocd_namespace,
-                    "labels": {"app.kubernetes.io/managed-by": "platc", "platc.dev/cluster": cluster_name, "platc.dev/plane": c.plane.as_str()},
-                    "annotations": {"argocd.argoproj.io/sync-wave": waves.get(comp_name).copied().unwrap_or(0).to_string()},
-                    "finalizers": ["resources-finalizer.argocd.argoproj.io"],
-                },
-                "spec": {
-                    "project": PLATFORM_PROJECT,
-                    "source": source,
-                    "destination": {"server": cluster.server, "namespace": c.namespace},
-                    "syncPolicy": sync_policy(&["CreateNamespace=true"]),
-                }
-            });
-            let why = why::component_app_origins(p, record, cluster_name, comp_name, &waves);
-            out.push(
-                delivery_obj(
-                    format!("{dir}/{comp_name}.yaml"),
-                    app,
-                    "platform/main.ncl",
-                    graph::component_id(comp_name),
-                )
-                .with_origins(why),
-            );
-        }
-        let root = application(
-            p,
-            AppSpec {
-                name: format!("{cluster_name}-platform"),
-                project: PLATFORM_PROJECT,
-                path: dir.clone(),
-                server: IN_CLUSTER,
-                namespace: &p.gitops.argocd_namespace,
-                wave: 0,
-                labels: json!({"app.kubernetes.io/managed-by": "platc", "platc.dev/cluster": cluster_name}),
-            },
-        );
-        out.push(
-            delivery_obj(
-                format!("argocd/clusters/{cluster_name}/root.yaml"),
-                root,
-                "platform/main.ncl",
-                String::new(),
-            )
-            .with_origins(why::cluster_root_origins(p, record, cluster_name)),
-        );
-    }
-    Ok(out)
 }

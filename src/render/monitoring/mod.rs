@@ -15,7 +15,7 @@ use super::resource::{namespace_dir, workload_dir};
 use super::{EnvCx, Object, PlaneRenderer, Provenance, dashboards, workload_labels};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::graph::{components_on, namespace_id, workload_id};
-use crate::model::{Plane, Platform, Slo};
+use crate::model::{LatencySlo, Plane, Platform, Slo};
 use crate::resolve::{EnvResolution, RWorkload};
 
 mod why;
@@ -350,36 +350,73 @@ fn prometheus_rule(
     slo: &Slo,
     release: Option<&str>,
 ) -> Result<Value, Diagnostic> {
-    let sel = format!("namespace=\"{}\", service=\"{}\"", w.namespace, w.name);
-    let rule_labels = |severity: Option<&str>, kind: &str| {
+    let rules = SloRules {
+        env,
+        production,
+        w,
+        slo,
+        sel: format!("namespace=\"{}\", service=\"{}\"", w.namespace, w.name),
+    };
+    let mut groups = Vec::new();
+    if let Some(a) = slo.availability {
+        groups.extend(rules.availability_groups(a)?);
+    }
+    if let Some(l) = &slo.latency {
+        groups.push(rules.latency_group(l)?);
+    }
+    Ok(json!({
+        "apiVersion": API_VERSION,
+        "kind": "PrometheusRule",
+        "metadata": {"name": format!("{}-slo", w.name), "namespace": w.namespace, "labels": labels(platform, env, w, release)},
+        "spec": {"groups": groups},
+    }))
+}
+
+/// What every rule of one workload's PrometheusRule shares.
+struct SloRules<'a> {
+    env: &'a str,
+    production: bool,
+    w: &'a RWorkload,
+    slo: &'a Slo,
+    /// The PromQL label selector of the workload's series.
+    sel: String,
+}
+
+impl SloRules<'_> {
+    fn rule_labels(&self, severity: Option<&str>, kind: &str) -> Value {
         let mut m = Map::new();
-        m.insert("team".into(), json!(w.team));
-        m.insert("environment".into(), json!(env));
-        m.insert("workload".into(), json!(w.name));
+        m.insert("team".into(), json!(self.w.team));
+        m.insert("environment".into(), json!(self.env));
+        m.insert("workload".into(), json!(self.w.name));
         m.insert("slo".into(), json!(kind));
         if let Some(s) = severity {
             m.insert("severity".into(), json!(s));
         }
         Value::Object(m)
-    };
-    let runbook = |alert: &str| {
-        slo.runbook_url.as_ref().map(|u| {
+    }
+
+    fn runbook(&self, alert: &str) -> Option<String> {
+        self.slo.runbook_url.as_ref().map(|u| {
             u.replace("{alert}", alert)
-                .replace("{workload}", &w.name)
-                .replace("{team}", &w.team)
-                .replace("{environment}", env)
+                .replace("{workload}", &self.w.name)
+                .replace("{team}", &self.w.team)
+                .replace("{environment}", self.env)
         })
-    };
-    let annotations = |alert: &str, summary: String, description: String| {
+    }
+
+    fn annotations(&self, alert: &str, summary: String, description: String) -> Value {
         let mut m = Map::new();
         m.insert("summary".into(), json!(summary));
         m.insert("description".into(), json!(description));
-        if let Some(u) = runbook(alert) {
+        if let Some(u) = self.runbook(alert) {
             m.insert("runbook_url".into(), json!(u));
         }
         Value::Object(m)
-    };
-    let invalid = |field: &str, what: String| {
+    }
+
+    /// An SLO setting that cannot make a rule, named with the layer that set it.
+    fn invalid(&self, field: &str, what: String) -> Diagnostic {
+        let w = self.w;
         let origin = w
             .provenance
             .get(&format!("slo.{field}"))
@@ -389,16 +426,17 @@ fn prometheus_rule(
             Code::InvalidValue,
             Some(Span::file("platform/main.ncl")),
             format!(
-                "`slo.{field}` of workload `{}` in environment `{env}` ({origin}) {what}",
-                w.name
+                "`slo.{field}` of workload `{}` in environment `{}` ({origin}) {what}",
+                w.name, self.env
             ),
         )
-    };
+    }
 
-    let mut groups = Vec::new();
-    if let Some(a) = slo.availability {
+    /// The error ratio recorded per window, then one alert per burn rate.
+    fn availability_groups(&self, a: f64) -> Result<[Value; 2], Diagnostic> {
+        let (w, sel) = (self.w, &self.sel);
         let objective = percent_micros(a).ok_or_else(|| {
-            invalid(
+            self.invalid(
                 "availability",
                 format!("is {a}, expected a percentage strictly between 0 and 100"),
             )
@@ -413,46 +451,55 @@ fn prometheus_rule(
                     "expr": format!(
                         "sum by (namespace, service) (rate(http_requests_total{{{sel}, code=~\"5..\"}}[{win}])) / sum by (namespace, service) (rate(http_requests_total{{{sel}}}[{win}]))"
                     ),
-                    "labels": rule_labels(None, "availability"),
+                    "labels": self.rule_labels(None, "availability"),
                 })
             })
             .collect();
-        groups.push(json!({"name": format!("{}.slo.rules", w.name), "rules": records}));
-
         let objective_text = decimal(objective, 4);
-        let mut alerts = Vec::new();
-        for b in &BURNS {
-            let threshold = decimal(b.factor_tenths * budget, 7);
-            let factor = decimal(b.factor_tenths, 1);
-            let severity = if b.page && production {
-                "critical"
-            } else {
-                "warning"
-            };
-            alerts.push(json!({
-                "alert": b.alert,
-                "expr": format!(
-                    "{long}{{{sel}}} > {threshold} and {short}{{{sel}}} > {threshold}",
-                    long = error_ratio_record(b.long),
-                    short = error_ratio_record(b.short),
-                ),
-                "for": b.for_,
-                "labels": rule_labels(Some(severity), "availability"),
-                "annotations": annotations(
-                    b.alert,
-                    format!("{} ({env}) is burning its error budget at {factor}x the sustainable rate", w.name),
-                    format!(
-                        "{{{{ $value | humanizePercentage }}}} of requests to {} in {env} failed with a 5xx over the last {} (and {}); at this rate the 30-day error budget of the {objective_text}% availability objective is gone in {}.",
-                        w.name, b.long, b.short, b.exhausted_in
-                    ),
-                ),
-            }));
-        }
-        groups.push(json!({"name": format!("{}.slo.availability", w.name), "rules": alerts}));
+        let alerts: Vec<Value> = BURNS
+            .iter()
+            .map(|b| self.burn_alert(b, budget, &objective_text))
+            .collect();
+        Ok([
+            json!({"name": format!("{}.slo.rules", w.name), "rules": records}),
+            json!({"name": format!("{}.slo.availability", w.name), "rules": alerts}),
+        ])
     }
-    if let Some(l) = &slo.latency {
+
+    /// One multi-window burn-rate alert: both windows above `factor` × the error budget.
+    fn burn_alert(&self, b: &Burn, budget: u64, objective_text: &str) -> Value {
+        let (w, env, sel) = (self.w, self.env, &self.sel);
+        let threshold = decimal(b.factor_tenths * budget, 7);
+        let factor = decimal(b.factor_tenths, 1);
+        let severity = if b.page && self.production {
+            "critical"
+        } else {
+            "warning"
+        };
+        json!({
+            "alert": b.alert,
+            "expr": format!(
+                "{long}{{{sel}}} > {threshold} and {short}{{{sel}}} > {threshold}",
+                long = error_ratio_record(b.long),
+                short = error_ratio_record(b.short),
+            ),
+            "for": b.for_,
+            "labels": self.rule_labels(Some(severity), "availability"),
+            "annotations": self.annotations(
+                b.alert,
+                format!("{} ({env}) is burning its error budget at {factor}x the sustainable rate", w.name),
+                format!(
+                    "{{{{ $value | humanizePercentage }}}} of requests to {} in {env} failed with a 5xx over the last {} (and {}); at this rate the 30-day error budget of the {objective_text}% availability objective is gone in {}.",
+                    w.name, b.long, b.short, b.exhausted_in
+                ),
+            ),
+        })
+    }
+
+    fn latency_group(&self, l: &LatencySlo) -> Result<Value, Diagnostic> {
+        let (w, env, sel) = (self.w, self.env, &self.sel);
         let q = percent_micros(l.percentile).ok_or_else(|| {
-            invalid(
+            self.invalid(
                 "latency.percentile",
                 format!(
                     "is {}, expected a percentage strictly between 0 and 100",
@@ -462,37 +509,35 @@ fn prometheus_rule(
             .with_help("write the percentile as a percentage, e.g. `percentile = 99`")
         })?;
         if l.threshold_ms == 0 {
-            return Err(invalid("latency.threshold_ms", "is 0".into()).with_help(
-                "give the latency objective in milliseconds, e.g. `threshold_ms = 300`",
-            ));
+            return Err(self
+                .invalid("latency.threshold_ms", "is 0".into())
+                .with_help(
+                    "give the latency objective in milliseconds, e.g. `threshold_ms = 300`",
+                ));
         }
         let quantile = decimal(q, 6);
         let seconds = decimal(u64::from(l.threshold_ms), 3);
         let percentile = decimal(q, 4);
         let alert = "LatencyObjectiveMissed";
-        groups.push(json!({"name": format!("{}.slo.latency", w.name), "rules": [{
-            "alert": alert,
-            "expr": format!(
-                "histogram_quantile({quantile}, sum by (namespace, service, le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m]))) > {seconds}"
-            ),
-            "for": "10m",
-            "labels": rule_labels(Some("warning"), "latency"),
-            "annotations": annotations(
-                alert,
-                format!("{} ({env}) p{percentile} latency is above {} ms", w.name, l.threshold_ms),
-                format!(
-                    "The {percentile}th percentile of request latency of {} in {env} has been {{{{ $value | humanizeDuration }}}} for 10 minutes; the objective is {} ms.",
-                    w.name, l.threshold_ms
+        Ok(
+            json!({"name": format!("{}.slo.latency", w.name), "rules": [{
+                "alert": alert,
+                "expr": format!(
+                    "histogram_quantile({quantile}, sum by (namespace, service, le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m]))) > {seconds}"
                 ),
-            ),
-        }]}));
+                "for": "10m",
+                "labels": self.rule_labels(Some("warning"), "latency"),
+                "annotations": self.annotations(
+                    alert,
+                    format!("{} ({env}) p{percentile} latency is above {} ms", w.name, l.threshold_ms),
+                    format!(
+                        "The {percentile}th percentile of request latency of {} in {env} has been {{{{ $value | humanizeDuration }}}} for 10 minutes; the objective is {} ms.",
+                        w.name, l.threshold_ms
+                    ),
+                ),
+            }]}),
+        )
     }
-    Ok(json!({
-        "apiVersion": API_VERSION,
-        "kind": "PrometheusRule",
-        "metadata": {"name": format!("{}-slo", w.name), "namespace": w.namespace, "labels": labels(platform, env, w, release)},
-        "spec": {"groups": groups},
-    }))
 }
 
 #[cfg(test)]

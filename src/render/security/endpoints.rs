@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::super::EnvCx;
 use crate::diag::{Code, Diagnostic};
+use crate::model::ResourceNetwork;
 use crate::resolve::{Instance, Output};
 use crate::template::Templates;
 
@@ -66,38 +67,57 @@ pub fn endpoint(cx: &EnvCx<'_>, i: &Instance) -> Result<Option<Endpoint>, Diagno
         .provisioners
         .iter()
         .find(|p| p.name == i.provisioner);
-    let bad_port = |what: &str, got: &str| {
-        Diagnostic::at(
-            Code::InvalidValue,
-            &i.span,
-            format!(
-                "provisioner `{}`: {what} of resource `{}` is `{got}`, expected a port number (1-65535)",
-                i.provisioner, i.name
-            ),
-        )
-        .with_help("make the template produce a number such as `5432`")
+    match prov.and_then(|p| p.network.as_ref()) {
+        Some(net) => network_endpoint(cx, i, net).map(Some),
+        None => output_endpoint(i),
+    }
+}
+
+fn bad_port(i: &Instance, what: &str, got: &str) -> Diagnostic {
+    Diagnostic::at(
+        Code::InvalidValue,
+        &i.span,
+        format!(
+            "provisioner `{}`: {what} of resource `{}` is `{got}`, expected a port number (1-65535)",
+            i.provisioner, i.name
+        ),
+    )
+    .with_help("make the template produce a number such as `5432`")
+}
+
+/// A rendered or output text as a port number 1-65535, else an error naming `what` it is.
+fn port_number(i: &Instance, what: &str, text: &str) -> Result<u16, Diagnostic> {
+    port_of(&json!(text))
+        .filter(|p| *p > 0)
+        .ok_or_else(|| bad_port(i, what, text))
+}
+
+/// Without a `network`: the `port` output, in-cluster when the `host` output is a `.svc` name.
+fn output_endpoint(i: &Instance) -> Result<Option<Endpoint>, Diagnostic> {
+    let Some(port_s) = plain_output(i, "port") else {
+        return Ok(None);
     };
-    let port_output = plain_output(i, "port");
-    let Some(net) = prov.and_then(|p| p.network.as_ref()) else {
-        let Some(port_s) = port_output else {
-            return Ok(None);
-        };
-        let port = port_of(&json!(port_s))
-            .filter(|p| *p > 0)
-            .ok_or_else(|| bad_port("the `port` output", port_s))?;
-        return Ok(Some(
-            match plain_output(i, "host").and_then(cluster_namespace) {
-                Some(ns) => Endpoint::Pods(PodEndpoint {
-                    namespace: ns.to_string(),
-                    pods: BTreeMap::new(),
-                    ports: vec![port],
-                    metrics_port: None,
-                    kube_api: false,
-                }),
-                None => Endpoint::External { ports: vec![port] },
-            },
-        ));
-    };
+    let port = port_number(i, "the `port` output", port_s)?;
+    Ok(Some(
+        match plain_output(i, "host").and_then(cluster_namespace) {
+            Some(ns) => Endpoint::Pods(PodEndpoint {
+                namespace: ns.to_string(),
+                pods: BTreeMap::new(),
+                ports: vec![port],
+                metrics_port: None,
+                kube_api: false,
+            }),
+            None => Endpoint::External { ports: vec![port] },
+        },
+    ))
+}
+
+/// The provisioner's `network` block, its templates rendered with the instance's context.
+fn network_endpoint(
+    cx: &EnvCx<'_>,
+    i: &Instance,
+    net: &ResourceNetwork,
+) -> Result<Endpoint, Diagnostic> {
     let mcx = Templates::context(&i.context);
     let render = |what: &str, src: &str| -> Result<String, Diagnostic> {
         cx.templates
@@ -108,36 +128,9 @@ pub fn endpoint(cx: &EnvCx<'_>, i: &Instance) -> Result<Option<Endpoint>, Diagno
             )
             .map_err(|d| d.with_note(format!("for resource `{}` ({})", i.name, i.span)))
     };
-    let mut ports = BTreeSet::new();
-    for src in &net.ports {
-        let s = render("ports", src)?;
-        ports.insert(
-            port_of(&json!(s))
-                .filter(|p| *p > 0)
-                .ok_or_else(|| bad_port("network.ports", &s))?,
-        );
-    }
-    if net.ports.is_empty() {
-        let Some(port_s) = port_output else {
-            return Err(Diagnostic::at(
-                Code::InvalidValue,
-                &i.span,
-                format!(
-                    "provisioner `{}` has a `network` but neither `network.ports` nor a `port` output",
-                    i.provisioner
-                ),
-            )
-            .with_help("add `ports = [\"<port>\"]` to its `network`, or a `port` output"));
-        };
-        ports.insert(
-            port_of(&json!(port_s))
-                .filter(|p| *p > 0)
-                .ok_or_else(|| bad_port("the `port` output", port_s))?,
-        );
-    }
-    let ports: Vec<u16> = ports.into_iter().collect();
+    let ports = network_ports(i, net, &render)?;
     if net.external {
-        return Ok(Some(Endpoint::External { ports }));
+        return Ok(Endpoint::External { ports });
     }
     let namespace = match &net.namespace {
         Some(src) => render("namespace", src)?,
@@ -148,23 +141,47 @@ pub fn endpoint(cx: &EnvCx<'_>, i: &Instance) -> Result<Option<Endpoint>, Diagno
         pods.insert(k.clone(), render("pods", src)?);
     }
     let metrics_port = match &net.metrics_port {
-        Some(src) => {
-            let s = render("metrics_port", src)?;
-            Some(
-                port_of(&json!(s))
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| bad_port("network.metrics_port", &s))?,
-            )
-        }
+        Some(src) => Some(port_number(
+            i,
+            "network.metrics_port",
+            &render("metrics_port", src)?,
+        )?),
         None => None,
     };
-    Ok(Some(Endpoint::Pods(PodEndpoint {
+    Ok(Endpoint::Pods(PodEndpoint {
         namespace,
         pods,
         ports,
         metrics_port,
         kube_api: net.kube_api,
-    })))
+    }))
+}
+
+/// `network.ports` rendered, else the `port` output; sorted and without repeats.
+fn network_ports(
+    i: &Instance,
+    net: &ResourceNetwork,
+    render: &dyn Fn(&str, &str) -> Result<String, Diagnostic>,
+) -> Result<Vec<u16>, Diagnostic> {
+    let mut ports = BTreeSet::new();
+    for src in &net.ports {
+        ports.insert(port_number(i, "network.ports", &render("ports", src)?)?);
+    }
+    if net.ports.is_empty() {
+        let Some(port_s) = plain_output(i, "port") else {
+            return Err(Diagnostic::at(
+                Code::InvalidValue,
+                &i.span,
+                format!(
+                    "provisioner `{}` has a `network` but neither `network.ports` nor a `port` output",
+                    i.provisioner
+                ),
+            )
+            .with_help("add `ports = [\"<port>\"]` to its `network`, or a `port` output"));
+        };
+        ports.insert(port_number(i, "the `port` output", port_s)?);
+    }
+    Ok(ports.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -125,42 +125,7 @@ pub(super) fn spec() -> Value {
                 "preservedFields",
                 object(&[("annotations", strings()), ("labels", strings())], &[]),
             ),
-            (
-                "strategy",
-                object(
-                    &[
-                        ("deletionOrder", string()),
-                        (
-                            "rollingSync",
-                            object(
-                                &[(
-                                    "steps",
-                                    array_of(object(
-                                        &[
-                                            (
-                                                "matchExpressions",
-                                                array_of(object(
-                                                    &[
-                                                        ("key", string()),
-                                                        ("operator", string()),
-                                                        ("values", strings()),
-                                                    ],
-                                                    &[],
-                                                )),
-                                            ),
-                                            ("maxUpdate", json!({"type": ["integer", "string"]})),
-                                        ],
-                                        &[],
-                                    )),
-                                )],
-                                &[],
-                            ),
-                        ),
-                        ("type", string()),
-                    ],
-                    &[],
-                ),
-            ),
+            ("strategy", strategy()),
             (
                 "syncPolicy",
                 object(
@@ -174,30 +139,61 @@ pub(super) fn spec() -> Value {
                     &[],
                 ),
             ),
-            (
-                "template",
-                object(
-                    &[
-                        (
-                            "metadata",
-                            object(
-                                &[
-                                    ("annotations", string_map()),
-                                    ("finalizers", strings()),
-                                    ("labels", string_map()),
-                                    ("name", string()),
-                                    ("namespace", string()),
-                                ],
-                                &[],
-                            ),
-                        ),
-                        ("spec", reference("ApplicationSpec")),
-                    ],
-                    &["metadata", "spec"],
-                ),
-            ),
+            ("template", template()),
             ("templatePatch", string()),
         ],
         &["generators", "template"],
+    )
+}
+
+/// `strategy`: the order in which generated Applications are synced or deleted.
+fn strategy() -> Value {
+    let step = object(
+        &[
+            (
+                "matchExpressions",
+                array_of(object(
+                    &[
+                        ("key", string()),
+                        ("operator", string()),
+                        ("values", strings()),
+                    ],
+                    &[],
+                )),
+            ),
+            ("maxUpdate", json!({"type": ["integer", "string"]})),
+        ],
+        &[],
+    );
+    object(
+        &[
+            ("deletionOrder", string()),
+            ("rollingSync", object(&[("steps", array_of(step))], &[])),
+            ("type", string()),
+        ],
+        &[],
+    )
+}
+
+/// `template`: each generated Application's metadata and spec.
+fn template() -> Value {
+    object(
+        &[
+            (
+                "metadata",
+                object(
+                    &[
+                        ("annotations", string_map()),
+                        ("finalizers", strings()),
+                        ("labels", string_map()),
+                        ("name", string()),
+                        ("namespace", string()),
+                    ],
+                    &[],
+                ),
+            ),
+            ("spec", reference("ApplicationSpec")),
+        ],
+        &["metadata", "spec"],
     )
 }
