@@ -121,17 +121,7 @@ pub fn build_observed(
     laps.enter("emit");
     let (report, index, tree, owners) = match emit::emit_indexed(out_dir, &tree, meta) {
         Ok((report, index)) => (report, index, tree, owners),
-        // The memo is only ever a shortcut: when the output does not hold what it recorded, the
-        // build runs again rendering every node. (A rendered object where a kept one is never
-        // gets here: compile renders that environment in full instead.)
-        Err(EmitError::Stale(_)) => {
-            let (platform, workloads) = pipeline::load(root, &opts)?;
-            let memo = memo.as_ref().map(Memo::emptied);
-            let comp = pipeline::compile_with_memo(platform, workloads, &opts, memo.as_ref())?;
-            let (tree, owners) = comp.into_tree_with_owners();
-            let (report, index) = emit::emit_indexed(out_dir, &tree, meta)?;
-            (report, index, tree, owners)
-        }
+        Err(EmitError::Stale(_)) => rebuild_unmemoised(root, out_dir, &opts, meta, memo.as_ref())?,
         Err(e) => return Err(e.into()),
     };
     // The two records are independent files: written side by side.
@@ -154,4 +144,22 @@ pub fn build_observed(
         nodes_total,
         stages: laps.finish(),
     })
+}
+
+/// The memo is only ever a shortcut: when the output does not hold what it recorded, the build
+/// runs again rendering every node. (A rendered object where a kept one is never gets here:
+/// compile renders that environment in full instead.)
+fn rebuild_unmemoised(
+    root: &Path,
+    out_dir: &Path,
+    opts: &Options,
+    meta: &IndexMeta,
+    memo: Option<&Memo>,
+) -> Result<(EmitReport, emit::Index, emit::Tree, memo::Owners), Diagnostics> {
+    let (platform, workloads) = pipeline::load(root, opts)?;
+    let memo = memo.map(Memo::emptied);
+    let comp = pipeline::compile_with_memo(platform, workloads, opts, memo.as_ref())?;
+    let (tree, owners) = comp.into_tree_with_owners();
+    let (report, index) = emit::emit_indexed(out_dir, &tree, meta)?;
+    Ok((report, index, tree, owners))
 }

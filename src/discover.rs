@@ -34,30 +34,7 @@ pub fn find_workloads(
         .follow_links(false)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| {
-            if e.depth() == 0 {
-                return true;
-            }
-            let name = e.file_name().to_string_lossy();
-            if name.starts_with('.') {
-                return false;
-            }
-            if e.depth() == 1 && e.file_type().is_dir() && SKIPPED_ROOTS.contains(&name.as_ref()) {
-                return false;
-            }
-            // Links are not followed, so a directory reached by the walk is the canonical root
-            // joined with its relative path: no `canonicalize` (a `readlink` per component)
-            // for each of a large workspace's thousands of directories.
-            if let Some(out) = &out_canon
-                && e.file_type().is_dir()
-                && e.path()
-                    .strip_prefix(root)
-                    .is_ok_and(|rel| canon_root.join(rel) == *out)
-            {
-                return false;
-            }
-            true
-        });
+        .filter_entry(|e| searched(e, root, &canon_root, out_canon.as_deref()));
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,
@@ -91,6 +68,31 @@ pub fn find_workloads(
     }
     found.sort();
     diags.into_result(found)
+}
+
+/// Whether the walk goes into (or looks at) `e`: not hidden, not a skipped top-level
+/// directory, not the output directory.
+fn searched(e: &walkdir::DirEntry, root: &Path, canon_root: &Path, out: Option<&Path>) -> bool {
+    if e.depth() == 0 {
+        return true;
+    }
+    let name = e.file_name().to_string_lossy();
+    if name.starts_with('.') {
+        return false;
+    }
+    if e.depth() == 1 && e.file_type().is_dir() && SKIPPED_ROOTS.contains(&name.as_ref()) {
+        return false;
+    }
+    // Links are not followed, so a directory reached by the walk is the canonical root joined
+    // with its relative path: no `canonicalize` (a `readlink` per component) for each of a
+    // large workspace's thousands of directories.
+    let is_out = |out: &Path| {
+        e.file_type().is_dir()
+            && e.path()
+                .strip_prefix(root)
+                .is_ok_and(|rel| canon_root.join(rel) == out)
+    };
+    !out.is_some_and(is_out)
 }
 
 enum Verdict {

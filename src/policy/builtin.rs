@@ -1,16 +1,15 @@
 //! The built-in policies. Each looks at one environment's resolved workloads (or rendered
 //! objects) and points every finding at the source value that caused it.
 
-use serde_json::Value;
-
 use super::config::{Effective, Rules};
 use super::locate::Locator;
 use super::{Finding, Severity, Sources};
-use crate::diag::{Span, line_col};
+use crate::diag::Span;
 use crate::model::{ANN_PROFILE, Platform, Workload, WorkloadKind};
 use crate::pipeline::{Compilation, EnvResult};
-use crate::render::{Body, Object};
 use crate::resolve::{RContainer, RWorkload};
+
+mod privileged;
 
 /// Every built-in policy but `team-exists` over every environment.
 pub fn run_all(
@@ -43,7 +42,7 @@ pub fn run_all(
             out.extend(prod_replicas(&cx, env, e));
         }
         if let Some(e) = on("no-privileged") {
-            out.extend(no_privileged(&cx, env, e));
+            out.extend(privileged::no_privileged(&cx, env, e));
         }
         if let Some(e) = on("service-probes") {
             out.extend(service_probes(&cx, env, e));
@@ -390,181 +389,6 @@ fn prod_replicas(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
         }
     }
     out
-}
-
-// ---------------------------------------------------------------------------------------------
-// no-privileged (rendered pod specs: workloads and provisioner templates alike)
-// ---------------------------------------------------------------------------------------------
-
-fn pod_spec<'v>(kind: &str, v: &'v Value) -> Option<&'v Value> {
-    let ptr = match kind {
-        "Pod" => "/spec",
-        "Deployment"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "ReplicaSet"
-        | "Job"
-        | "ReplicationController" => "/spec/template/spec",
-        "CronJob" => "/spec/jobTemplate/spec/template/spec",
-        _ => return None,
-    };
-    v.pointer(ptr)
-}
-
-fn no_privileged(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
-    const ID: &str = "no-privileged";
-    let mut out = Vec::new();
-    for o in &env.objects {
-        let Body::Manifest(v) = &o.body else { continue };
-        let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
-        let Some(spec) = pod_spec(kind, v) else {
-            continue;
-        };
-        let obj_name = v
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let what = format!("{kind} `{obj_name}`");
-        let mut problems = host_namespace_problems(&what, spec);
-        problems.extend(container_privilege_problems(&what, spec));
-        for p in problems {
-            let (workload, span) = privilege_place(cx, env, o, &p);
-            out.push(cx.finding(
-                ID,
-                e,
-                &workload,
-                span,
-                p.message,
-                "run without host namespaces or `privileged`, and set `securityContext.allowPrivilegeEscalation: false` on every container".into(),
-            ));
-        }
-    }
-    out
-}
-
-/// One way a pod spec escapes its sandbox.
-struct PrivilegeProblem {
-    message: String,
-    /// The container it is about; `None` for the pod.
-    container: Option<String>,
-    /// Keys to look for in a template, best first.
-    needles: &'static [&'static str],
-}
-
-fn host_namespace_problems(what: &str, spec: &Value) -> Vec<PrivilegeProblem> {
-    let mut problems = Vec::new();
-    for (field, label) in [
-        ("hostNetwork", "the host network"),
-        ("hostPID", "the host PID namespace"),
-        ("hostIPC", "the host IPC namespace"),
-    ] {
-        if spec.get(field) == Some(&Value::Bool(true)) {
-            problems.push(PrivilegeProblem {
-                message: format!("{what} uses {label} (`{field}: true`)"),
-                container: None,
-                needles: needles(field),
-            });
-        }
-    }
-    problems
-}
-
-fn container_privilege_problems(what: &str, spec: &Value) -> Vec<PrivilegeProblem> {
-    let mut problems = Vec::new();
-    for list in ["initContainers", "containers", "ephemeralContainers"] {
-        for c in spec
-            .get(list)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let cname = c
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let sc = c.get("securityContext");
-            if sc.and_then(|s| s.get("privileged")) == Some(&Value::Bool(true)) {
-                problems.push(PrivilegeProblem {
-                    message: format!("container `{cname}` of {what} runs privileged"),
-                    container: Some(cname.clone()),
-                    needles: &["privileged:", "securityContext:", "containers:"],
-                });
-            }
-            if sc.and_then(|s| s.get("allowPrivilegeEscalation")) != Some(&Value::Bool(false)) {
-                problems.push(PrivilegeProblem {
-                    message: format!(
-                        "container `{cname}` of {what} may escalate privileges (`allowPrivilegeEscalation` is not `false`)"
-                    ),
-                    container: Some(cname.clone()),
-                    needles: &["allowPrivilegeEscalation:", "securityContext:", "containers:"],
-                });
-            }
-        }
-    }
-    problems
-}
-
-/// The workload a problem is reported for, and the source text that caused it: the Score
-/// container of a workload, else the line of a resource's template (or the resource's request).
-fn privilege_place(
-    cx: &Cx<'_>,
-    env: &EnvResult,
-    o: &Object,
-    p: &PrivilegeProblem,
-) -> (String, Span) {
-    let node = o.provenance.node.as_str();
-    if let Some(wname) = node.strip_prefix("workload:") {
-        let span = match (&p.container, env.resolution.workload(wname)) {
-            (Some(c), Some(w)) => cx.container_span(w, c),
-            _ => cx.sources.name_span(wname, &o.provenance.source),
-        };
-        (wname.to_string(), span)
-    } else if let Some(key) = node.strip_prefix("resource:") {
-        let inst = env.resolution.instance(key);
-        let workload = inst
-            .and_then(|i| i.consumers.first().cloned())
-            .unwrap_or_else(|| key.to_string());
-        let span = template_span(cx.platform, &o.provenance.via, p.needles)
-            .or_else(|| inst.map(|i| i.span.clone()))
-            .unwrap_or_else(|| Span::file(o.provenance.source.as_str()));
-        (workload, span)
-    } else {
-        (node.to_string(), Span::file(o.provenance.source.as_str()))
-    }
-}
-
-fn needles(field: &str) -> &'static [&'static str] {
-    match field {
-        "hostNetwork" => &["hostNetwork:"],
-        "hostPID" => &["hostPID:"],
-        _ => &["hostIPC:"],
-    }
-}
-
-/// The first line of a platform template (`template:templates/x.yaml.j2 via ...`) that has one
-/// of `needles` (outside `{# #}` comments), or its first line. Built-in templates are not
-/// workspace files: `None`.
-fn template_span(platform: &Platform, via: &str, needles: &[&str]) -> Option<Span> {
-    let name = via.strip_prefix("template:")?.split(' ').next()?;
-    if name.starts_with("platc/") {
-        return None;
-    }
-    let text = platform.templates.get(name)?;
-    let file = format!("platform/{name}");
-    let found = needles.iter().find_map(|n| {
-        text.match_indices(n).map(|(at, _)| at).find(|at| {
-            let before = &text[..*at];
-            before.matches("{#").count() == before.matches("#}").count()
-        })
-    });
-    Some(match found {
-        Some(at) => {
-            let (line, col) = line_col(text, at);
-            Span::new(file, line, col)
-        }
-        None => Span::file(file),
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
