@@ -547,6 +547,25 @@ fn with_policy(n: usize, check: &str) -> tempfile::TempDir {
     tmp
 }
 
+/// The (workload, environment) of each finding of policy `marked` in a JSON report, sorted.
+fn marked_findings(json: &str) -> Vec<(String, String)> {
+    let report: Value = serde_json::from_str(json).unwrap();
+    let mut marked: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["policy"] == "marked")
+        .map(|f| {
+            (
+                f["workload"].as_str().unwrap_or_default().to_string(),
+                f["environment"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    marked.sort();
+    marked
+}
+
 fn check_threads(ws: &Path, threads: &str) -> (Option<i32>, String, String) {
     let o = platc(&[
         "check",
@@ -575,28 +594,14 @@ fn policies_split_over_threads_report_as_one_evaluation() {
     let four = check_threads(ws.path(), "4");
     assert_eq!(one.0, Some(1), "{}", one.2);
     assert_eq!(one, four);
-    let report: Value = serde_json::from_str(&one.1).unwrap();
-    let marked: Vec<(String, String)> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["policy"] == "marked")
-        .map(|f| {
-            (
-                f["workload"].as_str().unwrap_or_default().to_string(),
-                f["environment"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
+    let marked = marked_findings(&one.1);
     let mut expected = Vec::new();
     for w in ["w007", "w120"] {
         for env in ["dev", "prod", "staging"] {
             expected.push((w.to_string(), env.to_string()));
         }
     }
-    let mut got = marked.clone();
-    got.sort();
-    assert_eq!(got, expected, "{}", one.1);
+    assert_eq!(marked, expected, "{}", one.1);
 
     let ws = many_workloads(150, &[], Some("w140"));
     let one = check_threads(ws.path(), "1");
@@ -623,20 +628,7 @@ fn a_check_that_merges_its_record_is_evaluated_like_any_other() {
     );
     let (code, out, err) = check_threads(ws.path(), "1");
     assert_eq!(code, Some(1), "{err}");
-    let report: Value = serde_json::from_str(&out).unwrap();
-    let mut marked: Vec<(String, String)> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["policy"] == "marked")
-        .map(|f| {
-            (
-                f["workload"].as_str().unwrap_or_default().to_string(),
-                f["environment"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    marked.sort();
+    let marked = marked_findings(&out);
     let expected: Vec<(String, String)> = ["dev", "prod", "staging"]
         .iter()
         .map(|e| ("w002".to_string(), e.to_string()))
