@@ -635,3 +635,26 @@ fn a_check_that_merges_its_record_is_evaluated_like_any_other() {
         .collect();
     assert_eq!(marked, expected, "{out}");
 }
+
+/// A policy that is neither built in nor has a `check` is reported even when there is no
+/// workload to evaluate the platform's checks on (the evaluation that names the checks runs
+/// all the same).
+#[test]
+fn an_unknown_policy_is_reported_without_workloads() {
+    let ws = with_policy(0, "true");
+    let main = ws.path().join("platform/main.ncl");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let with = text.replacen(
+        "{\n      id = \"marked\",",
+        "{ id = \"no-such-policy\", description = \"a typo\" },\n    {\n      id = \"marked\",",
+        1,
+    );
+    assert_ne!(with, text);
+    std::fs::write(&main, with).unwrap();
+    let (code, out, err) = check_threads(ws.path(), "2");
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("policy `no-such-policy` is not a built-in policy"),
+        "{out}{err}"
+    );
+}

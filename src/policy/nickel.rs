@@ -149,9 +149,15 @@ pub fn run(c: &Compilation, root: &Path, threads: usize) -> Result<CustomRun, Di
         .collect();
     let parts = threads.clamp(1, (records.len() / MIN_PART).max(1));
     let size = records.len().div_ceil(parts).max(1);
+    // Without workloads one program still runs: it names the policies that have a check.
+    let chunks: Vec<&[Value]> = if records.is_empty() {
+        vec![&records[..]]
+    } else {
+        records.chunks(size).collect()
+    };
     let runs: Vec<Result<CustomRun, Diagnostics>> = std::thread::scope(|s| {
-        let handles: Vec<_> = records
-            .chunks(size)
+        let handles: Vec<_> = chunks
+            .into_iter()
             .map(|part| s.spawn(move || run_records(root, part, Form::Json)))
             .collect();
         handles
