@@ -199,12 +199,12 @@ fn time_yardstick(
         runs: Vec::new(),
     };
     for _ in 0..runs.max(1) {
-        let Some(t) = yardstick::time_helm_template(&chart) else {
-            return Err(io(std::io::Error::other(format!(
-                "`helm template {}` failed",
+        let t = yardstick::time_helm_template(&chart).map_err(|e| {
+            io(std::io::Error::other(format!(
+                "`helm template {}` failed: {e}",
                 chart.display()
-            ))));
-        };
+            )))
+        })?;
         figure.runs.push(t);
     }
     Ok(Some((figure, yardstick::objects(n))))
