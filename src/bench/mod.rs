@@ -55,39 +55,73 @@ pub fn workload_file(i: usize) -> String {
     format!("examples/{}/w{i:05}/score.yaml", TEAMS[i % TEAMS.len()])
 }
 
-/// One synthetic Score workload, shaped like the platform repos the performance targets are
-/// about: 30% have a private postgres, 20% a redis shared by the team's workloads in groups of
-/// ten, 10% a public route with a DNS name, and each calls 0-3 earlier workloads of its team.
+/// What synthetic workload `i` needs, shaped like the platform repos the performance targets
+/// are about: 30% have a private postgres, 20% a redis shared by the team's workloads in groups
+/// of ten, 10% a public route with a DNS name, and each calls 0-3 earlier workloads of its
+/// team. The Score file and the yardstick chart are both written from it.
+struct Synthetic {
+    team: &'static str,
+    need: Need,
+    /// (d, j): the `up{d}` service link to the earlier workload `w{j}`.
+    upstreams: Vec<(usize, usize)>,
+}
+
+enum Need {
+    Postgres,
+    /// A redis shared by the team's workloads of this group.
+    Redis {
+        group: usize,
+    },
+    PublicRoute,
+    Nothing,
+}
+
+fn synthetic(i: usize) -> Synthetic {
+    let need = match i % 10 {
+        0..=2 => Need::Postgres,
+        3 | 4 => Need::Redis { group: i / 30 },
+        5 => Need::PublicRoute,
+        _ => Need::Nothing,
+    };
+    // Earlier workloads of the same team: a service graph with fan-in and chains.
+    let upstreams = (1..=(i % 4))
+        .filter_map(|d| Some((d, i.checked_sub(d * TEAMS.len())?)))
+        .collect();
+    Synthetic {
+        team: TEAMS[i % TEAMS.len()],
+        need,
+        upstreams,
+    }
+}
+
+/// Synthetic workload `i` as a plain Score file (see [`Synthetic`]).
 pub fn workload_yaml(i: usize, image_tag: &str) -> String {
-    let team = TEAMS[i % TEAMS.len()];
+    let w = synthetic(i);
     let mut vars = String::from("      NAME: ${metadata.name}\n");
     let mut res = String::new();
-    match i % 10 {
-        0..=2 => {
+    match w.need {
+        Need::Postgres => {
             vars.push_str("      DB_HOST: ${resources.db.host}\n      DB_PASSWORD: ${resources.db.password}\n");
             res.push_str("  db:\n    type: postgres\n");
         }
-        3 | 4 => {
+        Need::Redis { group } => {
             vars.push_str("      CACHE: redis://${resources.cache.host}:${resources.cache.port}\n");
             res.push_str(&format!(
-                "  cache:\n    type: redis\n    id: cache-{team}-{}\n",
-                i / 30
+                "  cache:\n    type: redis\n    id: cache-{}-{group}\n",
+                w.team
             ));
         }
-        5 => {
+        Need::PublicRoute => {
             vars.push_str("      PUBLIC_URL: https://${resources.dns.host}\n");
             res.push_str("  dns:\n    type: dns\n  route:\n    type: route\n    params:\n      host: ${resources.dns.host}\n      port: 80\n");
         }
-        _ => {}
+        Need::Nothing => {}
     }
-    // Earlier workloads of the same team: a service graph with fan-in and chains.
-    for d in 1..=(i % 4) {
-        if let Some(j) = i.checked_sub(d * TEAMS.len()) {
-            vars.push_str(&format!("      UPSTREAM_{d}: ${{resources.up{d}.url}}\n"));
-            res.push_str(&format!(
-                "  up{d}:\n    type: service\n    params:\n      workload: w{j:05}\n"
-            ));
-        }
+    for (d, j) in &w.upstreams {
+        vars.push_str(&format!("      UPSTREAM_{d}: ${{resources.up{d}.url}}\n"));
+        res.push_str(&format!(
+            "  up{d}:\n    type: service\n    params:\n      workload: w{j:05}\n"
+        ));
     }
     let mut s = format!(
         "apiVersion: score.dev/v1b1\nmetadata:\n  name: w{i:05}\ncontainers:\n  main:\n    image: ghcr.io/acme/w{i:05}:{image_tag}\n    variables:\n{vars}service:\n  ports:\n    http:\n      port: 80\n      targetPort: 8080\n"

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::{TEAMS, ms};
+use super::{Need, ms, synthetic};
 
 /// Objects the chart renders per workload and environment.
 pub const OBJECTS_PER_WORKLOAD: usize = 6;
@@ -51,36 +51,34 @@ fn values(n: usize) -> Value {
     let mut callers: Vec<Vec<String>> = vec![Vec::new(); n];
     let workloads: Vec<Value> = (0..n)
         .map(|i| {
+            let w = synthetic(i);
             let name = format!("w{i:05}");
-            let team = TEAMS[i % TEAMS.len()];
             let mut env = vec![json!({"name": "NAME", "value": name})];
             let mut secrets = Vec::new();
-            match i % 10 {
-                0..=2 => {
+            match w.need {
+                Need::Postgres => {
                     env.push(json!({"name": "DB_HOST", "value": format!("{name}-db")}));
                     secrets.push(json!({"name": "DB_PASSWORD", "secret": format!("{name}-db"), "key": "password"}));
                 }
-                3 | 4 => env.push(json!({
+                Need::Redis { group } => env.push(json!({
                     "name": "CACHE",
-                    "value": format!("redis://cache-{team}-{}:6379", i / 30),
+                    "value": format!("redis://cache-{}-{group}:6379", w.team),
                 })),
-                5 => env.push(json!({
+                Need::PublicRoute => env.push(json!({
                     "name": "PUBLIC_URL",
                     "value": format!("https://{name}.example.com"),
                 })),
-                _ => {}
+                Need::Nothing => {}
             }
             let mut callees = Vec::new();
-            for d in 1..=(i % 4) {
-                if let Some(j) = i.checked_sub(d * TEAMS.len()) {
-                    env.push(json!({"name": format!("UPSTREAM_{d}"), "value": format!("http://w{j:05}:80")}));
-                    callees.push(format!("w{j:05}"));
-                    callers[j].push(name.clone());
-                }
+            for &(d, j) in &w.upstreams {
+                env.push(json!({"name": format!("UPSTREAM_{d}"), "value": format!("http://w{j:05}:80")}));
+                callees.push(format!("w{j:05}"));
+                callers[j].push(name.clone());
             }
             json!({
                 "name": name,
-                "team": team,
+                "team": w.team,
                 "image": format!("ghcr.io/acme/{name}:1.0.0"),
                 "env": env,
                 "secrets": secrets,
