@@ -658,3 +658,13 @@ fn an_unknown_policy_is_reported_without_workloads() {
         "{out}{err}"
     );
 }
+
+/// The evaluator turns the debug assertion a merged record trips into a diagnostic, and the
+/// literal form then answers: nothing is reported as a crash on the way.
+#[test]
+fn a_contained_evaluator_panic_is_not_reported_as_a_crash() {
+    let ws = with_policy(2, "(w & { extra = 1 }).extra == 1");
+    let (code, out, err) = check_threads(ws.path(), "1");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(!err.contains("internal error"), "{err}");
+}
