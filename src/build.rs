@@ -119,22 +119,32 @@ pub fn build_observed(
     laps.enter("tree");
     let (tree, owners) = comp.into_tree_with_owners();
     laps.enter("emit");
-    let (report, index, tree, owners) = match emit::emit_indexed(out_dir, &tree, meta) {
-        Ok((report, index)) => (report, index, tree, owners),
+    let (emitted, tree, owners) = match emit::emit_indexed(out_dir, &tree, meta) {
+        Ok(emitted) => (emitted, tree, owners),
         Err(EmitError::Stale(_)) => rebuild_unmemoised(root, out_dir, &opts, meta, memo.as_ref())?,
         Err(e) => return Err(e.into()),
     };
+    let emit::Emitted {
+        report,
+        index,
+        index_hash,
+    } = emitted;
     // The two records are independent files: written side by side.
     laps.enter("render memo and build cache record");
-    let sizes = tree.sizes();
     let (nodes_rendered, nodes_total) = (owners.rendered(), owners.total());
     rayon::join(
         || {
             if memo.is_some() {
-                memo::store(root, out_dir, owners.entries(&index.files, &sizes));
+                memo::store(root, out_dir, owners.entries(&index.files, &tree));
             }
         },
-        || cache::store(root, out_dir, &opts, &recorded, hashed, &sizes),
+        || {
+            let written = cache::Written {
+                tree: &tree,
+                index: index_hash,
+            };
+            cache::store(root, out_dir, &opts, &recorded, hashed, written)
+        },
     );
     Ok(BuildReport {
         files: tree.len(),
@@ -155,11 +165,11 @@ fn rebuild_unmemoised(
     opts: &Options,
     meta: &IndexMeta,
     memo: Option<&Memo>,
-) -> Result<(EmitReport, emit::Index, emit::Tree, memo::Owners), Diagnostics> {
+) -> Result<(emit::Emitted, emit::Tree, memo::Owners), Diagnostics> {
     let (platform, workloads) = pipeline::load(root, opts)?;
     let memo = memo.map(Memo::emptied);
     let comp = pipeline::compile_with_memo(platform, workloads, opts, memo.as_ref())?;
     let (tree, owners) = comp.into_tree_with_owners();
-    let (report, index) = emit::emit_indexed(out_dir, &tree, meta)?;
-    Ok((report, index, tree, owners))
+    let emitted = emit::emit_indexed(out_dir, &tree, meta)?;
+    Ok((emitted, tree, owners))
 }

@@ -157,17 +157,34 @@ pub(crate) fn parse_outputs(raw: &serde_json::value::RawValue) -> Option<BTreeMa
     serde_json::from_str(raw.get()).ok()
 }
 
-/// Records a build that just wrote `outputs` (path → size) into `out_dir`. Failing to record is
-/// not an error: the next build is then a full one.
+/// Records a build that just wrote `tree` into `out_dir`, with the index whose bytes hash to
+/// `index`. Failing to record is not an error: the next build is then a full one.
 pub fn store(
     root: &Path,
     out_dir: &Path,
     opts: &Options,
     recorded: &Recorded,
     hashed: Option<Hashed>,
-    outputs: &BTreeMap<String, u64>,
+    written: Written<'_>,
 ) {
-    let _ = try_store(root, out_dir, opts, recorded, hashed, outputs);
+    let _ = try_store(root, out_dir, opts, recorded, hashed, written);
+}
+
+/// What emit wrote: the tree (each file's size is recorded) and the content hash of the index
+/// it wrote (emit knows the bytes; reading them back would cost a 4 MB read at 35k files).
+pub struct Written<'a> {
+    pub tree: &'a emit::Tree,
+    pub index: String,
+}
+
+/// Every file of a tree with its size, serialised as the entry's `outputs` map without a copy
+/// of the paths.
+struct Sizes<'a>(&'a emit::Tree);
+
+impl Serialize for Sizes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.sizes())
+    }
 }
 
 fn try_store(
@@ -176,7 +193,7 @@ fn try_store(
     opts: &Options,
     recorded: &Recorded,
     hashed: Option<Hashed>,
-    outputs: &BTreeMap<String, u64>,
+    written: Written<'_>,
 ) -> Option<()> {
     let (globs, extra) = (recorded.globs.clone(), recorded.extra.clone());
     let inputs = match hashed {
@@ -190,8 +207,8 @@ fn try_store(
         inputs,
         globs,
         extra,
-        index: emit::content_hash(&std::fs::read(out_dir.join(emit::INDEX_PATH)).ok()?),
-        outputs,
+        index: written.index,
+        outputs: Sizes(written.tree),
     };
     write_atomically(
         &entry_path(root, out_dir)?,

@@ -126,6 +126,11 @@ impl Stored {
     /// The last build's entries; none when there is no memo or it is unusable. Independent of
     /// the platform, so a build reads it while it loads the workspace.
     pub fn read(root: &Path, out_dir: &Path) -> Stored {
+        // Every entry names files of the output: without its index (a fresh clone, a deleted
+        // output) none can be reused, and emit would only find that out after a whole build.
+        if !out_dir.join(crate::emit::INDEX_PATH).is_file() {
+            return Stored::default();
+        }
         crate::cache::file_of(root, out_dir, "nodes")
             .and_then(|p| std::fs::read(p).ok())
             .and_then(|b| parse_stored(&b))
@@ -433,11 +438,10 @@ impl Owners {
             .or_insert(Some(id));
     }
 
-    /// The files a reused node `id` holds, wholly or in part.
+    /// The shared files a reused node `id` holds part of. Its own files need no claim: no
+    /// rendered object goes to one (compile renders the environment in full when one would),
+    /// and a reused node's entry is kept as it was.
     pub fn claim_entry(&mut self, id: u32, entry: &Entry, layout: Layout) {
-        for f in &entry.files {
-            self.claim(f.path.clone(), id);
-        }
         for d in &entry.docs {
             self.claim(layout.file_of(&d.path).into_owned(), id);
         }
@@ -483,7 +487,7 @@ impl Owners {
     pub fn entries(
         mut self,
         hashes: &BTreeMap<String, String>,
-        sizes: &BTreeMap<String, u64>,
+        tree: &crate::emit::Tree,
     ) -> BTreeMap<String, BTreeMap<String, Entry>> {
         let mut files_of: HashMap<u32, Vec<NodeFile>> = HashMap::new();
         let mut lost: BTreeSet<u32> = BTreeSet::new();
@@ -502,11 +506,11 @@ impl Owners {
             let Some(id) = owner.filter(|id| !reused.contains(id)) else {
                 continue;
             };
-            match (hashes.get(&path), sizes.get(&path)) {
+            match (hashes.get(&path), tree.size_of(&path)) {
                 (Some(hash), Some(len)) => files_of.entry(id).or_default().push(NodeFile {
                     path,
                     hash: hash.clone(),
-                    len: *len,
+                    len,
                 }),
                 _ => {
                     lost.insert(id);

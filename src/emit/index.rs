@@ -83,13 +83,19 @@ fn sorted_map<'de, D: serde::Deserializer<'de>>(
 
 /// Reads `.platc/index.json` of `out_dir`; `None` when there is none (never built, or not by platc).
 pub fn read_index(out_dir: &Path) -> Result<Option<Index>, EmitError> {
+    Ok(read_index_hashed(out_dir)?.map(|(index, _)| index))
+}
+
+/// [`read_index`], with the content hash of the index's bytes.
+pub(super) fn read_index_hashed(out_dir: &Path) -> Result<Option<(Index, String)>, EmitError> {
     let path = out_dir.join(INDEX_PATH);
     let bytes = match fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_err("read", &path)(e)),
     };
-    parse_index(&path, &bytes).map(Some)
+    let index = parse_index(&path, &bytes)?;
+    Ok(Some((index, super::content_hash(&bytes))))
 }
 
 /// The index in `bytes` (read from `path`, which errors name), checked: every path clean and

@@ -45,6 +45,7 @@ mod quick;
 mod swap;
 mod target;
 
+use index::read_index_hashed;
 pub use index::{Index, parse_index, read_index};
 use paths::{ancestors, path_error, rel_to_path, validate_tree};
 use plan::{Plan, plan};
@@ -92,13 +93,32 @@ impl Tree {
         }
     }
 
-    /// Every path of the tree with its size.
-    pub fn sizes(&self) -> BTreeMap<String, u64> {
-        self.files
+    /// Every path of the tree with its size, in path order (no path is in both maps). An
+    /// iterator, not a map: the records of a 35k-file build need no copy of every path.
+    pub fn sizes(&self) -> impl Iterator<Item = (&str, u64)> {
+        let mut files = self
+            .files
             .iter()
-            .map(|(p, b)| (p.clone(), b.len() as u64))
-            .chain(self.known.iter().map(|(p, k)| (p.clone(), k.len)))
-            .collect()
+            .map(|(p, b)| (p.as_str(), b.len() as u64))
+            .peekable();
+        let mut known = self
+            .known
+            .iter()
+            .map(|(p, k)| (p.as_str(), k.len))
+            .peekable();
+        std::iter::from_fn(move || match (files.peek(), known.peek()) {
+            (Some(f), Some(k)) if k.0 < f.0 => known.next(),
+            (Some(_), _) => files.next(),
+            (None, _) => known.next(),
+        })
+    }
+
+    /// The size of the file at `path`.
+    pub fn size_of(&self, path: &str) -> Option<u64> {
+        match self.files.get(path) {
+            Some(b) => Some(b.len() as u64),
+            None => self.known.get(path).map(|k| k.len),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -281,15 +301,21 @@ pub fn interrupted(out_dir: &Path) -> bool {
 
 /// Writes `tree` into `out_dir` (see the module documentation for the guarantees).
 pub fn emit(out_dir: &Path, tree: &Tree, meta: &IndexMeta) -> Result<EmitReport, EmitError> {
-    emit_with(out_dir, tree, meta, &Options::default()).map(|(report, _)| report)
+    emit_with(out_dir, tree, meta, &Options::default()).map(|e| e.report)
 }
 
-/// [`emit`], also giving the index it wrote (every file's content hash).
-pub fn emit_indexed(
-    out_dir: &Path,
-    tree: &Tree,
-    meta: &IndexMeta,
-) -> Result<(EmitReport, Index), EmitError> {
+/// What [`emit_indexed`] did and wrote.
+#[derive(Debug)]
+pub struct Emitted {
+    pub report: EmitReport,
+    /// The index it wrote (every file's content hash)…
+    pub index: Index,
+    /// …and the content hash of that index's bytes, as they are on disk now.
+    pub index_hash: String,
+}
+
+/// [`emit`], also giving the index it wrote.
+pub fn emit_indexed(out_dir: &Path, tree: &Tree, meta: &IndexMeta) -> Result<Emitted, EmitError> {
     emit_with(out_dir, tree, meta, &Options::default())
 }
 
@@ -347,7 +373,7 @@ fn emit_with(
     tree: &Tree,
     meta: &IndexMeta,
     opts: &Options,
-) -> Result<(EmitReport, Index), EmitError> {
+) -> Result<Emitted, EmitError> {
     // The paths are checked (one thread) while the files are hashed (the others).
     let (problems, files) = rayon::join(
         || validate_tree(tree),
@@ -372,7 +398,7 @@ fn emit_with(
         platc_version: meta.platc_version.clone(),
         source_commit: meta.source_commit.clone(),
     };
-    let report = match fs::symlink_metadata(&target.dir) {
+    let (report, index_hash) = match fs::symlink_metadata(&target.dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => match tree.known.keys().next() {
             Some(p) => Err(EmitError::Stale(p.clone())),
             None => first_build(&target, tree, &index, opts),
@@ -384,7 +410,11 @@ fn emit_with(
             problem: "exists and is not a directory".into(),
         }),
     }?;
-    Ok((report, index))
+    Ok(Emitted {
+        report,
+        index,
+        index_hash,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,8 +425,9 @@ fn first_build(
     tree: &Tree,
     index: &Index,
     opts: &Options,
-) -> Result<EmitReport, EmitError> {
+) -> Result<(EmitReport, String), EmitError> {
     let staging = target.stage_path(Stage::New);
+    let index_bytes = index.to_bytes();
     let staged = (|| {
         let mut out = Staging::create(&staging)?;
         let files: Vec<(&str, &[u8])> = tree
@@ -405,7 +436,7 @@ fn first_build(
             .map(|(rel, bytes)| (rel.as_str(), bytes.as_slice()))
             .collect();
         out.write_all(&files)?;
-        out.write(INDEX_PATH, &index.to_bytes())?;
+        out.write(INDEX_PATH, &index_bytes)?;
         sync_tree(&staging)
     })();
     if let Err(e) = staged {
@@ -418,10 +449,11 @@ fn first_build(
         return Err(io_err("move the new output into place at", &target.dir)(e));
     }
     sync_dir(&target.parent);
-    Ok(EmitReport {
+    let report = EmitReport {
         written: tree.files.keys().cloned().collect(),
         ..EmitReport::default()
-    })
+    };
+    Ok((report, content_hash(&index_bytes)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -448,11 +480,18 @@ fn rebuild(
     tree: &Tree,
     index: &Index,
     opts: &Options,
-) -> Result<EmitReport, EmitError> {
+) -> Result<(EmitReport, String), EmitError> {
     let live = &target.dir;
     // Reading the old index and writing the new one's bytes are each one thread's work.
-    let (previous, new_index_bytes) = rayon::join(|| read_index(live), || index.to_bytes());
-    let previous = previous?;
+    let (previous, (new_index_bytes, index_hash)) = rayon::join(
+        || read_index_hashed(live),
+        || {
+            let bytes = index.to_bytes();
+            let hash = content_hash(&bytes);
+            (bytes, hash)
+        },
+    );
+    let (previous, previous_hash) = previous?.unzip();
     // A small change to an output as its index describes it needs no scan of the output.
     let quick = previous
         .as_ref()
@@ -466,11 +505,12 @@ fn rebuild(
         None => plan(live, tree, previous.as_ref(), &index.files)?,
     };
     if plan.report.written.is_empty() && plan.report.removed.is_empty() {
-        // The index serialises deterministically: equal content, equal bytes.
-        if previous.as_ref() != Some(index) {
+        // Compared by bytes, not content: the build cache records the hash of the bytes on
+        // disk, and an index another version formatted differently is rewritten once.
+        if previous_hash.as_ref() != Some(&index_hash) {
             replace_index(live, &new_index_bytes)?;
         }
-        return Ok(plan.report);
+        return Ok((plan.report, index_hash));
     }
     let changed = plan.report.written.len() + plan.report.removed.len();
     if !plan.replaces_dir && patch::worth_it(changed, tree.len()) {
@@ -489,7 +529,7 @@ fn rebuild(
             &new_index_bytes,
             opts,
         )?;
-        return Ok(plan.report);
+        return Ok((plan.report, index_hash));
     }
     let staging = target.stage_path(Stage::New);
     if let Err(e) = stage_rebuild(live, &staging, tree, &new_index_bytes, &plan) {
@@ -498,7 +538,7 @@ fn rebuild(
     }
     opts.checkpoint(Fault::AfterStaging)?;
     swap(target, &staging, opts)?;
-    Ok(plan.report)
+    Ok((plan.report, index_hash))
 }
 
 fn not_owned(rel: &str, why: &str) -> PathProblem {
@@ -856,6 +896,66 @@ mod tests {
         );
     }
 
+    /// The build cache records the index's hash as emit reports it, so it must be the hash of
+    /// the bytes on disk after every kind of emit: first build, patch, swap, no change, and no
+    /// change over an index formatted differently (rewritten once, then left alone).
+    #[test]
+    fn the_reported_index_hash_is_that_of_the_index_on_disk() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let on_disk = || content_hash(&fs::read(out.join(INDEX_PATH)).expect("index"));
+        let many: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("f{i}.yaml"), format!("v: {i}\n")))
+            .collect();
+        let mut files: Vec<(&str, &str)> =
+            many.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+        let steps = [
+            tree(&files),
+            {
+                files[0].1 = "v: patched\n";
+                tree(&files)
+            },
+            tree(&files),
+            tree(&[("a.yaml", "swapped: 1\n")]),
+        ];
+        for (i, t) in steps.iter().enumerate() {
+            let emitted = emit_indexed(&out, t, &meta()).expect("emit");
+            assert_eq!(emitted.index_hash, on_disk(), "step {i}");
+        }
+        // The same content, other formatting: no output changes, the index is rewritten.
+        let compact =
+            serde_json::to_vec(&read_index(&out).expect("read").expect("some")).expect("json");
+        fs::write(out.join(INDEX_PATH), &compact).expect("write");
+        let emitted = emit_indexed(&out, &steps[3], &meta()).expect("emit");
+        assert!(emitted.report.written.is_empty());
+        assert_eq!(emitted.index_hash, on_disk());
+        assert_ne!(content_hash(&compact), on_disk());
+    }
+
+    #[test]
+    fn tree_sizes_are_every_path_once_in_order() {
+        let mut t = tree(&[("a", "1"), ("c/x", "333")]);
+        t.known.insert(
+            "b".into(),
+            Known {
+                hash: content_hash(b"22"),
+                len: 2,
+            },
+        );
+        t.known.insert(
+            "d".into(),
+            Known {
+                hash: content_hash(b""),
+                len: 0,
+            },
+        );
+        let sizes: Vec<(&str, u64)> = t.sizes().collect();
+        assert_eq!(sizes, [("a", 1), ("b", 2), ("c/x", 3), ("d", 0)]);
+        assert_eq!(t.size_of("b"), Some(2));
+        assert_eq!(t.size_of("c/x"), Some(3));
+        assert_eq!(t.size_of("e"), None);
+    }
+
     #[test]
     fn a_rebuild_compares_owned_files_by_their_indexed_hash_not_by_reading_them() {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -1197,8 +1297,9 @@ mod tests {
                     "out".into()
                 ]
             );
-            let (report, _) =
-                emit_with(&out, &v2, &meta(), &with(None, no_exchange)).expect("recover");
+            let report = emit_with(&out, &v2, &meta(), &with(None, no_exchange))
+                .expect("recover")
+                .report;
             assert_eq!(
                 (report.written, report.removed),
                 (vec!["a.yaml".to_string()], vec!["gone.yaml".to_string()])
@@ -1254,7 +1355,9 @@ mod tests {
         assert!(!out.exists(), "the window this test is about");
         // A read-only look does not repair, the next emit does.
         assert_eq!(read_index(&out).expect("read"), None);
-        let (report, _) = emit_with(&out, &v2, &meta(), &with(None, true)).expect("recover");
+        let report = emit_with(&out, &v2, &meta(), &with(None, true))
+            .expect("recover")
+            .report;
         assert_eq!(report.written, ["a.yaml"]);
         let mut want = before;
         want.insert("a.yaml".into(), "v2\n".into());

@@ -27,28 +27,72 @@ enum Stop {
 }
 
 /// Provisions the instances in `order`, recording each one's outputs in `st.outputs` for the
-/// instances after it, and each failure in `st.failed`.
+/// instances after it, and each failure in `st.failed`. Instances whose params read no output
+/// of another one still unprovisioned are provisioned side by side: `order` is cut into levels
+/// (an instance one above the highest of those it needs), each level in parallel, the results
+/// applied in `order`'s order, so the outcome is the sequential one.
 pub(super) fn provision_all(
     st: &mut EnvState<'_>,
     templates: &Templates,
     order: Vec<String>,
     diags: &mut Diagnostics,
 ) -> BTreeMap<String, Instance> {
+    use rayon::prelude::*;
     let cx = Contexts::new(st);
     let mut instances = BTreeMap::new();
-    for ikey in order {
-        match provision(st, templates, &cx, &ikey, diags) {
-            Ok(instance) => {
-                st.outputs.insert(ikey.clone(), instance.outputs.clone());
-                instances.insert(ikey, instance);
+    for level in levels(order, &st.needs) {
+        let done: Vec<(String, Result<Instance, Stop>, Diagnostics)> = level
+            .into_par_iter()
+            .map(|ikey| {
+                let mut mine = Diagnostics::new();
+                let r = provision(st, templates, &cx, &ikey, &mut mine);
+                (ikey, r, mine)
+            })
+            .collect();
+        for (ikey, r, mine) in done {
+            diags.extend(mine);
+            match r {
+                Ok(instance) => {
+                    st.outputs.insert(ikey.clone(), instance.outputs.clone());
+                    instances.insert(ikey, instance);
+                }
+                Err(Stop::Failed) => {
+                    st.failed.instances.insert(ikey);
+                }
+                Err(Stop::Skipped) => {}
             }
-            Err(Stop::Failed) => {
-                st.failed.instances.insert(ikey);
-            }
-            Err(Stop::Skipped) => {}
         }
     }
     instances
+}
+
+/// `order` (topological: every instance after those it needs) cut into levels: level 0 needs
+/// nothing, level n needs something of level n-1 and nothing above. Within a level, `order`'s
+/// order is kept.
+fn levels(order: Vec<String>, needs: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    let mut level_of: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut levels: Vec<Vec<String>> = Vec::new();
+    let at: Vec<usize> = order
+        .iter()
+        .map(|k| {
+            let l = needs
+                .get(k)
+                .into_iter()
+                .flatten()
+                .filter_map(|n| level_of.get(n.as_str()).map(|l| l + 1))
+                .max()
+                .unwrap_or(0);
+            level_of.insert(k, l);
+            l
+        })
+        .collect();
+    for (k, l) in order.into_iter().zip(at) {
+        if levels.len() <= l {
+            levels.resize_with(l + 1, Vec::new);
+        }
+        levels[l].push(k);
+    }
+    levels
 }
 
 fn provision(
@@ -353,4 +397,33 @@ pub fn resource_labels(
         "platc.dev/team": team,
         "platc.dev/environment": env,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needs(pairs: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
+        pairs
+            .iter()
+            .map(|(k, ns)| (k.to_string(), ns.iter().map(|n| n.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn levels_keep_order_within_a_level_and_put_each_instance_above_what_it_needs() {
+        let order: Vec<String> = ["a", "c", "b", "d", "e"].map(String::from).to_vec();
+        let needs = needs(&[("c", &["a"]), ("d", &["c", "b"]), ("e", &["b"])]);
+        assert_eq!(
+            levels(order, &needs),
+            vec![vec!["a", "b"], vec!["c", "e"], vec!["d"]]
+        );
+    }
+
+    #[test]
+    fn a_need_outside_the_order_does_not_raise_a_level() {
+        // A failed first consumer's instance is never in the order; what needs it stays low.
+        let order: Vec<String> = vec!["b".into()];
+        assert_eq!(levels(order, &needs(&[("b", &["gone"])])), vec![vec!["b"]]);
+    }
 }
