@@ -105,9 +105,15 @@ pub fn build_observed(
     // The memo file is parsed beside the load: it does not depend on the platform, only its
     // salt does.
     laps.enter("load + render memo read");
-    let (loaded, stored) = rayon::join(
+    // So is the output's index, which emit needs (parsing 35k entries takes a thread a while).
+    let (loaded, (stored, ahead)) = rayon::join(
         || pipeline::load(root, &opts),
-        || memo::Stored::read(root, out_dir),
+        || {
+            rayon::join(
+                || memo::Stored::read(root, out_dir),
+                || emit::ReadAhead::of(out_dir),
+            )
+        },
     );
     let (platform, workloads) = loaded?;
     let recorded = cache::Recorded::of(&platform, &workloads);
@@ -119,7 +125,7 @@ pub fn build_observed(
     laps.enter("tree");
     let (tree, owners) = comp.into_tree_with_owners();
     laps.enter("emit");
-    let (emitted, tree, owners) = match emit::emit_indexed(out_dir, &tree, meta) {
+    let (emitted, tree, owners) = match emit::emit_indexed(out_dir, &tree, meta, Some(ahead)) {
         Ok(emitted) => (emitted, tree, owners),
         Err(EmitError::Stale(_)) => rebuild_unmemoised(root, out_dir, &opts, meta, memo.as_ref())?,
         Err(e) => return Err(e.into()),
@@ -170,6 +176,6 @@ fn rebuild_unmemoised(
     let memo = memo.map(Memo::emptied);
     let comp = pipeline::compile_with_memo(platform, workloads, opts, memo.as_ref())?;
     let (tree, owners) = comp.into_tree_with_owners();
-    let emitted = emit::emit_indexed(out_dir, &tree, meta)?;
+    let emitted = emit::emit_indexed(out_dir, &tree, meta, None)?;
     Ok((emitted, tree, owners))
 }

@@ -98,6 +98,59 @@ pub(super) fn read_index_hashed(out_dir: &Path) -> Result<Option<(Index, String)
     Ok(Some((index, super::content_hash(&bytes))))
 }
 
+/// The output's index read ahead of emit (beside the load, where a core is idle), with what
+/// identifies the file it came from: emit takes it only while the file there is still that one
+/// (platc replaces the index by renaming a new file over it, and recovery or another build in
+/// between would have done so), else reads the index again.
+#[derive(Debug)]
+pub struct ReadAhead {
+    seen: Option<Identity>,
+    read: Result<Option<(Index, String)>, EmitError>,
+}
+
+/// Device, inode, size and modification time of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Identity(u64, u64, u64, i64, i64);
+
+fn identity(path: &Path) -> Option<Identity> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::metadata(path).ok()?;
+        Some(Identity(
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec(),
+        ))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+impl ReadAhead {
+    /// Reads the index of `out_dir` now. Nothing is kept when there is none (a first build).
+    pub fn of(out_dir: &Path) -> ReadAhead {
+        let path = out_dir.join(INDEX_PATH);
+        let seen = identity(&path);
+        let read = match seen {
+            Some(_) => read_index_hashed(out_dir),
+            None => Ok(None),
+        };
+        ReadAhead { seen, read }
+    }
+
+    /// What was read, if the index of `live` is still the file it was read from.
+    pub(super) fn still(self, live: &Path) -> Option<Result<Option<(Index, String)>, EmitError>> {
+        let seen = self.seen?;
+        (identity(&live.join(INDEX_PATH)) == Some(seen)).then_some(self.read)
+    }
+}
+
 /// The index in `bytes` (read from `path`, which errors name), checked: every path clean and
 /// inside the tree, every hash well-formed. The reader's seam for the fuzzer.
 pub fn parse_index(path: &Path, bytes: &[u8]) -> Result<Index, EmitError> {

@@ -46,7 +46,7 @@ mod swap;
 mod target;
 
 use index::read_index_hashed;
-pub use index::{Index, parse_index, read_index};
+pub use index::{Index, ReadAhead, parse_index, read_index};
 use paths::{ancestors, path_error, rel_to_path, validate_tree};
 use plan::{Plan, plan};
 use swap::*;
@@ -314,9 +314,15 @@ pub struct Emitted {
     pub index_hash: String,
 }
 
-/// [`emit`], also giving the index it wrote.
-pub fn emit_indexed(out_dir: &Path, tree: &Tree, meta: &IndexMeta) -> Result<Emitted, EmitError> {
-    emit_with(out_dir, tree, meta, &Options::default())
+/// [`emit`], also giving the index it wrote. `ahead`: the output's index as read earlier in the
+/// build, used if it is still the one there.
+pub fn emit_indexed(
+    out_dir: &Path,
+    tree: &Tree,
+    meta: &IndexMeta,
+    ahead: Option<ReadAhead>,
+) -> Result<Emitted, EmitError> {
+    emit_ahead(out_dir, tree, meta, &Options::default(), ahead)
 }
 
 /// Points where tests simulate a crash.
@@ -374,6 +380,16 @@ fn emit_with(
     meta: &IndexMeta,
     opts: &Options,
 ) -> Result<Emitted, EmitError> {
+    emit_ahead(out_dir, tree, meta, opts, None)
+}
+
+fn emit_ahead(
+    out_dir: &Path,
+    tree: &Tree,
+    meta: &IndexMeta,
+    opts: &Options,
+    ahead: Option<ReadAhead>,
+) -> Result<Emitted, EmitError> {
     // The paths are checked (one thread) while the files are hashed (the others).
     let (problems, files) = rayon::join(
         || validate_tree(tree),
@@ -404,7 +420,7 @@ fn emit_with(
             None => first_build(&target, tree, &index, opts),
         },
         Err(e) => Err(io_err("inspect", &target.dir)(e)),
-        Ok(m) if m.is_dir() => rebuild(&target, tree, &index, opts),
+        Ok(m) if m.is_dir() => rebuild(&target, tree, &index, opts, ahead),
         Ok(_) => Err(EmitError::OutDir {
             path: target.dir.clone(),
             problem: "exists and is not a directory".into(),
@@ -480,11 +496,16 @@ fn rebuild(
     tree: &Tree,
     index: &Index,
     opts: &Options,
+    ahead: Option<ReadAhead>,
 ) -> Result<(EmitReport, String), EmitError> {
     let live = &target.dir;
-    // Reading the old index and writing the new one's bytes are each one thread's work.
+    // Reading the old index (unless it was read ahead) and writing the new one's bytes are
+    // each one thread's work.
     let (previous, (new_index_bytes, index_hash)) = rayon::join(
-        || read_index_hashed(live),
+        || match ahead.and_then(|a| a.still(live)) {
+            Some(read) => read,
+            None => read_index_hashed(live),
+        },
         || {
             let bytes = index.to_bytes();
             let hash = content_hash(&bytes);
@@ -919,17 +940,49 @@ mod tests {
             tree(&[("a.yaml", "swapped: 1\n")]),
         ];
         for (i, t) in steps.iter().enumerate() {
-            let emitted = emit_indexed(&out, t, &meta()).expect("emit");
+            let emitted = emit_indexed(&out, t, &meta(), None).expect("emit");
             assert_eq!(emitted.index_hash, on_disk(), "step {i}");
         }
         // The same content, other formatting: no output changes, the index is rewritten.
         let compact =
             serde_json::to_vec(&read_index(&out).expect("read").expect("some")).expect("json");
         fs::write(out.join(INDEX_PATH), &compact).expect("write");
-        let emitted = emit_indexed(&out, &steps[3], &meta()).expect("emit");
+        let emitted = emit_indexed(&out, &steps[3], &meta(), None).expect("emit");
         assert!(emitted.report.written.is_empty());
         assert_eq!(emitted.index_hash, on_disk());
         assert_ne!(content_hash(&compact), on_disk());
+    }
+
+    /// An index read ahead is taken only while it is still the file there: after another
+    /// emit replaced it, emit reads it again (a stale one would leave `x` behind, unknown).
+    #[test]
+    fn an_index_read_ahead_is_not_trusted_once_replaced() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        emit(&out, &tree(&[("a.yaml", "a\n")]), &meta()).expect("first");
+        let unchanged = ReadAhead::of(&out);
+        let stale = ReadAhead::of(&out);
+        assert!(
+            unchanged
+                .still(&out)
+                .is_some_and(|r| r.is_ok_and(|i| i.is_some()))
+        );
+        emit(
+            &out,
+            &tree(&[("a.yaml", "a\n"), ("x.yaml", "x\n")]),
+            &meta(),
+        )
+        .expect("second");
+        let emitted =
+            emit_indexed(&out, &tree(&[("a.yaml", "a\n")]), &meta(), Some(stale)).expect("third");
+        assert_eq!(emitted.report.removed, ["x.yaml"]);
+        assert!(!out.join("x.yaml").exists());
+        // Before any build there is nothing to read ahead, and nothing is taken.
+        assert!(
+            ReadAhead::of(&tmp.path().join("none"))
+                .still(&out)
+                .is_none()
+        );
     }
 
     #[test]
