@@ -603,11 +603,7 @@ fn stage_rebuild(
         .partition(|(rel, _)| plan.unchanged.contains(*rel));
     unchanged.extend(tree.known.keys().map(|rel| (rel.as_str(), &[][..])));
     out.write_all(&changed)?;
-    for (rel, _) in &unchanged {
-        if let Some(parent) = rel_to_path(rel).parent() {
-            out.dir(parent)?;
-        }
-    }
+    out.dirs_of(unchanged.iter().map(|(rel, _)| *rel))?;
     {
         use rayon::prelude::*;
         unchanged.par_iter().try_for_each(|(rel, _)| {
@@ -701,15 +697,57 @@ impl<'a> Staging<'a> {
     /// most of a first build's time, and the kernel does it on every core).
     fn write_all(&mut self, files: &[(&str, &[u8])]) -> Result<(), EmitError> {
         use rayon::prelude::*;
-        for (rel, _) in files {
-            if let Some(parent) = rel_to_path(rel).parent() {
-                self.dir(parent)?;
-            }
-        }
+        self.dirs_of(files.iter().map(|(rel, _)| *rel))?;
         let root = self.root;
         files
             .par_iter()
             .try_for_each(|(rel, bytes)| write_new(&root.join(rel_to_path(rel)), bytes))
+    }
+
+    /// Every directory the files at `rels` need, made a level at a time (a level's directories
+    /// in parallel, after their parents): 4,800 directories one after another were a serial
+    /// tenth of a cold build's emit.
+    fn dirs_of<'r>(&mut self, rels: impl Iterator<Item = &'r str>) -> Result<(), EmitError> {
+        use rayon::prelude::*;
+        let mut needed: BTreeSet<&str> = BTreeSet::new();
+        let mut last = None;
+        for rel in rels {
+            let Some((parent, _)) = rel.rsplit_once('/') else {
+                continue;
+            };
+            // Files come sorted, so most share the previous one's directory.
+            if last == Some(parent) {
+                continue;
+            }
+            last = Some(parent);
+            let mut dir = parent;
+            while needed.insert(dir) {
+                match dir.rsplit_once('/') {
+                    Some((up, _)) => dir = up,
+                    None => break,
+                }
+            }
+        }
+        let mut levels: Vec<Vec<&str>> = Vec::new();
+        for dir in needed {
+            if self.made.contains(&rel_to_path(dir)) {
+                continue;
+            }
+            let depth = dir.matches('/').count();
+            if levels.len() <= depth {
+                levels.resize_with(depth + 1, Vec::new);
+            }
+            levels[depth].push(dir);
+        }
+        let root = self.root;
+        for level in levels {
+            level.par_iter().try_for_each(|dir| {
+                let path = root.join(rel_to_path(dir));
+                fs::create_dir(&path).map_err(io_err("create directory", &path))
+            })?;
+            self.made.extend(level.into_iter().map(rel_to_path));
+        }
+        Ok(())
     }
 
     /// Creates `root/rel` with `bytes`; never writes through an existing file.
