@@ -412,19 +412,22 @@ impl Compilation {
     /// objects become the documents of its `manifest.yaml`, in the order of their own paths (so
     /// they are sorted like the files of the `files` layout).
     fn assemble(&self, rendered: Vec<(String, Vec<u8>)>, readme: String) -> Tree {
-        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        use rayon::prelude::*;
+        let mut own: Vec<(String, Vec<u8>)> = Vec::with_capacity(rendered.len());
         let mut by_file: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
         for (path, bytes) in rendered {
             match self.layout.file_of(&path) {
                 // An object of its own file (every one in the files layout): its bytes as they are.
-                std::borrow::Cow::Borrowed(_) => {
-                    files.insert(path, bytes);
-                }
+                std::borrow::Cow::Borrowed(_) => own.push((path, bytes)),
                 std::borrow::Cow::Owned(file) => {
                     by_file.entry(file).or_default().insert(path, bytes);
                 }
             }
         }
+        // Sorted first, the map is built in one pass instead of 35k searching inserts. Paths
+        // are unique (checked when the objects were rendered).
+        own.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut files: BTreeMap<String, Vec<u8>> = own.into_iter().collect();
         for (file, docs) in by_file {
             let len = docs.values().map(|d| d.len() + 4).sum();
             let mut bytes = Vec::with_capacity(len);
