@@ -537,21 +537,43 @@ impl Owners {
                     .filter_map(|n| self.ids.get(&(env.clone(), n.clone())).copied())
             })
             .collect();
-        for (path, owner) in std::mem::take(&mut self.files) {
+        // The index and the tree's sizes are both sorted by path: walked side by side, each
+        // file's owner looked up by hash (two searches of 35k-entry maps per file were a serial
+        // part of recording a cold build).
+        let mut sizes = tree.sizes().peekable();
+        for (path, hash) in hashes {
+            let len = loop {
+                match sizes.peek() {
+                    Some((p, _)) if *p < path.as_str() => {
+                        sizes.next();
+                    }
+                    Some((p, len)) if *p == path.as_str() => break Some(*len),
+                    _ => break None,
+                }
+            };
+            let Some((path, owner)) = self.files.remove_entry(path.as_str()) else {
+                continue;
+            };
             let Some(id) = owner.filter(|id| !reused.contains(id)) else {
                 continue;
             };
-            match (hashes.get(&path), tree.size_of(&path)) {
-                (Some(hash), Some(len)) => files_of.entry(id).or_default().push(NodeFile {
+            match len {
+                Some(len) => files_of.entry(id).or_default().push(NodeFile {
                     path,
                     hash: hash.clone(),
                     len,
                 }),
-                _ => {
+                None => {
                     lost.insert(id);
                 }
             }
         }
+        // Files the index does not list were not written: their nodes have nothing to reuse.
+        lost.extend(
+            self.files
+                .drain()
+                .filter_map(|(_, owner)| owner.filter(|id| !reused.contains(id))),
+        );
         let mut out: BTreeMap<String, BTreeMap<String, Entry>> = BTreeMap::new();
         for (env, keys) in std::mem::take(&mut self.keys) {
             let mut reused = self.reused.remove(&env).unwrap_or_default();
