@@ -272,6 +272,24 @@ pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
     Diagnostics::all(results).map(|planes| planes.into_iter().flatten().collect())
 }
 
+/// `f` over `items` in parallel, each item's objects and errors kept in `items`' order, so the
+/// result is the sequential loop's. A plane's workloads were rendered one after another: the
+/// heaviest plane of the last environment was a serial tail of a cold build.
+pub fn par_each<T: Sync>(
+    items: &[T],
+    f: impl Fn(&T) -> (Vec<Object>, Diagnostics) + Sync + Send,
+) -> (Vec<Object>, Diagnostics) {
+    use rayon::prelude::*;
+    let parts: Vec<(Vec<Object>, Diagnostics)> = items.par_iter().map(f).collect();
+    let mut out = Vec::with_capacity(parts.iter().map(|(o, _)| o.len()).sum());
+    let mut diags = Diagnostics::new();
+    for (objects, d) in parts {
+        out.extend(objects);
+        diags.extend(d);
+    }
+    (out, diags)
+}
+
 /// Every manifest to canonical YAML bytes, in parallel, dropping the values.
 pub fn into_bytes(objects: Vec<Object>) -> Vec<Object> {
     use rayon::prelude::*;

@@ -143,41 +143,14 @@ impl PlaneRenderer for MonitoringPlane {
             .get(env)
             .is_some_and(|e| e.env_type == "production");
 
-        for w in &cx.res.workloads {
+        let (objects, d) = crate::render::par_each(&cx.res.workloads, |w| {
             if !cx.fresh(&workload_id(&w.name)) {
-                continue;
+                return Default::default();
             }
-            let scrape = match scrape_target(w) {
-                Ok(s) => s,
-                Err(d) => {
-                    diags.push(d);
-                    continue;
-                }
-            };
-            if let Some(s) = &scrape {
-                if let Some(p) = providers.get(SERVICE_MONITOR_KIND) {
-                    let sm = service_monitor(cx.platform, env, w, s, p.as_deref());
-                    let why = why::service_monitor(cx, w);
-                    out.push(cx.finish(workload_obj(env, w, sm).with_origins(why)));
-                }
-                if let (Some(slo), Some(p)) = (&w.profile.slo, providers.get(PROMETHEUS_RULE_KIND))
-                    && has_objectives(&w.profile.slo)
-                {
-                    match prometheus_rule(cx.platform, env, production, w, slo, p.as_deref()) {
-                        Ok(v) => out.push(cx.finish(
-                            workload_obj(env, w, v).with_origins(why::prometheus_rule(cx, w)),
-                        )),
-                        Err(d) => diags.push(d),
-                    }
-                }
-            }
-            let board = dashboards::workload_dashboard(cx.platform, env, w, scrape.as_ref());
-            let name = format!("{}-dashboard", w.name);
-            let labels = workload_labels(cx.platform, env, &w.team, &w.name);
-            let cm = dashboards::config_map(name, &w.namespace, &w.team, labels, env, &board);
-            let why = why::workload_dashboard(cx, w);
-            out.push(cx.finish(workload_obj(env, w, cm).with_origins(why)));
-        }
+            workload_objects(cx, w, &providers, production)
+        });
+        out.extend(objects);
+        diags.extend(d);
 
         for (ns, team) in cx.res.namespaces() {
             if !cx.fresh(&namespace_id(ns)) {
@@ -205,6 +178,47 @@ impl PlaneRenderer for MonitoringPlane {
         }
         diags.into_result(out)
     }
+}
+
+/// A workload's monitoring objects: its ServiceMonitor and SLO rules when it is scraped (and
+/// the cluster has the operator), and its dashboard.
+fn workload_objects(
+    cx: &EnvCx<'_>,
+    w: &RWorkload,
+    providers: &BTreeMap<String, Option<String>>,
+    production: bool,
+) -> (Vec<Object>, Diagnostics) {
+    let env = cx.res.env.as_str();
+    let mut out = Vec::new();
+    let mut diags = Diagnostics::new();
+    let scrape = match scrape_target(w) {
+        Ok(s) => s,
+        Err(d) => return (out, d.into()),
+    };
+    if let Some(s) = &scrape {
+        if let Some(p) = providers.get(SERVICE_MONITOR_KIND) {
+            let sm = service_monitor(cx.platform, env, w, s, p.as_deref());
+            let why = why::service_monitor(cx, w);
+            out.push(cx.finish(workload_obj(env, w, sm).with_origins(why)));
+        }
+        if let (Some(slo), Some(p)) = (&w.profile.slo, providers.get(PROMETHEUS_RULE_KIND))
+            && has_objectives(&w.profile.slo)
+        {
+            match prometheus_rule(cx.platform, env, production, w, slo, p.as_deref()) {
+                Ok(v) => out.push(
+                    cx.finish(workload_obj(env, w, v).with_origins(why::prometheus_rule(cx, w))),
+                ),
+                Err(d) => diags.push(d),
+            }
+        }
+    }
+    let board = dashboards::workload_dashboard(cx.platform, env, w, scrape.as_ref());
+    let name = format!("{}-dashboard", w.name);
+    let labels = workload_labels(cx.platform, env, &w.team, &w.name);
+    let cm = dashboards::config_map(name, &w.namespace, &w.team, labels, env, &board);
+    let why = why::workload_dashboard(cx, w);
+    out.push(cx.finish(workload_obj(env, w, cm).with_origins(why)));
+    (out, diags)
 }
 
 /// Kind → the installed component serving it, with its Helm release name when it has a chart.

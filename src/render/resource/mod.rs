@@ -98,28 +98,26 @@ impl PlaneRenderer for ResourcePlane {
             .iter()
             .map(|i| (i.key.as_str(), i))
             .collect();
-        for w in cx
-            .res
-            .workloads
-            .iter()
-            .filter(|w| cx.fresh(&workload_id(&w.name)))
-        {
-            match render_workload(cx, w, &by_key) {
-                Ok(objs) => out.extend(cx.finish_all(objs)),
-                Err(d) => diags.extend(d),
+        let finished = |r: Result<Vec<Object>, Diagnostics>| match r {
+            Ok(objs) => (cx.finish_all(objs).collect(), Diagnostics::new()),
+            Err(d) => (Vec::new(), d),
+        };
+        let (objects, d) = crate::render::par_each(&cx.res.workloads, |w| {
+            if !cx.fresh(&workload_id(&w.name)) {
+                return Default::default();
             }
-        }
-        for i in cx
-            .res
-            .instances
-            .iter()
-            .filter(|i| cx.fresh(&resource_id(&i.key)))
-        {
-            match render_instance(cx, i) {
-                Ok(objs) => out.extend(cx.finish_all(objs)),
-                Err(d) => diags.extend(d),
+            finished(render_workload(cx, w, &by_key))
+        });
+        out.extend(objects);
+        diags.extend(d);
+        let (objects, d) = crate::render::par_each(&cx.res.instances, |i| {
+            if !cx.fresh(&resource_id(&i.key)) {
+                return Default::default();
             }
-        }
+            finished(render_instance(cx, i))
+        });
+        out.extend(objects);
+        diags.extend(d);
         diags.into_result(out)
     }
 }

@@ -79,12 +79,17 @@ impl PlaneRenderer for SecurityPlane {
             }
         }
 
-        for w in cx.res.workloads.iter() {
-            if cx.fresh(&workload_id(&w.name)) {
-                out.push(cx.finish(service_account(cx, w)));
-                out.push(cx.finish(workload_policy(cx, w, &endpoints)));
+        let (objects, _) = crate::render::par_each(&cx.res.workloads, |w| {
+            if !cx.fresh(&workload_id(&w.name)) {
+                return Default::default();
             }
-        }
+            let objects = vec![
+                cx.finish(service_account(cx, w)),
+                cx.finish(workload_policy(cx, w, &endpoints)),
+            ];
+            (objects, Diagnostics::new())
+        });
+        out.extend(objects);
         for i in cx
             .res
             .instances
