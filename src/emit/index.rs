@@ -27,9 +27,18 @@ impl Index {
     /// its per-value formatter calls: every build that writes anything writes the whole index,
     /// 37k entries at 1,000 workloads.
     pub fn to_bytes(&self) -> Vec<u8> {
-        // Writing a string into a Vec cannot fail.
+        // A string JSON writes as it is (every output path and hash) is copied between quotes;
+        // anything else goes through serde_json's escaping. Writing into a Vec cannot fail.
         let string = |out: &mut Vec<u8>, s: &str| {
-            let _ = serde_json::to_writer(&mut *out, s);
+            if s.bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+            {
+                out.push(b'"');
+                out.extend_from_slice(s.as_bytes());
+                out.push(b'"');
+            } else {
+                let _ = serde_json::to_writer(&mut *out, s);
+            }
         };
         let mut out = Vec::with_capacity(128 + self.files.len() * 112);
         out.extend_from_slice(b"{\n  \"files\": {");

@@ -1358,6 +1358,35 @@ mod tests {
         assert!(!out.exists(), "nothing written");
     }
 
+    /// Rendered and memo-kept paths are checked as one tree: a path in both, and a rendered
+    /// file below a kept one, are refused before anything is written.
+    #[test]
+    fn rendered_and_kept_paths_are_checked_together() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let mut t = tree(&[("a.yaml", "x"), ("k/x.yaml", "x"), ("m.yaml", "x")]);
+        for kept in ["a.yaml", "k", "z.yaml"] {
+            let known = Known {
+                hash: content_hash(b"x"),
+                len: 1,
+            };
+            t.known.insert(kept.into(), known);
+        }
+        let err = emit(&out, &t, &meta()).expect_err("invalid");
+        let EmitError::Rejected(problems) = &err else {
+            panic!("unexpected error {err}")
+        };
+        let got: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "output path `a.yaml` is both rendered and taken from the render memo",
+                "output path `k/x.yaml` is below `k`, which is also a file of the output",
+            ]
+        );
+        assert!(!out.exists(), "nothing written");
+    }
+
     #[test]
     fn crash_before_swap_leaves_old_tree_and_next_emit_recovers() {
         for no_exchange in [false, true] {
