@@ -8,6 +8,7 @@
 //! formats no path and allocates nothing for provenance.
 
 mod causes;
+mod labels;
 mod layers;
 mod placeholders;
 
@@ -22,6 +23,7 @@ pub use causes::{
     Sources, edge_origins, platform, profile_setting, provisioner_path, request_origins,
     service_links, workload_origin,
 };
+pub use labels::{Labelled, SELECTOR_KEYS, label_origins, record_labels};
 pub use layers::{profile_layers, team_origins};
 pub use placeholders::{placeholder_origins, placeholder_read};
 
@@ -222,9 +224,53 @@ impl Recorder {
         self.record(|| path.to_string(), origins);
     }
 
+    /// A value `v` made at `at` as a whole: each of its leaves by `why` (given the leaf's path
+    /// below `at`, so the part a leaf plays can be named).
+    pub fn spread(&mut self, at: &str, v: &Value, why: impl Fn(&str) -> Vec<Origin>) {
+        let Some(o) = &mut self.0 else {
+            return;
+        };
+        for rel in leaves(v) {
+            let chain = why(&rel);
+            o.0.entry(join(at, &rel)).or_default().extend(chain);
+        }
+    }
+
+    /// Each leaf of `v` (made at `at`) that has no record of its own gets the chain recorded
+    /// at its nearest recorded ancestor, after the part it plays there (`part`, given the
+    /// leaf's path below `at`): for values whose parts are all made by one recorded cause
+    /// through a fixed rule (a policy rule's peers and ports, made by its edge).
+    pub fn complete(&mut self, at: &str, v: &Value, part: impl Fn(&str) -> Option<Origin>) {
+        let Some(o) = &mut self.0 else {
+            return;
+        };
+        for rel in leaves(v) {
+            let path = join(at, &rel);
+            if o.0.contains_key(&path) {
+                continue;
+            }
+            let Some((_, above)) = o.of(&path) else {
+                continue;
+            };
+            let chain: Vec<Origin> = part(&rel).into_iter().chain(above.to_vec()).collect();
+            o.0.insert(path, chain);
+        }
+    }
+
     /// What was recorded (`None` when off).
     pub fn finish(self) -> Option<Box<Origins>> {
         self.0.map(Box::new)
+    }
+}
+
+/// `rel` (a path as [`leaves`] writes it) below `at`.
+fn join(at: &str, rel: &str) -> String {
+    if rel.is_empty() {
+        at.to_string()
+    } else if rel.starts_with('[') || at.is_empty() {
+        format!("{at}{rel}")
+    } else {
+        format!("{at}.{rel}")
     }
 }
 
