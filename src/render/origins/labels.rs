@@ -105,3 +105,24 @@ pub fn record_labels<'k>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_label_platc_gives_a_workload_has_a_rule() {
+        let p = crate::load::platform::load_embedded_platform().expect("the reference platform");
+        let labels = crate::render::workload_labels(&p, "prod", "t", "w");
+        let keys: Vec<&str> = labels.keys().map(String::as_str).collect();
+        let mut listed = crate::render::WORKLOAD_LABEL_KEYS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(keys, listed);
+        let l = Labelled::env(&p, "resource", "workload:w", "prod", Some("t"));
+        for k in keys.iter().chain(&SELECTOR_KEYS) {
+            let chain = label_origins(&l, k).expect("a rule");
+            assert!(chain.iter().any(Origin::is_located), "{k}");
+        }
+        assert!(label_origins(&l, "tier").is_none());
+    }
+}

@@ -23,6 +23,9 @@ pub(super) fn ns_labels(cx: &EnvCx<'_>, team: &str) -> Map<String, Value> {
 /// The identity every namespace object's `apiVersion`, `kind` and `metadata` come from: the
 /// renderer's rule for the namespace and the team setting that names the namespace.
 fn record_frame(cx: &EnvCx<'_>, rec: &mut Recorder, ns: &str, team: &str, rule: &'static str) {
+    if !rec.on() {
+        return;
+    }
     for field in ["apiVersion", "kind", "metadata", "metadata.name"] {
         rec.at(field, || {
             vec![
@@ -158,7 +161,27 @@ fn role_binding(cx: &EnvCx<'_>, ns: &str, team: &str, group: &str) -> Object {
     rec.at("subjects", || {
         vec![platform(cx.platform, &[format!("teams.{team}.group")])]
     });
-    // The subject has a `name`, which is how a field path selects it.
+    record_subject(cx, &mut rec, ns, team, group);
+    Object::manifest(
+        &namespace_dir(&cx.res.env, ns),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": role, "namespace": ns, "labels": ns_labels(cx, team)},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}],
+        }),
+        Plane::Security,
+        provenance_ns(ns),
+    )
+    .with_origins(rec)
+}
+
+/// The binding's subject, the team's group (a list item selected by its `name`).
+fn record_subject(cx: &EnvCx<'_>, rec: &mut Recorder, ns: &str, team: &str, group: &str) {
+    if !rec.on() {
+        return;
+    }
     let subject = crate::fieldpath::item("subjects", group);
     for field in ["apiGroup", "kind"] {
         rec.record(
@@ -176,19 +199,6 @@ fn role_binding(cx: &EnvCx<'_>, ns: &str, team: &str, group: &str) -> Object {
         || format!("{subject}.name"),
         || vec![platform(cx.platform, &[format!("teams.{team}.group")])],
     );
-    Object::manifest(
-        &namespace_dir(&cx.res.env, ns),
-        json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": role, "namespace": ns, "labels": ns_labels(cx, team)},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}],
-        }),
-        Plane::Security,
-        provenance_ns(ns),
-    )
-    .with_origins(rec)
 }
 
 /// Each leaf of the Role's `rules`, by the part of [`team_rules`] that made it.

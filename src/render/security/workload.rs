@@ -37,6 +37,9 @@ fn record_frame(cx: &EnvCx<'_>, rec: &mut Recorder, w: &RWorkload, rule: &'stati
 
 /// The workload's name, namespace and labels on an object made for it.
 fn record_identity(cx: &EnvCx<'_>, rec: &mut Recorder, w: &RWorkload) {
+    if !rec.on() {
+        return;
+    }
     rec.at("metadata.name", || workload_origin(cx, &w.name));
     rec.at("metadata.namespace", || team_origins(cx, w));
     let subject = workload_id(&w.name);
