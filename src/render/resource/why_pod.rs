@@ -109,7 +109,12 @@ fn container(y: &mut Why<'_, '_>, at: &str, c: &RContainer, first: bool) {
     }
     for e in &c.env {
         let o = env_var(y, score, sc, &e.name, &e.value);
-        y.put(item(&format!("{at}.env"), &e.name), o);
+        let var = item(&format!("{at}.env"), &e.name);
+        // The name is the variable's as written; what its placeholders read made the value.
+        let mut name: Vec<Origin> = o.first().cloned().into_iter().collect();
+        name.push(y.rule("the variable's name"));
+        y.put(format!("{var}.name"), name);
+        y.put(var, o);
     }
     if first {
         ports(y, &format!("{at}.ports"));
