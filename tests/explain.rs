@@ -526,3 +526,52 @@ fn a_catalog_relation_names_its_graph_edge_and_the_score_link_behind_it() {
     );
     assert!(!out.contains("can only name the renderer"), "{out}");
 }
+
+#[test]
+fn an_slo_threshold_a_label_and_a_sync_option_name_their_exact_cause() {
+    // The burn-rate threshold: the renderer's table, then the layer that gives the objective
+    // (prod's override of the web profile) and the profile's value it replaced.
+    let v = explain_json(
+        "PrometheusRule/payments-prod/ledger-slo#spec.groups[name=ledger.slo.availability].rules[0].expr",
+    );
+    let layers = v["field"]["layers"].as_array().expect("layers");
+    // Recorded at the field itself, not an ancestor.
+    assert!(layers.iter().all(|l| l["field"].is_null()), "{layers:?}");
+    assert_eq!(layers[0]["layer"], "renderer");
+    assert!(
+        layers[0]["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("14.4x over 1h and 5m"))
+    );
+    let set = layers
+        .iter()
+        .find(|l| l["origin"] == "environment prod profile_overrides.web")
+        .expect("the override layer");
+    assert_eq!(set["value"], 99.9);
+    assert_eq!(
+        set["location"]["line"],
+        line_of("platform/environments.ncl", "availability = 99.9")
+    );
+    let replaced = layers
+        .iter()
+        .find(|l| l["role"] == "replaced")
+        .expect("the profile's value");
+    assert_eq!(replaced["origin"], "profile web");
+    assert_eq!(replaced["value"], 99.5);
+
+    // A label: the rule of platc's team label and the team's setting.
+    let v = explain_json("Deployment/storefront-prod/orders#metadata.labels[\"platc.dev/team\"]");
+    let layers = v["field"]["layers"].as_array().expect("layers");
+    assert!(layers.iter().all(|l| l["field"].is_null()), "{layers:?}");
+    assert_eq!(layers[1]["origin"], "platform teams.storefront");
+    assert_eq!(layers[1]["location"]["file"], "platform/teams.ncl");
+
+    // A sync option: the delivery renderer's rule, applied to the Application's node.
+    let v = explain_json("argocd/prod/apps/prod-orders.yaml#spec.syncPolicy.syncOptions[0]");
+    let layers = v["field"]["layers"].as_array().expect("layers");
+    assert_eq!(layers.len(), 1, "{layers:?}");
+    assert_eq!(
+        layers[0]["origin"],
+        "renderer:delivery rule, applied to workload:orders"
+    );
+}

@@ -1,6 +1,7 @@
 //! A field answered from what the renderer recorded as it made the value
-//! ([`crate::render::origins`]): the record at the field or its nearest ancestor, else the
-//! records below it (asking for `spec.egress` lists each rule's causes).
+//! ([`crate::render::origins`]): the record at the field or its nearest ancestor, and the
+//! records below it (asking for `spec.egress` lists each rule's causes), leaving out those
+//! that only repeat the record above them with the part a leaf plays.
 
 use serde_json::Value;
 
@@ -21,9 +22,21 @@ pub(super) fn answer(record: &Origins, path: &str, value: &Value) -> Option<Fiel
         push_chain(&mut ans, origins, field);
     }
     for (at, origins) in record.below(path) {
-        push_chain(&mut ans, origins, Some(at.to_string()));
+        if !repeats_above(record, path, at, origins) {
+            push_chain(&mut ans, origins, Some(at.to_string()));
+        }
     }
     (!ans.layers.is_empty()).then_some(ans)
+}
+
+/// Whether the record at `at` (below the asked `path`) starts with the whole chain recorded
+/// above it, within `path`: a leaf's record made from its rule's (a policy rule's port), which
+/// the rule's own listing already says.
+fn repeats_above(record: &Origins, path: &str, at: &str, origins: &[Origin]) -> bool {
+    record
+        .above(at)
+        .filter(|(p, _)| crate::render::origins::is_within(p, path))
+        .is_some_and(|(_, above)| origins.starts_with(above))
 }
 
 /// One recorded chain: its first cause `sets` the value, the rest `feed` it; a layer a later

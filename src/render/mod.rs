@@ -196,8 +196,14 @@ impl<'a> EnvCx<'a> {
     /// workload so that a whole plane's JSON values never exist at once; calling it twice is
     /// harmless.
     pub fn finish(&self, mut o: Object) -> Object {
+        let before = o.origins.is_some().then(|| label_keys(&o));
         label_plane(&mut o, &self.platform.name);
         label_env_object(&mut o, self);
+        if let Some(before) = before {
+            let team = node_team(self, &o.provenance.node);
+            let env = Some(self.res.env.as_str());
+            record_completed_labels(&mut o, &before, self.platform, env, team);
+        }
         if self.bytes_only { o.into_bytes() } else { o }
     }
 
@@ -308,15 +314,7 @@ fn label_env_object(o: &mut Object, cx: &EnvCx<'_>) {
     let Some(Value::Object(meta)) = m.get_mut("metadata") else {
         return;
     };
-    let team = if let Some(w) = node.strip_prefix("workload:") {
-        cx.res.workload(w).map(|w| w.team.as_str())
-    } else if let Some(k) = node.strip_prefix("resource:") {
-        cx.res.instance(k).map(|i| i.team.as_str())
-    } else if let Some(ns) = node.strip_prefix("namespace:") {
-        cx.namespaces.get(ns).copied()
-    } else {
-        None
-    };
+    let team = node_team(cx, node);
     let name = meta
         .get("name")
         .and_then(Value::as_str)
@@ -338,6 +336,65 @@ fn label_env_object(o: &mut Object, cx: &EnvCx<'_>) {
     }
 }
 
+/// The team that owns a graph node: its workload's, its instance's, its namespace's.
+fn node_team<'a>(cx: &'a EnvCx<'_>, node: &str) -> Option<&'a str> {
+    if let Some(w) = node.strip_prefix("workload:") {
+        cx.res.workload(w).map(|w| w.team.as_str())
+    } else if let Some(k) = node.strip_prefix("resource:") {
+        cx.res.instance(k).map(|i| i.team.as_str())
+    } else if let Some(ns) = node.strip_prefix("namespace:") {
+        cx.namespaces.get(ns).copied()
+    } else {
+        None
+    }
+}
+
+/// The label keys an object has (before `finish` completes them; recording only).
+fn label_keys(o: &Object) -> Vec<String> {
+    o.value()
+        .and_then(|v| v.pointer("/metadata/labels"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Records the labels `finish` added to an object that had only `before`, and the plane
+/// label it always sets, by the labels' rules applied to the object's graph node.
+fn record_completed_labels(
+    o: &mut Object,
+    before: &[String],
+    platform: &Platform,
+    env: Option<&str>,
+    team: Option<&str>,
+) {
+    let after = label_keys(o);
+    let subject = if o.provenance.node.is_empty() {
+        format!("object {}", o.path)
+    } else {
+        o.provenance.node.clone()
+    };
+    let l = origins::Labelled {
+        platform,
+        renderer: o.plane.as_str(),
+        subject: &subject,
+        env,
+        team,
+        cluster: None,
+    };
+    let added = after
+        .iter()
+        .filter(|k| *k == PLANE_LABEL || !before.contains(k));
+    if let Some(record) = &mut o.origins {
+        for k in added {
+            if let Some(chain) = origins::label_origins(&l, k) {
+                record
+                    .0
+                    .insert(crate::fieldpath::key("metadata.labels", k), chain);
+            }
+        }
+    }
+}
+
 /// Objects that belong to no single environment, from every plane renderer.
 pub fn render_global(cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
     let mut diags = Diagnostics::new();
@@ -349,7 +406,11 @@ pub fn render_global(cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
         }
     }
     for o in &mut out {
+        let before = o.origins.is_some().then(|| label_keys(o));
         label_plane(o, &cx.platform.name);
+        if let Some(before) = before {
+            record_completed_labels(o, &before, cx.platform, None, None);
+        }
     }
     diags.into_result(out)
 }
@@ -372,6 +433,16 @@ fn label_plane(o: &mut Object, part_of: &str) {
             .or_insert_with(|| json!(part_of));
     }
 }
+
+/// The keys of [`workload_labels`].
+pub const WORKLOAD_LABEL_KEYS: [&str; 6] = [
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/managed-by",
+    "app.kubernetes.io/part-of",
+    "platc.dev/team",
+    "platc.dev/environment",
+];
 
 /// Labels every object platc renders for a workload carries.
 pub fn workload_labels(

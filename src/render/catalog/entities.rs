@@ -108,16 +108,11 @@ pub(super) fn team_entities(
     for (team, t) in &platform.teams {
         let dir = names.team_dir(team);
         let g = group(names, team, t);
-        let rec = why.map_or_else(off, |y| y.group(team, &list(&g["spec"], "members")));
+        let rec = why.map_or_else(off, |y| y.group(team, &list(&g["spec"], "members"), &g));
         out.push(manifest(&dir, g, prov(PLATFORM_SOURCE, String::new())).with_origins(rec));
-        out.push(
-            manifest(
-                &dir,
-                system(names, team),
-                prov(PLATFORM_SOURCE, String::new()),
-            )
-            .with_origins(why.map_or_else(off, |y| y.system(team))),
-        );
+        let sys = system(names, team);
+        let rec = why.map_or_else(off, |y| y.system(team, &sys));
+        out.push(manifest(&dir, sys, prov(PLATFORM_SOURCE, String::new())).with_origins(rec));
     }
     out
 }
@@ -181,7 +176,7 @@ pub(super) fn user_entities(owners: &Owners, names: &Names, why: Option<&Why<'_>
             "metadata": {"name": un},
             "spec": {"profile": {"email": email}, "memberOf": member_of},
         });
-        let rec = why.map_or_else(off, |y| y.user(teams, &member_of));
+        let rec = why.map_or_else(off, |y| y.user(teams, &member_of, &user));
         out.push(manifest(USERS_DIR, user, prov(PLATFORM_SOURCE, String::new())).with_origins(rec));
     }
     out
@@ -225,10 +220,10 @@ fn component_and_apis(
     let dir = names.team_dir(&w.team);
     let provenance = || prov(&w.file, workload_id(&w.name));
     let c = component(names, cn, w, seen, lifecycle);
-    let rec = why.map_or_else(off, |y| y.component(names, w, seen, &c["spec"]));
+    let rec = why.map_or_else(off, |y| y.component(names, w, seen, &c));
     let mut out = vec![manifest(&dir, c, provenance()).with_origins(rec)];
     for (port, api) in api_entities(names, w, seen, lifecycle) {
-        let rec = why.map_or_else(off, |y| y.api(w, port));
+        let rec = why.map_or_else(off, |y| y.api(w, port, &api));
         out.push(manifest(&dir, api, provenance()).with_origins(rec));
     }
     out
@@ -323,7 +318,7 @@ pub(super) fn resource_entities(
             let rn = names.resource_name(key)?;
             let r = resource_entity(platform, names, rn, seen);
             let rec = why.map_or_else(off, |y| {
-                y.resource(names, seen, &list(&r["spec"], "dependsOn"))
+                y.resource(names, seen, &list(&r["spec"], "dependsOn"), &r)
             });
             Some(
                 manifest(
@@ -449,11 +444,12 @@ pub(super) fn location(platform: &Platform, entities: &[Object], why: Option<&Wh
         },
         "spec": {"targets": targets},
     });
+    let origins = why.and_then(|y| y.location(&location).finish());
     Object {
         path: LOCATION_PATH.into(),
         plane: Plane::DeveloperControl,
         body: Body::Manifest(location),
         provenance: prov(PLATFORM_SOURCE, String::new()),
-        origins: why.and_then(|y| y.location().finish()),
+        origins,
     }
 }

@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::Value;
+
 use super::names::Names;
 use crate::graph::{EdgeKind, resource_id, workload_id};
 use crate::model::Platform;
@@ -45,6 +47,61 @@ fn relation(
     }
 }
 
+/// What an annotation of platc's says, by its key.
+fn annotation_rule(key: &str) -> &'static str {
+    match key {
+        "platc.dev/team" => "the team the entity belongs to",
+        "platc.dev/argocd-project" => "the team's Argo CD project",
+        "platc.dev/idp-group" => "the team's group in the identity provider",
+        "platc.dev/source" => "the Score file the entity was rendered from",
+        "platc.dev/port" => "the service port the API is served on",
+        "platc.dev/environments" => "the environments that run it, in promotion order",
+        "platc.dev/namespaces" => "its namespace in each environment",
+        "platc.dev/profile" => "its profile in each environment",
+        "platc.dev/provisioner" => "its provisioner in each environment",
+        "platc.dev/instance" => "the resource instance's key (type, class, id)",
+        "platc.dev/class" => "the resource instance's class",
+        "platc.dev/requires" => "the components its provisioner requires",
+        "argocd/app-selector" => "the portal finds the workload's Applications by their labels",
+        "backstage.io/kubernetes-label-selector" => {
+            "the portal finds the workload's objects by their name label"
+        }
+        _ => "an annotation of the entity",
+    }
+}
+
+/// An entity's name, description, annotations and tags (`entity` as made), each by its rule,
+/// after what the entity is made for (`made`).
+fn identity(rec: &mut Recorder, entity: &Value, subject: &str, made: &[Origin]) {
+    let with = |r: &'static str| {
+        let mut o = vec![Origin::rule(CAT, r, subject)];
+        o.extend(made.iter().cloned());
+        o
+    };
+    rec.at("metadata.name", || {
+        with("an entity is named by the catalog's name rules: lower-case, unique per kind")
+    });
+    rec.at("metadata.description", || {
+        with("the description says what the entity stands for")
+    });
+    let meta = &entity["metadata"];
+    if let Some(a) = meta["annotations"].as_object() {
+        for k in a.keys() {
+            rec.record(
+                || crate::fieldpath::key("metadata.annotations", k),
+                || with(annotation_rule(k)),
+            );
+        }
+    }
+    let tags = meta["tags"].as_array().map_or(0, Vec::len);
+    for ix in 0..tags {
+        rec.record(
+            || crate::fieldpath::index("metadata.tags", ix),
+            || with("a tag per environment that runs it"),
+        );
+    }
+}
+
 impl Why<'_> {
     fn team(&self, team: &str) -> Origin {
         platform(self.platform, &[format!("teams.{team}"), "teams".into()])
@@ -66,13 +123,32 @@ impl Why<'_> {
     }
 
     /// A team's Group: its settings; its members from its owners.
-    pub(super) fn group(&self, team: &str, members: &[String]) -> Recorder {
+    pub(super) fn group(&self, team: &str, members: &[String], entity: &Value) -> Recorder {
         let mut rec = Recorder::new(true);
         let made = vec![
             Origin::rule(CAT, "a Group per team", format!("team {team}")),
             self.team(team),
         ];
         frame(&mut rec, made.clone());
+        identity(&mut rec, entity, &format!("team {team}"), &made);
+        let p = self.platform;
+        rec.at("metadata.description", || {
+            vec![platform(
+                p,
+                &[format!("teams.{team}.description"), format!("teams.{team}")],
+            )]
+        });
+        let rule = |r: &'static str| {
+            vec![
+                Origin::rule(CAT, r, format!("team {team}")),
+                self.team(team),
+            ]
+        };
+        rec.at("spec.type", || rule("a team's Group is of type `team`"));
+        rec.at("spec.profile.displayName", || {
+            rule("a Group is displayed by its team's name")
+        });
+        rec.at("spec.children", || rule("teams have no sub-groups"));
         rec.at("spec", || made);
         let causes = members
             .iter()
@@ -83,7 +159,7 @@ impl Why<'_> {
     }
 
     /// A team's System, owned by its Group.
-    pub(super) fn system(&self, team: &str) -> Recorder {
+    pub(super) fn system(&self, team: &str, entity: &Value) -> Recorder {
         let mut rec = Recorder::new(true);
         let made = vec![
             Origin::rule(
@@ -94,12 +170,19 @@ impl Why<'_> {
             self.team(team),
         ];
         frame(&mut rec, made.clone());
+        identity(&mut rec, entity, &format!("team {team}"), &made);
+        rec.at("spec.owner", || made.clone());
         rec.at("spec", || made);
         rec
     }
 
     /// An owner's User: the teams that list the e-mail.
-    pub(super) fn user(&self, teams: &BTreeSet<String>, member_of: &[String]) -> Recorder {
+    pub(super) fn user(
+        &self,
+        teams: &BTreeSet<String>,
+        member_of: &[String],
+        entity: &Value,
+    ) -> Recorder {
         let mut rec = Recorder::new(true);
         let mut made = vec![Origin::rule(
             CAT,
@@ -108,6 +191,8 @@ impl Why<'_> {
         )];
         made.extend(teams.iter().map(|t| self.owners(t)));
         frame(&mut rec, made.clone());
+        identity(&mut rec, entity, "teams", &made);
+        rec.at("spec.profile.email", || made.clone());
         rec.at("spec", || made);
         let causes = teams
             .iter()
@@ -124,13 +209,31 @@ impl Why<'_> {
         names: &Names,
         w: &RWorkload,
         seen: &[(&EnvResolution, &RWorkload)],
-        spec: &serde_json::Value,
+        entity: &Value,
     ) -> Recorder {
         let mut rec = Recorder::new(true);
+        let spec = &entity["spec"];
         let id = workload_id(&w.name);
         let mut made = vec![Origin::rule(CAT, "a Component per workload", id.clone())];
         made.extend(self.workload(&w.name));
         frame(&mut rec, made.clone());
+        identity(&mut rec, entity, &id, &made);
+        rec.at("spec.type", || {
+            vec![
+                Origin::rule(
+                    CAT,
+                    "a Component's type: cronjob, else service with ports, else worker",
+                    id.clone(),
+                ),
+                platform(
+                    self.platform,
+                    &[
+                        format!("profiles.{}.kind", w.profile_name),
+                        format!("profiles.{}", w.profile_name),
+                    ],
+                ),
+            ]
+        });
         rec.at("spec", || made);
         rec.at("spec.lifecycle", || {
             vec![Origin::rule(
@@ -242,10 +345,26 @@ impl Why<'_> {
     }
 
     /// An API entity of one service port.
-    pub(super) fn api(&self, w: &RWorkload, p: &RPort) -> Recorder {
+    pub(super) fn api(&self, w: &RWorkload, p: &RPort, entity: &Value) -> Recorder {
         let mut rec = Recorder::new(true);
         let made = self.port(w, &p.name);
         frame(&mut rec, made.clone());
+        let id = workload_id(&w.name);
+        identity(&mut rec, entity, &id, &made);
+        let with = |r: &'static str| {
+            let mut o = vec![Origin::rule(CAT, r, id.clone())];
+            o.extend(made.iter().cloned());
+            o
+        };
+        rec.at("spec.type", || {
+            with("an API's type from its port's name and protocol")
+        });
+        rec.at("spec.lifecycle", || {
+            with("production when an environment of type production runs it, else experimental")
+        });
+        rec.at("spec.definition", || {
+            with("a definition of where the API listens in each environment, nothing more")
+        });
         rec.at("spec", || made);
         rec.at("spec.owner", || vec![self.team(&w.team)]);
         rec.at("spec.system", || vec![self.team(&w.team)]);
@@ -259,6 +378,7 @@ impl Why<'_> {
         names: &Names,
         seen: &[(&EnvResolution, &Instance)],
         depends: &[String],
+        entity: &Value,
     ) -> Recorder {
         let mut rec = Recorder::new(true);
         let Some((_, first)) = seen.first() else {
@@ -277,6 +397,8 @@ impl Why<'_> {
             ),
         ];
         frame(&mut rec, made.clone());
+        identity(&mut rec, entity, &id, &made);
+        rec.at("spec.type", || made.clone());
         rec.at("spec", || made);
         rec.at("spec.owner", || vec![self.team(&first.team)]);
         rec.at("spec.system", || vec![self.team(&first.team)]);
@@ -306,7 +428,7 @@ impl Why<'_> {
     }
 
     /// The Location that lists every entity file.
-    pub(super) fn location(&self) -> Recorder {
+    pub(super) fn location(&self, entity: &Value) -> Recorder {
         let mut rec = Recorder::new(true);
         let made = vec![
             Origin::rule(
@@ -317,6 +439,20 @@ impl Why<'_> {
             platform(self.platform, &["name".into()]),
         ];
         frame(&mut rec, made.clone());
+        identity(&mut rec, entity, "the catalog", &made);
+        let targets = entity["spec"]["targets"].as_array().map_or(0, Vec::len);
+        for ix in 0..targets {
+            rec.record(
+                || crate::fieldpath::index("spec.targets", ix),
+                || {
+                    vec![Origin::rule(
+                        CAT,
+                        "each entity file of the catalog, by its path below the catalog",
+                        "the catalog",
+                    )]
+                },
+            );
+        }
         rec.at("spec", || made);
         rec
     }

@@ -14,6 +14,7 @@ use crate::model::{Cluster, Component, Plane, Platform, Team};
 use crate::resolve::EnvResolution;
 
 mod why;
+mod why_global;
 
 use why::App;
 
@@ -276,13 +277,14 @@ fn platform_project(p: &Platform, record: bool) -> Object {
             "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
         }
     });
+    let why = why::project_origins(p, record, None, &platform_project["spec"]);
     delivery_obj(
         format!("argocd/projects/{PLATFORM_PROJECT}.yaml"),
         platform_project,
         "platform/main.ncl",
         String::new(),
     )
-    .with_origins(why::project_origins(p, record, None))
+    .with_origins(why)
 }
 
 /// A team's AppProject: its namespace in every environment, and its group's role if it has one.
@@ -320,13 +322,14 @@ fn team_project(p: &Platform, record: bool, team_name: &str, team: &Team) -> Obj
         "metadata": {"name": team.project, "namespace": p.gitops.argocd_namespace, "labels": labels(None, Some(team_name))},
         "spec": spec,
     });
+    let why = why::project_origins(p, record, Some(team_name), &proj["spec"]);
     delivery_obj(
         format!("argocd/projects/{}.yaml", team.project),
         proj,
         "platform/main.ncl",
         String::new(),
     )
-    .with_origins(why::project_origins(p, record, Some(team_name)))
+    .with_origins(why)
 }
 
 /// A cluster's component Applications (waves from the component graph), then its root.

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use petgraph::Direction;
 
-use super::super::origins::{Origin, Recorder, edge_origins, platform};
+use super::super::origins::{Labelled, Origin, Recorder, edge_origins, platform, record_labels};
 use crate::graph::{EdgeKind, component_id};
 use crate::model::Platform;
 use crate::render::EnvCx;
 
-const DEL: &str = "delivery";
+pub(super) const DEL: &str = "delivery";
 pub(super) const WAVE_PATH: &str = "metadata.annotations[\"argocd.argoproj.io/sync-wave\"]";
 
 /// The Application being recorded: the graph node it deploys (`None` for the environment's
@@ -35,7 +35,13 @@ pub(super) fn app_origins(cx: &EnvCx<'_>, app: &App<'_>) -> Recorder {
     };
     let rule = |r: &'static str| Origin::rule(DEL, r, target());
     let setting = |s: &str| platform(p, &[s.to_string(), "gitops".to_string()]);
-    for f in ["apiVersion", "kind", "metadata.name", "metadata.finalizers"] {
+    for f in [
+        "apiVersion",
+        "kind",
+        "metadata.name",
+        "metadata.finalizers",
+        "metadata.finalizers[0]",
+    ] {
         rec.at(f, || {
             vec![rule(
                 "one Application per graph node with manifests, named after the environment and the node; pruned objects are finalised",
@@ -53,6 +59,9 @@ pub(super) fn app_origins(cx: &EnvCx<'_>, app: &App<'_>) -> Recorder {
             "automated sync with prune and self-heal, server-side apply, prune last, bounded retries",
         )]
     });
+    let subject = target();
+    sync_policy(&mut rec, &subject, false);
+    app_labels(&mut rec, p, env, app, &subject);
     rec.at("spec.source.repoURL", || vec![setting("gitops.repo_url")]);
     rec.at("spec.source.targetRevision", || {
         vec![setting("gitops.target_revision")]
@@ -90,6 +99,66 @@ pub(super) fn app_origins(cx: &EnvCx<'_>, app: &App<'_>) -> Recorder {
     });
     rec.at(WAVE_PATH, || wave_origins(cx, app.node));
     rec
+}
+
+/// An environment Application's labels: platc's, its environment, its node's team and
+/// workload.
+fn app_labels(rec: &mut Recorder, p: &Platform, env: &str, app: &App<'_>, subject: &str) {
+    let l = Labelled {
+        platform: p,
+        renderer: DEL,
+        subject,
+        env: Some(env),
+        team: app.team,
+        cluster: None,
+    };
+    let keys = [
+        "app.kubernetes.io/managed-by",
+        "platc.dev/environment",
+        "platc.dev/team",
+        super::WORKLOAD_APP_LABEL,
+    ];
+    record_labels(rec, "metadata.labels", keys, &l);
+}
+
+/// Each field of an Application's `syncPolicy`: the same for every Application platc renders
+/// (a component's also creates its namespace), a rule of the renderer, not a setting.
+pub(super) fn sync_policy(rec: &mut Recorder, subject: &str, create_namespace: bool) {
+    let rule = |r: &'static str| vec![Origin::rule(DEL, r, subject)];
+    let at = |f: &str| format!("spec.syncPolicy.{f}");
+    rec.record(
+        || at("automated.prune"),
+        || rule("objects removed from the rendered tree are pruned"),
+    );
+    rec.record(
+        || at("automated.selfHeal"),
+        || rule("drift in the cluster is reverted to the rendered tree"),
+    );
+    rec.record(
+        || at("syncOptions[0]"),
+        || rule("objects are applied server-side"),
+    );
+    rec.record(
+        || at("syncOptions[1]"),
+        || rule("pruning waits until everything else is synced"),
+    );
+    if create_namespace {
+        rec.record(
+            || at("syncOptions[2]"),
+            || rule("a component's sync creates its namespace"),
+        );
+    }
+    for f in [
+        "retry.limit",
+        "retry.backoff.duration",
+        "retry.backoff.factor",
+        "retry.backoff.maxDuration",
+    ] {
+        rec.record(
+            || at(f),
+            || rule("a failed sync is retried 5 times, backing off from 10s, doubling, up to 5m"),
+        );
+    }
 }
 
 /// A node's sync wave: one more than the highest wave of its ordering predecessors. The cause
@@ -132,11 +201,17 @@ fn wave_origins(cx: &EnvCx<'_>, node: Option<&str>) -> Vec<Origin> {
 }
 
 /// The origins of an AppProject's fields: a team's (`Some`) or the platform's.
-pub(super) fn project_origins(p: &Platform, record: bool, team: Option<&str>) -> Recorder {
+pub(super) fn project_origins(
+    p: &Platform,
+    record: bool,
+    team: Option<&str>,
+    spec: &serde_json::Value,
+) -> Recorder {
     let mut rec = Recorder::new(record);
     if !rec.on() {
         return rec;
     }
+    super::why_global::project(&mut rec, p, team, spec);
     let (target, identity) = match team {
         Some(t) => (format!("team {t}"), format!("teams.{t}.project")),
         None => ("the platform".to_string(), "gitops.argocd_namespace".into()),
@@ -194,6 +269,7 @@ pub(super) fn component_app_origins(
     if !rec.on() {
         return rec;
     }
+    super::why_global::component(&mut rec, p, cluster, comp);
     let id = component_id(comp);
     let rule = |r: &'static str| Origin::rule(DEL, r, id.clone());
     let at = |paths: &[String]| platform(p, paths);
@@ -248,6 +324,10 @@ pub(super) fn component_app_origins(
 /// The origins of a cluster's root Application (the app-of-apps of its components).
 pub(super) fn cluster_root_origins(p: &Platform, record: bool, cluster: &str) -> Recorder {
     let mut rec = Recorder::new(record);
+    if !rec.on() {
+        return rec;
+    }
+    super::why_global::cluster_root(&mut rec, p, cluster);
     rec.at("metadata", || {
         vec![
             Origin::rule(

@@ -19,6 +19,7 @@ use crate::model::{LatencySlo, Plane, Platform, Slo};
 use crate::resolve::{EnvResolution, RWorkload};
 
 mod why;
+mod why_slo;
 
 pub struct MonitoringPlane;
 

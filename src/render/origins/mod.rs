@@ -8,6 +8,7 @@
 //! formats no path and allocates nothing for provenance.
 
 mod causes;
+mod labels;
 mod layers;
 mod placeholders;
 
@@ -22,6 +23,7 @@ pub use causes::{
     Sources, edge_origins, platform, profile_setting, provisioner_path, request_origins,
     service_links, workload_origin,
 };
+pub use labels::{Labelled, SELECTOR_KEYS, label_origins, record_labels};
 pub use layers::{profile_layers, team_origins};
 pub use placeholders::{placeholder_origins, placeholder_read};
 
@@ -164,6 +166,15 @@ impl Origins {
         self.0.retain(|path, _| present(value, path));
     }
 
+    /// The record nearest above `path`, not at it.
+    pub fn above(&self, path: &str) -> Option<(&str, &[Origin])> {
+        self.0
+            .range::<str, _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(path)))
+            .rev()
+            .find(|(p, _)| is_within(path, p))
+            .map(|(p, o)| (p.as_str(), o.as_slice()))
+    }
+
     /// Records strictly below `path` (the rules of `spec.egress`).
     pub fn below<'a>(&'a self, path: &'a str) -> impl Iterator<Item = (&'a str, &'a [Origin])> {
         self.0
@@ -222,9 +233,54 @@ impl Recorder {
         self.record(|| path.to_string(), origins);
     }
 
+    /// A value `v` made at `at` as a whole: each of its leaves by `why` (given the leaf's path
+    /// below `at`, so the part a leaf plays can be named).
+    pub fn spread(&mut self, at: &str, v: &Value, why: impl Fn(&str) -> Vec<Origin>) {
+        let Some(o) = &mut self.0 else {
+            return;
+        };
+        for rel in leaves(v) {
+            let chain = why(&rel);
+            o.0.entry(join(at, &rel)).or_default().extend(chain);
+        }
+    }
+
+    /// Each leaf of `v` (made at `at`) that has no record of its own gets the chain recorded
+    /// at its nearest recorded ancestor (whose first origin still sets it), then the part it
+    /// plays there (`part`, given the leaf's path below `at`): for values whose parts are all
+    /// made by one recorded cause through a fixed rule (a policy rule's peers and ports, made
+    /// by its edge; an env var's name and value, made by its Score variable).
+    pub fn complete(&mut self, at: &str, v: &Value, part: impl Fn(&str) -> Option<Origin>) {
+        let Some(o) = &mut self.0 else {
+            return;
+        };
+        for rel in leaves(v) {
+            let path = join(at, &rel);
+            if o.0.contains_key(&path) {
+                continue;
+            }
+            let Some((_, above)) = o.of(&path) else {
+                continue;
+            };
+            let chain: Vec<Origin> = above.iter().cloned().chain(part(&rel)).collect();
+            o.0.insert(path, chain);
+        }
+    }
+
     /// What was recorded (`None` when off).
     pub fn finish(self) -> Option<Box<Origins>> {
         self.0.map(Box::new)
+    }
+}
+
+/// `rel` (a path as [`leaves`] writes it) below `at`.
+fn join(at: &str, rel: &str) -> String {
+    if rel.is_empty() {
+        at.to_string()
+    } else if rel.starts_with('[') || at.is_empty() {
+        format!("{at}{rel}")
+    } else {
+        format!("{at}.{rel}")
     }
 }
 
@@ -283,6 +339,11 @@ mod tests {
         assert_eq!(o.of("spec.egress[10]"), None);
         assert_eq!(o.of("spec"), None);
         assert_eq!(o.below("spec.egress").count(), 2);
+        assert_eq!(
+            o.above("spec.egress[1].ports").map(|x| x.0),
+            Some("spec.egress[1]")
+        );
+        assert_eq!(o.above("spec.egress[1]"), None);
     }
 
     #[test]
@@ -309,8 +370,45 @@ mod tests {
     }
 
     #[test]
+    fn a_made_value_is_recorded_at_each_leaf() {
+        let mut r = Recorder::new(true);
+        let v = serde_json::json!({"a.b": 1, "l": [{"name": "x", "p": 2}, 3]});
+        r.spread("m", &v, rule);
+        r.at("n[0]", || rule("item"));
+        r.at("n[0].ports[1].port", || rule("own"));
+        let n = serde_json::json!([{"ports": [{"port": 1}, {"port": 2}]}]);
+        r.complete("n", &n, |rel| {
+            rel.ends_with(".port").then(|| Origin::Note {
+                note: "part".into(),
+            })
+        });
+        let o = r.finish().expect("on");
+        let kept: Vec<&str> = o.0.keys().map(String::as_str).collect();
+        assert_eq!(
+            kept,
+            [
+                "m.l[1]",
+                "m.l[name=x].name",
+                "m.l[name=x].p",
+                "m[\"a.b\"]",
+                "n[0]",
+                "n[0].ports[0].port",
+                "n[0].ports[1].port"
+            ]
+        );
+        assert_eq!(o.0["m.l[1]"], rule("l[1]"));
+        // The cause above first, then the part; a leaf's own record is kept as it is.
+        assert_eq!(o.0["n[0].ports[0].port"][0], rule("item")[0]);
+        assert!(matches!(o.0["n[0].ports[0].port"][1], Origin::Note { .. }));
+        assert_eq!(o.0["n[0].ports[1].port"], rule("own"));
+    }
+
+    #[test]
     fn an_off_recorder_runs_nothing() {
         let mut r = Recorder::new(false);
+        let v = serde_json::json!({"a": 1});
+        r.spread("x", &v, |_| panic!("origins made"));
+        r.complete("x", &v, |_| panic!("part made"));
         r.record(|| panic!("path made"), || panic!("origins made"));
         assert!(!r.on());
         assert!(r.finish().is_none());

@@ -8,10 +8,12 @@ use serde_json::{Map, Value, json};
 
 use super::instance_dir;
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::graph::resource_id;
+use crate::graph::{resource_id, workload_id};
 use crate::model::Plane;
 use crate::render::limits;
-use crate::render::origins::{Origin, Recorder, platform, provisioner_path};
+use crate::render::origins::{
+    Labelled, Origin, Recorder, platform, profile_layers, provisioner_path, record_labels,
+};
 use crate::render::{EnvCx, Object, Provenance};
 use crate::resolve::{Instance, Output};
 
@@ -53,43 +55,139 @@ pub(super) fn external_secrets(
         .collect()
 }
 
-/// Where an instance's ExternalSecret comes from: the request that made the instance, its
+/// Whose labels an ExternalSecret carries: its instance's (in the instance's namespace), or
+/// the consuming workload's (a copy in another namespace).
+pub(super) enum SecretLabels<'a> {
+    Instance,
+    Consumer(&'a crate::resolve::RWorkload),
+}
+
+/// Where an instance's ExternalSecret `es` comes from: the request that made the instance, its
 /// provisioner's `external_secret` (store, remote key) and `secret_outputs` (the keys).
-pub(super) fn external_secret_origins(cx: &EnvCx<'_>, i: &Instance) -> Recorder {
+pub(super) fn external_secret_origins(
+    cx: &EnvCx<'_>,
+    i: &Instance,
+    labels: SecretLabels<'_>,
+    es: &Value,
+) -> Recorder {
     let mut rec = cx.recorder();
     if !rec.on() {
         return rec;
     }
     let p = cx.platform;
     let prov = provisioner_path(p, &i.provisioner).unwrap_or_default();
-    let es = format!("{prov}.external_secret");
+    let es_path = format!("{prov}.external_secret");
     let request = || Origin::score(format!("the request of resource {}", i.name), &i.span);
     let rule = |r: &'static str| Origin::rule("resource", r, resource_id(&i.key));
-    for field in ["apiVersion", "kind", "metadata", "spec.target"] {
-        rec.at(field, || {
-            vec![
-                rule(
-                    "an ExternalSecret per Secret of the instance's secret outputs, named after it",
-                ),
-                platform(p, &[format!("{prov}.secret_outputs"), es.clone()]),
-                request(),
-            ]
-        });
+    let outputs = || platform(p, &[format!("{prov}.secret_outputs"), es_path.clone()]);
+    let named = || {
+        vec![
+            rule("an ExternalSecret per Secret of the instance's secret outputs, named after it"),
+            outputs(),
+            request(),
+        ]
+    };
+    for field in [
+        "apiVersion",
+        "kind",
+        "metadata",
+        "metadata.name",
+        "spec.target.name",
+    ] {
+        rec.at(field, named);
     }
+    rec.at("spec.target.creationPolicy", || {
+        vec![rule("the ExternalSecret owns the Secret it creates")]
+    });
     rec.at("spec.refreshInterval", || {
         vec![rule("secrets are refreshed hourly")]
     });
-    rec.at("spec.secretStoreRef", || {
-        vec![platform(p, &[format!("{es}.store"), es.clone()])]
+    rec.at("spec.secretStoreRef.kind", || {
+        vec![rule("the store is cluster-wide: a ClusterSecretStore")]
     });
-    rec.at("spec.data", || {
-        vec![
-            rule("one entry per secret output key, under the remote key"),
-            platform(p, &[format!("{es}.remote_key"), es.clone()]),
-            platform(p, &[format!("{prov}.secret_outputs"), es.clone()]),
-        ]
+    rec.at("spec.secretStoreRef.name", || {
+        vec![platform(p, &[format!("{es_path}.store"), es_path.clone()])]
     });
+    let entries = es.pointer("/spec/data").and_then(Value::as_array);
+    for ix in 0..entries.map_or(0, Vec::len) {
+        let at = crate::fieldpath::index("spec.data", ix);
+        rec.record(
+            || format!("{at}.secretKey"),
+            || vec![rule("one entry per secret output key"), outputs()],
+        );
+        rec.record(
+            || format!("{at}.remoteRef.key"),
+            || {
+                vec![platform(
+                    p,
+                    &[format!("{es_path}.remote_key"), es_path.clone()],
+                )]
+            },
+        );
+        rec.record(
+            || format!("{at}.remoteRef.property"),
+            || vec![rule("the remote property is the output's key"), outputs()],
+        );
+    }
+    secret_namespace_and_labels(cx, i, labels, &mut rec);
     rec
+}
+
+/// An ExternalSecret's namespace and labels: its instance's, or its consumer's.
+fn secret_namespace_and_labels(
+    cx: &EnvCx<'_>,
+    i: &Instance,
+    labels: SecretLabels<'_>,
+    rec: &mut Recorder,
+) {
+    let id = resource_id(&i.key);
+    match labels {
+        SecretLabels::Instance => {
+            rec.at("metadata.namespace", || {
+                vec![Origin::rule(
+                    "resource",
+                    "an instance lives in its first consumer's namespace",
+                    id.clone(),
+                )]
+            });
+            let l = Labelled::env(cx.platform, "resource", &id, &cx.res.env, Some(&i.team));
+            record_labels(rec, "metadata.labels", instance_label_keys(i), &l);
+        }
+        SecretLabels::Consumer(w) => {
+            rec.at("metadata.namespace", || {
+                vec![Origin::rule(
+                    "resource",
+                    "a consumer outside the instance's namespace gets its own copy of the secret",
+                    workload_id(&w.name),
+                )]
+            });
+            let subject = workload_id(&w.name);
+            let l = Labelled::env(
+                cx.platform,
+                "resource",
+                &subject,
+                &cx.res.env,
+                Some(&w.team),
+            );
+            let keys = crate::render::WORKLOAD_LABEL_KEYS;
+            record_labels(rec, "metadata.labels", keys, &l);
+            for k in w.profile.labels.keys() {
+                rec.record(
+                    || crate::fieldpath::key("metadata.labels", k),
+                    || profile_layers(cx, w, &["labels", k]),
+                );
+            }
+        }
+    }
+}
+
+/// The keys of the labels resolve gives an instance's objects.
+pub(super) fn instance_label_keys(i: &Instance) -> impl Iterator<Item = &str> {
+    i.context
+        .get("labels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.keys().map(String::as_str))
 }
 
 pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object>, Diagnostics> {
@@ -103,6 +201,7 @@ pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object
         .cloned()
         .unwrap_or_default();
     for es in external_secrets(i, &i.namespace, &labels) {
+        let why = external_secret_origins(cx, i, SecretLabels::Instance, &es);
         out.push(
             Object::manifest(
                 &dir,
@@ -117,7 +216,7 @@ pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object
                     ),
                 },
             )
-            .with_origins(external_secret_origins(cx, i)),
+            .with_origins(why),
         );
     }
     for tname in &i.manifests {

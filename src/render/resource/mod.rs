@@ -11,7 +11,7 @@ mod why;
 mod why_pod;
 mod why_template;
 
-use instances::{external_secret_origins, external_secrets, render_instance};
+use instances::{SecretLabels, external_secret_origins, external_secrets, render_instance};
 
 use super::{EnvCx, Object, PlaneRenderer, Provenance, workload_labels};
 use crate::diag::Diagnostics;
@@ -264,7 +264,8 @@ fn render_workload(
             && i.namespace != w.namespace
         {
             for es in external_secrets(i, &w.namespace, &sh.labels) {
-                out.push(sh.obj(es).with_origins(external_secret_origins(cx, i)));
+                let why = external_secret_origins(cx, i, SecretLabels::Consumer(w), &es);
+                out.push(sh.obj(es).with_origins(why));
             }
         }
     }
@@ -351,10 +352,9 @@ fn controller(sh: &Shape<'_>, mut pod_spec: Value, template_meta: Value, out: &m
             if w.profile.hpa.is_none() {
                 spec["replicas"] = json!(w.profile.replicas);
             }
-            out.push(
-                sh.obj(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": sh.meta(&w.name), "spec": spec}))
-                    .with_origins(why::controller(sh.cx, w, false)),
-            );
+            let v = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": sh.meta(&w.name), "spec": spec});
+            let why = why::controller(sh.cx, w, &v);
+            out.push(sh.obj(v).with_origins(why));
             if let Some(h) = &w.profile.hpa {
                 out.push(sh.obj(json!({
                     "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": sh.meta(&w.name),
@@ -379,15 +379,16 @@ fn controller(sh: &Shape<'_>, mut pod_spec: Value, template_meta: Value, out: &m
                 .or_else(|| w.profile.schedule.clone())
                 .unwrap_or_else(|| "0 * * * *".into());
             pod_spec["restartPolicy"] = json!("OnFailure");
-            out.push(sh.obj(json!({
+            let v = json!({
                 "apiVersion": "batch/v1", "kind": "CronJob", "metadata": sh.meta(&w.name),
                 "spec": {
                     "schedule": schedule,
                     "concurrencyPolicy": "Forbid",
                     "jobTemplate": {"spec": {"template": {"metadata": template_meta, "spec": pod_spec}}},
                 }
-            }))
-            .with_origins(why::controller(sh.cx, w, true)));
+            });
+            let why = why::controller(sh.cx, w, &v);
+            out.push(sh.obj(v).with_origins(why));
         }
     }
 }

@@ -12,7 +12,8 @@ use crate::graph::{namespace_id, workload_id};
 use crate::model::Workload;
 use crate::render::EnvCx;
 use crate::render::origins::{
-    Origin, Recorder, platform, profile_layers, team_origins, workload_origin,
+    Labelled, Origin, Recorder, SELECTOR_KEYS, platform, profile_layers, record_labels,
+    team_origins, workload_origin,
 };
 use crate::resolve::RWorkload;
 
@@ -89,10 +90,41 @@ impl<'a, 'c> Why<'a, 'c> {
             "every object of a workload carries its name, instance, team, environment and platform",
         );
         self.put(at.to_string(), vec![rule]);
+        self.vocabulary(at, &crate::render::WORKLOAD_LABEL_KEYS);
         for l in self.w.profile.labels.keys() {
             let o = self.setting(&["labels", l]);
             self.put(key(at, l), o);
         }
+    }
+
+    /// Labels of platc's vocabulary (`keys`) in the map at `at`, each by its rule.
+    pub(super) fn vocabulary(&mut self, at: &str, keys: &[&str]) {
+        let (cx, w) = (self.cx, self.w);
+        let subject = workload_id(&w.name);
+        let l = Labelled::env(cx.platform, RES, &subject, &cx.res.env, Some(&w.team));
+        record_labels(&mut self.rec, at, keys.iter().copied(), &l);
+    }
+
+    /// A selector of the workload's pods at `at` (a `matchLabels` map, or a Service's
+    /// selector): its name and instance labels.
+    pub(super) fn selector(&mut self, at: &str) {
+        let o = vec![self.rule("the pods by the workload's name and instance labels")];
+        self.put(at.to_string(), o);
+        self.vocabulary(at, &SELECTOR_KEYS);
+    }
+
+    /// The leaves of `v` at `at` without a record of their own: the cause recorded above
+    /// each, after the part it plays (see [`Recorder::complete`]).
+    pub(super) fn complete(
+        &mut self,
+        at: &str,
+        v: &Value,
+        part: impl Fn(&str) -> Option<&'static str>,
+    ) {
+        let subject = workload_id(&self.w.name);
+        self.rec.complete(at, v, |rel| {
+            part(rel).map(|r| Origin::rule(RES, r, subject.clone()))
+        });
     }
 
     /// What was recorded.
@@ -102,10 +134,11 @@ impl<'a, 'c> Why<'a, 'c> {
 }
 
 /// The Deployment (or CronJob) that runs the workload's pods.
-pub(super) fn controller(cx: &EnvCx<'_>, w: &RWorkload, cron: bool) -> Recorder {
+pub(super) fn controller(cx: &EnvCx<'_>, w: &RWorkload, made: &Value) -> Recorder {
     let Some(mut y) = Why::new(cx, w) else {
         return cx.recorder();
     };
+    let cron = made["kind"] == "CronJob";
     let template = if cron {
         y.frame("a CronJob per workload whose profile's kind is cronjob");
         y.put("spec.schedule".into(), schedule(&y));
@@ -119,13 +152,15 @@ pub(super) fn controller(cx: &EnvCx<'_>, w: &RWorkload, cron: bool) -> Recorder 
         y.put("spec.replicas".into(), y.setting(&["replicas"]));
         "spec.template"
     };
-    y.put(
-        "spec.selector".into(),
-        vec![y.rule("the pods by the workload's name and instance labels")],
-    );
+    y.selector("spec.selector.matchLabels");
     y.labels(&format!("{template}.metadata.labels"));
     pod_annotations(&mut y, &format!("{template}.metadata.annotations"));
-    super::why_pod::pod(&mut y, &format!("{template}.spec"), cron);
+    let pod = format!("{template}.spec");
+    super::why_pod::pod(&mut y, &pod, cron);
+    let pointer = format!("/{}", pod.replace('.', "/"));
+    if let Some(v) = made.pointer(&pointer) {
+        super::why_pod::parts(&mut y, &pod, v);
+    }
     y.finish()
 }
 
@@ -199,10 +234,7 @@ pub(super) fn service(cx: &EnvCx<'_>, w: &RWorkload) -> Recorder {
         "spec.type".into(),
         vec![y.rule("services are cluster-internal; routes expose them")],
     );
-    y.put(
-        "spec.selector".into(),
-        vec![y.rule("the pods by the workload's name and instance labels")],
-    );
+    y.selector("spec.selector");
     let ports = y.score.and_then(|s| s.service.as_ref());
     for p in &w.ports {
         let at = crate::fieldpath::item("spec.ports", &p.name);
@@ -213,6 +245,7 @@ pub(super) fn service(cx: &EnvCx<'_>, w: &RWorkload) -> Recorder {
         };
         let what = |f: &str| format!("service.ports.{}{f}", p.name);
         let name = Origin::score(what(""), &sp.name.span);
+        y.put(format!("{at}.name"), vec![name.clone()]);
         y.put(at.clone(), vec![name]);
         let port = Origin::score(what(".port"), &sp.port.span);
         y.put(format!("{at}.port"), vec![port.clone()]);
@@ -245,6 +278,21 @@ pub(super) fn hpa(cx: &EnvCx<'_>, w: &RWorkload) -> Recorder {
         "spec.scaleTargetRef".into(),
         vec![y.rule("the workload's Deployment")],
     );
+    for f in ["apiVersion", "kind"] {
+        y.put(
+            format!("spec.scaleTargetRef.{f}"),
+            vec![y.rule("the workload's Deployment")],
+        );
+    }
+    let mut named = vec![y.rule("the workload's Deployment")];
+    named.extend(workload_origin(cx, &w.name));
+    y.put("spec.scaleTargetRef.name".into(), named);
+    for f in ["type", "resource.name", "resource.target.type"] {
+        y.put(
+            format!("spec.metrics[0].{f}"),
+            vec![y.rule("scaled on CPU utilisation")],
+        );
+    }
     y.put(
         "spec.minReplicas".into(),
         y.setting(&["hpa", "min_replicas"]),
@@ -274,10 +322,7 @@ pub(super) fn pdb(cx: &EnvCx<'_>, w: &RWorkload) -> Recorder {
         "spec.minAvailable".into(),
         y.setting(&["pdb", "min_available"]),
     );
-    y.put(
-        "spec.selector".into(),
-        vec![y.rule("the pods by the workload's name and instance labels")],
-    );
+    y.selector("spec.selector.matchLabels");
     y.finish()
 }
 
@@ -331,9 +376,21 @@ pub(super) fn namespace(cx: &EnvCx<'_>, ns: &str, team: &str) -> Recorder {
             ),
         ]
     };
-    for f in ["apiVersion", "kind", "metadata"] {
+    for f in ["apiVersion", "kind", "metadata", "metadata.name"] {
         rec.at(f, made);
     }
+    // The environment's labels are written over platc's.
+    let env_labels = p.environments.get(env).map(|e| &e.labels);
+    let own = [
+        "app.kubernetes.io/managed-by",
+        "platc.dev/team",
+        "platc.dev/environment",
+    ]
+    .into_iter()
+    .filter(|k| !env_labels.is_some_and(|l| l.contains_key(*k)));
+    let id = namespace_id(ns);
+    let l = Labelled::env(p, RES, &id, env, Some(team));
+    record_labels(&mut rec, "metadata.labels", own, &l);
     rec.at("metadata.labels", || {
         vec![Origin::rule(
             RES,

@@ -109,7 +109,12 @@ fn container(y: &mut Why<'_, '_>, at: &str, c: &RContainer, first: bool) {
     }
     for e in &c.env {
         let o = env_var(y, score, sc, &e.name, &e.value);
-        y.put(item(&format!("{at}.env"), &e.name), o);
+        let var = item(&format!("{at}.env"), &e.name);
+        // The name is the variable's as written; what its placeholders read made the value.
+        let mut name: Vec<Origin> = o.first().cloned().into_iter().collect();
+        name.push(y.rule("the variable's name"));
+        y.put(format!("{var}.name"), name);
+        y.put(var, o);
     }
     if first {
         ports(y, &format!("{at}.ports"));
@@ -331,4 +336,55 @@ fn mounts(y: &mut Why<'_, '_>, at: &str, sc: &model::Container) {
     )];
     tmp.extend(y.setting(&["security", "read_only_root_filesystem"]));
     y.put(item(at, "tmp"), tmp);
+}
+
+/// Each leaf of the pod spec `v` at `at` without a record of its own: the cause recorded for
+/// the container, variable, port, mount or volume it belongs to, after the part it plays.
+pub(super) fn parts(y: &mut Why<'_, '_>, at: &str, v: &Value) {
+    y.complete(at, v, part);
+}
+
+/// The part a leaf of a pod spec plays in the item above it (`rel` is its path in the pod).
+fn part(rel: &str) -> Option<&'static str> {
+    let ends = |s: &str| rel.ends_with(s);
+    if rel.contains(".env[") {
+        return Some(if ends("secretKeyRef.name") {
+            "the Secret that holds the variable's value"
+        } else if ends("secretKeyRef.key") {
+            "the key of the value in that Secret"
+        } else if ends(".value") {
+            "the variable's value, its placeholders resolved"
+        } else {
+            "the variable's name"
+        });
+    }
+    if rel.contains(".volumeMounts[") {
+        return if ends(".mountPath") {
+            Some("mounted at the file's or volume's target")
+        } else if ends(".subPath") {
+            Some("one file of the files ConfigMap, by its key")
+        } else if ends(".readOnly") {
+            Some("mounted read-only as written")
+        } else if ends(".name") {
+            Some("the volume it mounts")
+        } else {
+            None
+        };
+    }
+    if rel.contains(".ports[") {
+        return Some(if ends(".containerPort") {
+            "the service port's target port"
+        } else if ends(".protocol") {
+            "the service port's protocol"
+        } else {
+            "the service port's name"
+        });
+    }
+    if rel.starts_with("volumes[") && ends(".name") {
+        return Some("the volume's name, as its mounts refer to it");
+    }
+    if rel.starts_with("containers[") && rel.matches('.').count() == 1 && ends(".name") {
+        return Some("the container's name as written");
+    }
+    None
 }

@@ -11,7 +11,9 @@ use crate::diag::Span;
 use crate::fieldpath::{index, item, key};
 use crate::graph::resource_id;
 use crate::render::EnvCx;
-use crate::render::origins::{Origin, Recorder, TemplateLine, platform, provisioner_path};
+use crate::render::origins::{
+    Labelled, Origin, Recorder, TemplateLine, platform, provisioner_path, record_labels,
+};
 use crate::resolve::Instance;
 use crate::template::LineMap;
 use crate::yaml::{Node, NodeKind};
@@ -68,6 +70,14 @@ impl<'a, 'c> Rendered<'a, 'c> {
                 node.clone(),
             )]
         });
+        // The instance's labels the template left to the renderer; the ones it writes were
+        // recorded at their template line by the walk.
+        let written = doc.get("metadata").and_then(|m| m.get("labels"));
+        let completed = super::instances::instance_label_keys(self.i)
+            .filter(|k| written.and_then(|l| l.get(k)).is_none());
+        let (env, team) = (&self.cx.res.env, Some(self.i.team.as_str()));
+        let l = Labelled::env(self.cx.platform, "resource", &node, env, team);
+        record_labels(&mut rec, "metadata.labels", completed, &l);
         rec
     }
 

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use petgraph::Direction;
 use serde_json::{Value, json};
 
-use super::super::origins::{Origin, Recorder, edge_origins, platform, provisioner_path};
+use super::super::origins::{
+    Labelled, Origin, Recorder, edge_origins, platform, provisioner_path, record_labels,
+};
 use super::super::resource::instance_dir;
 use super::namespace::ns_labels;
 use super::workload::network;
@@ -62,6 +64,23 @@ pub(super) fn instance_policy(cx: &EnvCx<'_>, i: &Instance, e: &PodEndpoint) -> 
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_else(|| ns_labels(cx, &i.team));
+    if rec.on() {
+        let id = resource_id(&i.key);
+        let l = Labelled::env(cx.platform, SEC, &id, &cx.res.env, Some(&i.team));
+        let keys: Vec<&str> = labels.keys().map(String::as_str).collect();
+        record_labels(&mut rec, "metadata.labels", keys, &l);
+        rec.spread("spec.podSelector", &spec["podSelector"], |_| {
+            network(cx, i, "pods")
+        });
+        super::record_rules(&mut rec, &spec, &id);
+        rec.at("metadata.name", || {
+            vec![Origin::score(
+                format!("the request of resource {}", i.name),
+                &i.span,
+            )]
+        });
+        rec.at("metadata.namespace", || network(cx, i, "pods"));
+    }
     Object::manifest(
         &instance_dir(&cx.res.env, &i.name),
         json!({

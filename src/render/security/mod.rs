@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use super::origins::{Origin, Recorder};
 use super::{EnvCx, Object, PlaneRenderer, Provenance};
 use crate::diag::Diagnostics;
 use crate::graph::{components_on, namespace_id, resource_id, workload_id};
@@ -120,6 +121,36 @@ pub(super) fn provenance_w(w: &RWorkload) -> Provenance {
         source: w.file.to_string(),
         node: workload_id(&w.name),
         via: "renderer:security".into(),
+    }
+}
+
+/// Each leaf of a policy's `policyTypes` and rules (recording only): a rule's peers and ports
+/// are made by the cause recorded for the rule (its edge and what created it, or the
+/// provisioner's `network`), each through the part it plays, named here.
+pub(super) fn record_rules(rec: &mut Recorder, spec: &Value, subject: &str) {
+    let rule = |r: &'static str| Some(Origin::rule(SEC, r, subject));
+    rec.complete("spec.policyTypes", &spec["policyTypes"], |_| None);
+    for dir in ["ingress", "egress"] {
+        let Some(rules) = spec.get(dir) else {
+            continue;
+        };
+        rec.complete(&format!("spec.{dir}"), rules, |rel| {
+            if rel.contains("namespaceSelector") {
+                rule("a peer's namespace, selected by its name label")
+            } else if rel.contains("podSelector") {
+                rule("a peer's pods, selected by their labels")
+            } else if rel.contains("ipBlock.except") {
+                rule("an external peer excludes the cluster's private ranges (RFC 1918)")
+            } else if rel.contains("ipBlock") {
+                rule("an external peer: any address")
+            } else if rel.ends_with(".protocol") {
+                rule("the protocol of the port")
+            } else if rel.ends_with(".port") {
+                rule("the port, as a pod port")
+            } else {
+                None
+            }
+        });
     }
 }
 

@@ -8,7 +8,8 @@ use petgraph::Direction;
 use serde_json::{Value, json};
 
 use super::super::origins::{
-    Origin, Recorder, edge_origins, platform, profile_setting, provisioner_path, workload_origin,
+    Labelled, Origin, Recorder, SELECTOR_KEYS, edge_origins, platform, profile_setting,
+    provisioner_path, record_labels, team_origins, workload_origin,
 };
 use super::super::resource::workload_dir;
 use super::endpoints::port_of;
@@ -19,7 +20,7 @@ use super::{
 };
 use crate::graph::{EdgeKind, NodeKind, resource_id, workload_id};
 use crate::model::Plane;
-use crate::render::workload_labels;
+use crate::render::{WORKLOAD_LABEL_KEYS, workload_labels};
 use crate::resolve::{Instance, RWorkload};
 
 /// `apiVersion`, `kind` and `metadata` of an object made per workload: the rule, and the
@@ -34,10 +35,35 @@ fn record_frame(cx: &EnvCx<'_>, rec: &mut Recorder, w: &RWorkload, rule: &'stati
     }
 }
 
+/// The workload's name, namespace and labels on an object made for it.
+fn record_identity(cx: &EnvCx<'_>, rec: &mut Recorder, w: &RWorkload) {
+    if !rec.on() {
+        return;
+    }
+    rec.at("metadata.name", || workload_origin(cx, &w.name));
+    rec.at("metadata.namespace", || team_origins(cx, w));
+    let subject = workload_id(&w.name);
+    let l = Labelled::env(cx.platform, SEC, &subject, &cx.res.env, Some(&w.team));
+    record_labels(rec, "metadata.labels", WORKLOAD_LABEL_KEYS, &l);
+}
+
+/// Each leaf of the policy's spec: the pod selector's labels by their rule, and each part of
+/// a rule (a peer's namespace or pods, a port) by the cause recorded for the rule.
+fn record_spec(cx: &EnvCx<'_>, rec: &mut Recorder, w: &RWorkload, spec: &Value) {
+    if !rec.on() {
+        return;
+    }
+    let subject = workload_id(&w.name);
+    let l = Labelled::env(cx.platform, SEC, &subject, &cx.res.env, Some(&w.team));
+    record_labels(rec, "spec.podSelector.matchLabels", SELECTOR_KEYS, &l);
+    super::record_rules(rec, spec, &subject);
+}
+
 pub(super) fn service_account(cx: &EnvCx<'_>, w: &RWorkload) -> Object {
     let labels = workload_labels(cx.platform, &cx.res.env, &w.team, &w.name);
     let mut rec = cx.recorder();
     record_frame(cx, &mut rec, w, "a ServiceAccount per workload");
+    record_identity(cx, &mut rec, w);
     rec.at("automountServiceAccountToken", || {
         vec![Origin::rule(
             SEC,
@@ -88,6 +114,7 @@ pub(super) fn workload_policy(
     let env = &cx.res.env;
     let mut rec = cx.recorder();
     record_frame(cx, &mut rec, w, "a NetworkPolicy per workload");
+    record_identity(cx, &mut rec, w);
     rec.at("spec.podSelector", || {
         let mut o = vec![Origin::rule(
             SEC,
@@ -114,6 +141,7 @@ pub(super) fn workload_policy(
     if !ingress.is_empty() {
         spec["ingress"] = Value::Array(ingress);
     }
+    record_spec(cx, &mut rec, w, &spec);
     let labels = workload_labels(cx.platform, env, &w.team, &w.name);
     Object::manifest(
         &workload_dir(env, &w.name),
