@@ -102,19 +102,8 @@ pub fn build_observed(
         out_dir: Some(out_dir.to_path_buf()),
         ..opts.clone()
     };
-    // The memo file is parsed beside the load: it does not depend on the platform, only its
-    // salt does.
     laps.enter("load + render memo read");
-    // So is the output's index, which emit needs (parsing 35k entries takes a thread a while).
-    let (loaded, (stored, ahead)) = rayon::join(
-        || pipeline::load(root, &opts),
-        || {
-            rayon::join(
-                || memo::Stored::read(root, out_dir),
-                || emit::ReadAhead::of(out_dir),
-            )
-        },
-    );
+    let (loaded, stored, ahead) = load_beside_reads(root, out_dir, &opts);
     let (platform, workloads) = loaded?;
     let recorded = cache::Recorded::of(&platform, &workloads);
     let layout = opts.layout.unwrap_or(platform.gitops.layout);
@@ -138,19 +127,16 @@ pub fn build_observed(
     // The two records are independent files: written side by side.
     laps.enter("render memo and build cache record");
     let (nodes_rendered, nodes_total) = (owners.rendered(), owners.total());
+    let written = cache::Written {
+        tree: &tree,
+        index: index_hash,
+    };
     rayon::join(
         || {
-            if memo.is_some() {
-                memo::store(root, out_dir, owners.entries(&index.files, &tree));
-            }
+            memo.is_some()
+                .then(|| memo::store(root, out_dir, owners.entries(&index.files, &tree)))
         },
-        || {
-            let written = cache::Written {
-                tree: &tree,
-                index: index_hash,
-            };
-            cache::store(root, out_dir, &opts, &recorded, hashed, written)
-        },
+        || cache::store(root, out_dir, &opts, &recorded, hashed, written),
     );
     Ok(BuildReport {
         files: tree.len(),
@@ -160,6 +146,28 @@ pub fn build_observed(
         nodes_total,
         stages: laps.finish(),
     })
+}
+
+type Loaded = Result<(crate::model::Platform, Vec<crate::model::Workload>), Diagnostics>;
+
+/// The workspace loaded while the render memo and the output's index are read beside it: the
+/// memo does not depend on the platform (only its salt does), and parsing the index's 35k
+/// entries takes a thread a while that the load leaves idle.
+fn load_beside_reads(
+    root: &Path,
+    out_dir: &Path,
+    opts: &Options,
+) -> (Loaded, memo::Stored, emit::ReadAhead) {
+    let (loaded, (stored, ahead)) = rayon::join(
+        || pipeline::load(root, opts),
+        || {
+            rayon::join(
+                || memo::Stored::read(root, out_dir),
+                || emit::ReadAhead::of(out_dir),
+            )
+        },
+    );
+    (loaded, stored, ahead)
 }
 
 /// The memo is only ever a shortcut: when the output does not hold what it recorded, the build

@@ -1335,13 +1335,8 @@ mod tests {
             ("f/g.yaml", "x"),
             ("ok.yaml", "x"),
         ]);
-        let err = emit(&out, &t, &meta()).expect_err("invalid");
-        let EmitError::Rejected(problems) = &err else {
-            panic!("unexpected error {err}")
-        };
-        let got: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(
-            got,
+            rejected(&out, &t),
             [
                 "output path `` is empty",
                 "output path `../up.yaml` contains `..`",
@@ -1358,6 +1353,15 @@ mod tests {
         assert!(!out.exists(), "nothing written");
     }
 
+    /// The messages of an emit the path checks refuse.
+    fn rejected(out: &Path, t: &Tree) -> Vec<String> {
+        let err = emit(out, t, &meta()).expect_err("invalid");
+        let EmitError::Rejected(problems) = &err else {
+            panic!("unexpected error {err}")
+        };
+        problems.iter().map(|p| p.message.clone()).collect()
+    }
+
     /// Rendered and memo-kept paths are checked as one tree: a path in both, and a rendered
     /// file below a kept one, are refused before anything is written.
     #[test]
@@ -1372,13 +1376,8 @@ mod tests {
             };
             t.known.insert(kept.into(), known);
         }
-        let err = emit(&out, &t, &meta()).expect_err("invalid");
-        let EmitError::Rejected(problems) = &err else {
-            panic!("unexpected error {err}")
-        };
-        let got: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(
-            got,
+            rejected(&out, &t),
             [
                 "output path `a.yaml` is both rendered and taken from the render memo",
                 "output path `k/x.yaml` is below `k`, which is also a file of the output",
