@@ -8,7 +8,7 @@
 //! file gone or turned into something else, a new path where something already is — and the
 //! full plan decides, with its exact messages.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -41,9 +41,8 @@ enum Verdict {
 }
 
 /// One path of the tree (`want`: its new length and hash) or of the old index only (`None`).
-fn judge(live: &Path, rel: &str, want: Want, previous: &Index) -> Result<Verdict, ()> {
+fn judge(live: &Path, rel: &str, want: Want, old: Option<&str>) -> Result<Verdict, ()> {
     let now = kind_at(live, rel)?;
-    let old = previous.files.get(rel);
     match (want, old, now) {
         (None, Some(_), Some(Kind::File { .. })) => Ok(Verdict::Removed),
         (None, Some(_), None) => Ok(Verdict::Gone),
@@ -76,30 +75,48 @@ pub(super) fn plan(
     new_hashes: &BTreeMap<String, String>,
 ) -> Option<Plan> {
     use rayon::prelude::*;
-    // (path, its new length and hash unless it goes away, taken from the memo)
-    let mut paths: Vec<(&str, Want, bool)> = Vec::with_capacity(tree.len());
-    for (rel, bytes) in &tree.files {
-        paths.push((
-            rel,
-            Some((bytes.len() as u64, new_hashes.get(rel)?.as_str())),
-            false,
-        ));
+    // (path, its new length and hash unless it goes away, taken from the memo, its indexed
+    // hash): the tree's two sorted maps and the old index merged in one pass, in path order,
+    // instead of a hash set of the tree and a search of the index per path.
+    let mut files = tree.files.iter().peekable();
+    let mut known = tree.known.iter().peekable();
+    let mut ours: Vec<(&str, Want, bool)> = Vec::with_capacity(tree.len());
+    loop {
+        let take_known = match (files.peek(), known.peek()) {
+            (Some((f, _)), Some((k, _))) => k < f,
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+            (None, None) => break,
+        };
+        if take_known {
+            let (rel, k) = known.next()?;
+            ours.push((rel, Some((k.len, k.hash.as_str())), true));
+        } else {
+            let (rel, bytes) = files.next()?;
+            let hash = new_hashes.get(rel)?.as_str();
+            ours.push((rel, Some((bytes.len() as u64, hash)), false));
+        }
     }
-    for (rel, k) in &tree.known {
-        paths.push((rel, Some((k.len, k.hash.as_str())), true));
+    let mut old = previous
+        .files
+        .iter()
+        .filter(|(p, _)| p.as_str() != INDEX_PATH)
+        .peekable();
+    let mut paths: Vec<(&str, Want, bool, Option<&str>)> = Vec::with_capacity(ours.len());
+    for (rel, want, is_known) in ours {
+        while let Some((p, h)) = old.next_if(|(p, _)| p.as_str() < rel) {
+            paths.push((p, None, false, Some(h)));
+        }
+        let indexed = old
+            .next_if(|(p, _)| p.as_str() == rel)
+            .map(|(_, h)| h.as_str());
+        paths.push((rel, want, is_known, indexed));
     }
-    let in_tree: HashSet<&str> = paths.iter().map(|p| p.0).collect();
-    paths.extend(
-        previous
-            .files
-            .keys()
-            .filter(|p| p.as_str() != INDEX_PATH && !in_tree.contains(p.as_str()))
-            .map(|p| (p.as_str(), None, false)),
-    );
+    paths.extend(old.map(|(p, h)| (p.as_str(), None, false, Some(h.as_str()))));
     let verdicts: Vec<Verdict> = paths
         .par_iter()
-        .map(|(rel, want, known)| {
-            let v = judge(live, rel, *want, previous)?;
+        .map(|(rel, want, known, old)| {
+            let v = judge(live, rel, *want, *old)?;
             // A file taken from the memo must be there as recorded.
             if *known && !matches!(v, Verdict::Unchanged) {
                 return Err(());
@@ -109,7 +126,7 @@ pub(super) fn plan(
         .collect::<Result<_, ()>>()
         .ok()?;
     let mut report = EmitReport::default();
-    for ((rel, _, _), v) in paths.iter().zip(verdicts) {
+    for ((rel, ..), v) in paths.iter().zip(verdicts) {
         match v {
             Verdict::Unchanged => report.unchanged.push(rel.to_string()),
             Verdict::Written => report.written.push(rel.to_string()),
@@ -117,7 +134,6 @@ pub(super) fn plan(
             Verdict::Gone => {}
         }
     }
-    report.removed.sort();
     Some(Plan {
         report,
         carried: Vec::new(),
