@@ -92,11 +92,19 @@ fn sorted_map<'de, D: serde::Deserializer<'de>>(
 
 /// Reads `.platc/index.json` of `out_dir`; `None` when there is none (never built, or not by platc).
 pub fn read_index(out_dir: &Path) -> Result<Option<Index>, EmitError> {
-    Ok(read_index_hashed(out_dir)?.map(|(index, _)| index))
+    Ok(read_index_with(out_dir, |_| ())?.map(|(index, ())| index))
 }
 
 /// [`read_index`], with the content hash of the index's bytes.
 pub(super) fn read_index_hashed(out_dir: &Path) -> Result<Option<(Index, String)>, EmitError> {
+    read_index_with(out_dir, super::content_hash)
+}
+
+/// The index of `out_dir` and `also` of its bytes.
+fn read_index_with<T>(
+    out_dir: &Path,
+    also: impl FnOnce(&[u8]) -> T,
+) -> Result<Option<(Index, T)>, EmitError> {
     let path = out_dir.join(INDEX_PATH);
     let bytes = match fs::read(&path) {
         Ok(b) => b,
@@ -104,7 +112,7 @@ pub(super) fn read_index_hashed(out_dir: &Path) -> Result<Option<(Index, String)
         Err(e) => return Err(io_err("read", &path)(e)),
     };
     let index = parse_index(&path, &bytes)?;
-    Ok(Some((index, super::content_hash(&bytes))))
+    Ok(Some((index, also(&bytes))))
 }
 
 /// The output's index read ahead of emit (beside the load, where a core is idle), with what

@@ -32,24 +32,13 @@ pub(super) fn path_error(path: &str) -> Option<&'static str> {
 
 pub(super) fn validate_tree(tree: &Tree) -> Vec<PathProblem> {
     use rayon::prelude::*;
-    // Every path once, in order, with whether it is in both maps (a merge of the two sorted
-    // key runs, not two map searches per path).
+    // Every path once, in order, with whether it is in both maps (they come one after the
+    // other in the merged run).
     let mut paths: Vec<(&str, bool)> = Vec::with_capacity(tree.len());
-    let mut files = tree.files.keys().map(String::as_str).peekable();
-    let mut known = tree.known.keys().map(String::as_str).peekable();
-    loop {
-        let next = match (files.peek(), known.peek()) {
-            (Some(f), Some(k)) if f == k => {
-                known.next();
-                files.next().map(|p| (p, true))
-            }
-            (Some(f), Some(k)) if k < f => known.next().map(|p| (p, false)),
-            (Some(_), _) => files.next().map(|p| (p, false)),
-            (None, _) => known.next().map(|p| (p, false)),
-        };
-        match next {
-            Some(p) => paths.push(p),
-            None => break,
+    for (path, _) in tree.entries() {
+        match paths.last_mut() {
+            Some((last, both)) if *last == path => *both = true,
+            _ => paths.push((path, false)),
         }
     }
     // One hash set for the ancestor checks: two ordered-map lookups per ancestor of every path

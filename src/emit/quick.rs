@@ -14,7 +14,7 @@ use std::io;
 use std::path::Path;
 
 use super::plan::Plan;
-use super::{EmitReport, INDEX_PATH, Index, Kind, Tree, ancestors, rel_to_path};
+use super::{EmitReport, INDEX_PATH, Index, Kind, Tree, TreeFile, ancestors, rel_to_path};
 
 /// What one path is now, not following symlinks; `None` when nothing is there. An error other
 /// than "not found" gives up on the quick plan.
@@ -78,24 +78,15 @@ pub(super) fn plan(
     // (path, its new length and hash unless it goes away, taken from the memo, its indexed
     // hash): the tree's two sorted maps and the old index merged in one pass, in path order,
     // instead of a hash set of the tree and a search of the index per path.
-    let mut files = tree.files.iter().peekable();
-    let mut known = tree.known.iter().peekable();
     let mut ours: Vec<(&str, Want, bool)> = Vec::with_capacity(tree.len());
-    loop {
-        let take_known = match (files.peek(), known.peek()) {
-            (Some((f, _)), Some((k, _))) => k < f,
-            (None, Some(_)) => true,
-            (Some(_), None) => false,
-            (None, None) => break,
-        };
-        if take_known {
-            let (rel, k) = known.next()?;
-            ours.push((rel, Some((k.len, k.hash.as_str())), true));
-        } else {
-            let (rel, bytes) = files.next()?;
-            let hash = new_hashes.get(rel)?.as_str();
-            ours.push((rel, Some((bytes.len() as u64, hash)), false));
-        }
+    for (rel, file) in tree.entries() {
+        ours.push(match file {
+            TreeFile::Known(k) => (rel, Some((k.len, k.hash.as_str())), true),
+            TreeFile::Rendered(b) => {
+                let hash = new_hashes.get(rel)?.as_str();
+                (rel, Some((b.len() as u64, hash)), false)
+            }
+        });
     }
     let mut old = previous
         .files

@@ -100,7 +100,7 @@ impl Owners {
 
     /// The memo entries of this build: reused nodes as they were; rendered nodes with the
     /// files that hold only their objects, and their objects in shared files as text.
-    /// `hashes` and `sizes` are the written tree's.
+    /// `hashes` are the written index's, `tree` the tree it was written from.
     pub fn entries(
         mut self,
         hashes: &BTreeMap<String, String>,
@@ -171,15 +171,10 @@ impl Owners {
         // part of recording a cold build).
         let mut sizes = tree.sizes().peekable();
         for (path, hash) in hashes {
-            let len = loop {
-                match sizes.peek() {
-                    Some((p, _)) if *p < path.as_str() => {
-                        sizes.next();
-                    }
-                    Some((p, len)) if *p == path.as_str() => break Some(*len),
-                    _ => break None,
-                }
-            };
+            while sizes.next_if(|(p, _)| *p < path.as_str()).is_some() {}
+            let len = sizes
+                .next_if(|(p, _)| *p == path.as_str())
+                .map(|(_, len)| len);
             let Some((path, owner)) = self.files.remove_entry(path.as_str()) else {
                 continue;
             };

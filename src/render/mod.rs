@@ -451,18 +451,21 @@ pub fn workload_labels(
     team: &str,
     workload: &str,
 ) -> Map<String, Value> {
-    let v = json!({
-        "app.kubernetes.io/name": workload,
-        "app.kubernetes.io/instance": format!("{workload}-{env}"),
-        "app.kubernetes.io/managed-by": "platc",
-        "app.kubernetes.io/part-of": platform.name,
-        "platc.dev/team": team,
-        "platc.dev/environment": env,
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+    // In `WORKLOAD_LABEL_KEYS` order: the keys are written once, there, for the labels and for
+    // the provenance that records them.
+    let values = [
+        workload.to_string(),
+        format!("{workload}-{env}"),
+        "platc".to_string(),
+        platform.name.clone(),
+        team.to_string(),
+        env.to_string(),
+    ];
+    WORKLOAD_LABEL_KEYS
+        .iter()
+        .zip(values)
+        .map(|(k, v)| (k.to_string(), Value::String(v)))
+        .collect()
 }
 
 /// `<kind>-<name>.yaml`, lower-cased: the file name of one object.
