@@ -38,10 +38,16 @@ impl Span {
 /// 1-based line and column (in characters) of a byte offset, for spans found by searching a
 /// file's text (evaluated Nickel keeps none).
 pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() as u32 + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
-    (line, col)
+    let offset = offset.min(text.len());
+    // An offset inside a character counts from the text's end rather than panicking.
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
 }
 
 impl fmt::Display for Span {

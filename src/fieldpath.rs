@@ -35,6 +35,73 @@ pub fn index(path: &str, i: usize) -> String {
     format!("{path}[{i}]")
 }
 
+/// A list item: by its `name` when it has one (stable when the list is reordered), else by
+/// index. The one rule for every path platc writes (diff, explain's records, check's findings).
+pub fn list_item(path: &str, ix: usize, name: Option<&str>) -> String {
+    match name {
+        Some(name) => item(path, name),
+        None => index(path, ix),
+    }
+}
+
+fn name_of(v: &serde_json::Value) -> Option<&str> {
+    v.get("name").and_then(serde_json::Value::as_str)
+}
+
+/// One step of a path as a JSON pointer has it: a map key or a list index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The path `steps` reach in `value`, written as above (a list item by its `name`). Steps past
+/// what `value` has (an unknown field, a missing item) are written as they are.
+pub fn of_steps<'a>(
+    value: &serde_json::Value,
+    steps: impl IntoIterator<Item = Step<'a>>,
+) -> String {
+    let mut cur = Some(value);
+    let mut path = String::new();
+    for st in steps {
+        match st {
+            Step::Key(k) => {
+                path = key(&path, k);
+                cur = cur.and_then(|v| v.get(k));
+            }
+            Step::Index(i) => {
+                let v = cur.and_then(|v| v.get(i));
+                path = match v {
+                    Some(v) => list_item(&path, i, name_of(v)),
+                    None => index(&path, i),
+                };
+                cur = v;
+            }
+        }
+    }
+    path
+}
+
+/// The path one selector up (`spec.ports` of `spec.ports[name=http]`, `metadata.labels` of
+/// `metadata.labels["a.b/c"]`); `None` for a single selector.
+pub fn parent(path: &str) -> Option<&str> {
+    let mut cut = None;
+    let (mut in_bracket, mut in_quote) = (false, false);
+    for (at, c) in path.char_indices() {
+        match c {
+            '"' if in_bracket => in_quote = !in_quote,
+            '[' if !in_quote => {
+                in_bracket = true;
+                cut = Some(at);
+            }
+            ']' if !in_quote => in_bracket = false,
+            '.' if !in_bracket => cut = Some(at),
+            _ => {}
+        }
+    }
+    cut.filter(|&at| at > 0).map(|at| &path[..at])
+}
+
 pub fn parse(s: &str) -> Result<Vec<Sel>, String> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -114,5 +181,58 @@ mod tests {
             parse(&index("spec.ports", 0)).unwrap().last(),
             Some(&Sel::Bracket("0".into()))
         );
+    }
+
+    #[test]
+    fn pointer_steps_become_paths_with_item_names() {
+        let v =
+            serde_json::json!({"spec": {"ports": [{"name": "http", "port": 80}, {"port": 81}]}});
+        let steps = |s: &[Step<'static>]| of_steps(&v, s.iter().copied());
+        assert_eq!(
+            steps(&[
+                Step::Key("spec"),
+                Step::Key("ports"),
+                Step::Index(0),
+                Step::Key("port")
+            ]),
+            "spec.ports[name=http].port"
+        );
+        assert_eq!(
+            steps(&[
+                Step::Key("spec"),
+                Step::Key("ports"),
+                Step::Index(1),
+                Step::Key("port")
+            ]),
+            "spec.ports[1].port"
+        );
+        // Past what the value has: written as given.
+        assert_eq!(
+            steps(&[Step::Key("spec"), Step::Key("replcas")]),
+            "spec.replcas"
+        );
+        assert_eq!(
+            steps(&[Step::Key("spec"), Step::Key("ports"), Step::Index(7)]),
+            "spec.ports[7]"
+        );
+    }
+
+    #[test]
+    fn parents_go_up_one_selector() {
+        assert_eq!(
+            parent("spec.ports[name=http].port"),
+            Some("spec.ports[name=http]")
+        );
+        assert_eq!(parent("spec.ports[name=http]"), Some("spec.ports"));
+        assert_eq!(
+            parent(r#"metadata.labels["a.b/c"]"#),
+            Some("metadata.labels")
+        );
+        assert_eq!(
+            parent(r#"metadata.labels["a[b]"]"#),
+            Some("metadata.labels")
+        );
+        assert_eq!(parent("spec"), None);
+        assert_eq!(parent(""), None);
     }
 }

@@ -18,6 +18,7 @@ pub mod init;
 pub mod load;
 pub mod memo;
 pub mod model;
+pub mod node_origins;
 pub mod ownership;
 pub mod pipeline;
 pub mod policy;

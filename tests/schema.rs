@@ -138,11 +138,30 @@ fn a_template_typo_and_a_wrong_type_are_exactly_the_findings() {
     let port = found[1]["message"].as_str().unwrap();
     for part in [
         "`Service/storefront-dev/edge-cache`",
-        "at `spec.ports[0].port`: a string \"6379\" is not allowed here; expected an integer",
+        "at `spec.ports[name=redis].port`: a string \"6379\" is not allowed here; expected an integer",
         "provisioner:cache",
     ] {
         assert!(port.contains(part), "`{part}` not in: {port}");
     }
+
+    // The finding's field path is one `platc explain` reads, and both name the same line: they
+    // read one record of the template render, not two searches of its text.
+    let o = platc(&[
+        "explain",
+        "-C",
+        ws.path().to_str().unwrap(),
+        "Service/storefront-dev/edge-cache#spec.ports[name=redis].port",
+    ]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        said.contains("platform/templates/cache.yaml.j2:34:"),
+        "{said}"
+    );
 
     // Every environment has the same two.
     let (_, all) = json_check(ws.path(), &[]);

@@ -18,8 +18,7 @@ pub(super) fn display_steps(steps: &[Step]) -> String {
     // Written as `platc diff` writes field paths, so a path from either reads in the other.
     steps.iter().fold(String::new(), |path, st| match st {
         Step::Key(k) => crate::fieldpath::key(&path, k),
-        Step::Item { name: Some(n), .. } => crate::fieldpath::item(&path, n),
-        Step::Item { index, .. } => crate::fieldpath::index(&path, *index),
+        Step::Item { index, name } => crate::fieldpath::list_item(&path, *index, name.as_deref()),
     })
 }
 

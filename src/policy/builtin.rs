@@ -6,6 +6,7 @@ use super::locate::Locator;
 use super::{Finding, Severity, Sources};
 use crate::diag::Span;
 use crate::model::{ANN_PROFILE, Platform, Workload, WorkloadKind};
+use crate::node_origins::NodeOrigins;
 use crate::pipeline::{Compilation, EnvResult};
 use crate::resolve::{RContainer, RWorkload};
 
@@ -19,17 +20,18 @@ pub fn run_all(
     locator: &Locator,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    let recorded = NodeOrigins::new(c);
     for env in &c.envs {
         let name = env.resolution.env.as_str();
         let Some(environment) = c.platform.environments.get(name) else {
             continue;
         };
         let cx = Cx {
-            platform: &c.platform,
             env: name,
             env_type: &environment.env_type,
             sources,
             locator,
+            recorded: &recorded,
         };
         let on = |id: &str| rules.builtin(id).filter(|e| e.applies(name));
         if let Some(e) = on("images-pinned") {
@@ -52,11 +54,12 @@ pub fn run_all(
 }
 
 struct Cx<'a> {
-    platform: &'a Platform,
     env: &'a str,
     env_type: &'a str,
     sources: &'a Sources<'a>,
     locator: &'a Locator,
+    /// Where provisioned manifests' fields were written (their templates' lines).
+    recorded: &'a NodeOrigins<'a>,
 }
 
 impl Cx<'_> {

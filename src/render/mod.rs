@@ -135,6 +135,8 @@ pub struct EnvCx<'a> {
     namespaces: BTreeMap<&'a str, &'a str>,
     /// Set when field origins are to be recorded (see [`origins`]).
     sources: Option<&'a origins::Sources<'a>>,
+    /// Only this node's objects are made (one node's record, on demand).
+    only: Option<&'a str>,
 }
 
 static NONE_REUSED: BTreeSet<String> = BTreeSet::new();
@@ -155,6 +157,7 @@ impl<'a> EnvCx<'a> {
             bytes_only: false,
             namespaces: res.namespaces(),
             sources: None,
+            only: None,
         }
     }
 
@@ -180,6 +183,12 @@ impl<'a> EnvCx<'a> {
         self
     }
 
+    /// Only the objects of `node` are to be rendered (objects tied to no node still are).
+    pub fn only(mut self, node: &'a str) -> Self {
+        self.only = Some(node);
+        self
+    }
+
     /// Manifests become bytes as soon as they are finished.
     pub fn bytes_only(mut self, bytes_only: bool) -> Self {
         self.bytes_only = bytes_only;
@@ -188,6 +197,9 @@ impl<'a> EnvCx<'a> {
 
     /// Whether the objects of this node (a graph node id) are to be rendered.
     pub fn fresh(&self, node: &str) -> bool {
+        if let Some(only) = self.only {
+            return only == node;
+        }
         self.reused.is_empty() || !self.reused.contains(node)
     }
 

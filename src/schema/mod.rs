@@ -25,7 +25,9 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::diag::{Code, Diagnostic, Diagnostics, Span, line_col};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
+#[cfg(feature = "schema")]
+use crate::node_origins::NodeOrigins;
 use crate::pipeline::{Compilation, EnvResult};
 use crate::render::{Object, Provenance};
 
@@ -248,7 +250,7 @@ impl Validators {
                 .map(|p| Failure {
                     object: object.clone(),
                     environment: env.map(str::to_string),
-                    field: problem::dotted(&p.path),
+                    field: problem::field_path(value, &p.path),
                     message: p.message,
                     expected: p.expected,
                     suggestion: p.suggestion,
@@ -293,6 +295,8 @@ pub fn check(c: &Compilation) -> Result<Outcome, Diagnostics> {
     #[cfg_attr(not(feature = "schema"), allow(unused_mut))]
     let mut validators = Validators::new(&c.platform.schemas)?;
     let mut out = Outcome::default();
+    #[cfg(feature = "schema")]
+    let recorded = NodeOrigins::new(c);
     let per_env = c
         .envs
         .iter()
@@ -318,7 +322,7 @@ pub fn check(c: &Compilation) -> Result<Outcome, Diagnostics> {
         {
             let env_name = env.map(|e| e.resolution.env.as_str());
             for mut f in validators.check_object(o, env_name).unwrap_or_default() {
-                let (workload, span) = locate(c, env, o, &f);
+                let (workload, span) = locate(c, &recorded, env, o, &f);
                 f.workload = workload;
                 f.span = span;
                 out.failures.push(f);
@@ -344,6 +348,7 @@ pub fn check(c: &Compilation) -> Result<Outcome, Diagnostics> {
 #[cfg_attr(not(feature = "schema"), allow(dead_code))]
 fn locate(
     c: &Compilation,
+    recorded: &NodeOrigins<'_>,
     env: Option<&EnvResult>,
     o: &Object,
     f: &Failure,
@@ -361,58 +366,12 @@ fn locate(
     if let Some(key) = node.strip_prefix("resource:") {
         let inst = env.and_then(|e| e.resolution.instance(key));
         let workload = inst.and_then(|i| i.consumers.first().cloned());
-        let span =
-            template_span(c, &o.provenance.via, &f.field).or_else(|| inst.map(|i| i.span.clone()));
+        let span = env
+            .and_then(|e| recorded.template_line(e, o, &f.field))
+            .or_else(|| inst.map(|i| i.span.clone()));
         return (workload, span);
     }
     (None, None)
-}
-
-/// The line of a platform template (`template:<name> via provisioner:<p>`) that writes the last
-/// field of `field` (`replcas:`), outside `{# #}` comments; the template's first line when no
-/// line does. Built-in templates (`platc/...`) are not workspace files: `None`.
-fn template_span(c: &Compilation, via: &str, field: &str) -> Option<Span> {
-    let name = via.strip_prefix("template:")?.split(' ').next()?;
-    if name.starts_with("platc/") {
-        return None;
-    }
-    let text = c.platform.templates.get(name)?;
-    let file = format!("platform/{name}");
-    let key = last_field(field);
-    let found = key.and_then(|k| {
-        let needle = format!("{k}:");
-        text.match_indices(&needle).map(|(at, _)| at).find(|at| {
-            let before = &text[..*at];
-            let starts_word = before
-                .chars()
-                .next_back()
-                .is_none_or(|ch| !(ch.is_alphanumeric() || ch == '_' || ch == '-'));
-            starts_word && before.matches("{#").count() == before.matches("#}").count()
-        })
-    });
-    Some(match found {
-        Some(at) => {
-            let (line, col) = line_col(text, at);
-            Span::new(file, line, col)
-        }
-        None => Span::new(file, 1, 1),
-    })
-}
-
-/// `replcas` of `spec.replcas`, `port` of `spec.ports[0].port`, `labels` of
-/// `metadata.labels["a.b/c"]`: the last plain field name of a dotted path.
-fn last_field(field: &str) -> Option<&str> {
-    let mut s = field;
-    while s.ends_with(']') {
-        let open = if s.ends_with("\"]") {
-            s.rfind("[\"")?
-        } else {
-            s.rfind('[')?
-        };
-        s = &s[..open];
-    }
-    let last = s.rsplit('.').next()?;
-    (!last.is_empty()).then_some(last)
 }
 
 #[cfg(all(test, feature = "schema"))]

@@ -27,37 +27,18 @@ pub struct Problem {
     pub suggestion: Option<String>,
 }
 
-/// `spec.template.spec.containers[0].ports[0]`, `metadata.labels["app.kubernetes.io/name"]`;
-/// empty for the object itself.
-pub fn dotted(path: &[Seg]) -> String {
-    let mut s = String::new();
-    for seg in path {
-        match seg {
-            Seg::Index(i) => s.push_str(&format!("[{i}]")),
-            Seg::Key(k) if is_plain(k) => {
-                if !s.is_empty() {
-                    s.push('.');
-                }
-                s.push_str(k);
-            }
-            Seg::Key(k) => s.push_str(&format!("[{}]", Value::String(k.clone()))),
-        }
-    }
-    s
-}
-
-fn is_plain(k: &str) -> bool {
-    !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
-}
-
-/// The last field name on a path (`port` for `spec.ports[0].port`), for finding it in a template.
-pub fn last_key(path: &[Seg]) -> Option<&str> {
-    path.iter().rev().find_map(|s| match s {
-        Seg::Key(k) => Some(k.as_str()),
-        Seg::Index(_) => None,
-    })
+/// The bad field's path as `platc diff` writes and `platc explain` reads it
+/// (`spec.ports[name=http].port`, `metadata.labels["app.kubernetes.io/name"]`; a list item
+/// without a `name` by index); empty for the object itself.
+pub fn field_path(value: &Value, path: &[Seg]) -> String {
+    use crate::fieldpath::Step;
+    crate::fieldpath::of_steps(
+        value,
+        path.iter().map(|seg| match seg {
+            Seg::Key(k) => Step::Key(k),
+            Seg::Index(i) => Step::Index(*i),
+        }),
+    )
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -268,21 +249,25 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn dotted_paths_quote_keys_that_are_not_plain() {
+    fn field_paths_quote_keys_and_name_items() {
         let p = vec![
             Seg::Key("metadata".into()),
             Seg::Key("labels".into()),
             Seg::Key("app.kubernetes.io/name".into()),
         ];
-        assert_eq!(dotted(&p), r#"metadata.labels["app.kubernetes.io/name"]"#);
+        let v = json!({"spec": {"ports": [{"name": "http", "port": 80}]}});
+        assert_eq!(
+            field_path(&v, &p),
+            r#"metadata.labels["app.kubernetes.io/name"]"#
+        );
         let p = vec![
             Seg::Key("spec".into()),
             Seg::Key("ports".into()),
             Seg::Index(0),
             Seg::Key("port".into()),
         ];
-        assert_eq!(dotted(&p), "spec.ports[0].port");
-        assert_eq!(last_key(&p), Some("port"));
+        assert_eq!(field_path(&v, &p), "spec.ports[name=http].port");
+        assert_eq!(field_path(&json!({}), &p), "spec.ports[0].port");
     }
 
     #[test]

@@ -112,7 +112,7 @@ fn wrong_types_and_bad_quantities_are_caught() {
     });
     let f = failures(&mut v, svc);
     assert_eq!(f.len(), 1, "{f:#?}");
-    assert_eq!(f[0].field, "spec.ports[0].port");
+    assert_eq!(f[0].field, "spec.ports[name=http].port");
     assert_eq!(f[0].message, "a string \"80\" is not allowed here");
     assert_eq!(f[0].expected, "an integer");
 
@@ -125,7 +125,7 @@ fn wrong_types_and_bad_quantities_are_caught() {
         fields,
         vec![
             "spec.strategy.rollingUpdate.maxSurge",
-            "spec.template.spec.containers[0].resources.limits.memory",
+            "spec.template.spec.containers[name=main].resources.limits.memory",
         ]
     );
     assert_eq!(f[0].expected, "an integer or a string");
@@ -247,7 +247,7 @@ fn app_projects_and_application_sets_validate() {
     bad["spec"]["roles"][0]["group"] = json!(["x"]);
     let f = failures(&mut v, bad);
     assert_eq!(f.len(), 1);
-    assert_eq!(f[0].field, "spec.roles[0].group");
+    assert_eq!(f[0].field, "spec.roles[name=dev].group");
     assert_eq!(f[0].suggestion.as_deref(), Some("groups"));
 
     let set = json!({
@@ -340,13 +340,4 @@ fn broken_platform_schemas_are_configuration_errors() {
         "{}",
         messages[1]
     );
-}
-
-#[test]
-fn last_field_skips_indexes_and_quoted_keys() {
-    assert_eq!(last_field("spec.replcas"), Some("replcas"));
-    assert_eq!(last_field("spec.ports[0].port"), Some("port"));
-    assert_eq!(last_field("spec.ports[0]"), Some("ports"));
-    assert_eq!(last_field("metadata.labels[\"a.b/c\"]"), Some("labels"));
-    assert_eq!(last_field(""), None);
 }

@@ -49,18 +49,7 @@ impl Workspace {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub(super) fn line_col(src: &str, offset: usize) -> (u32, u32) {
-    let offset = offset.min(src.len());
-    let before = src.get(..offset).unwrap_or(src);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = before[line_start..].chars().count() + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(col).unwrap_or(u32::MAX),
-    )
-}
+pub(super) use crate::diag::line_col;
 
 /// `a/b/c` whatever the platform's separator.
 pub(super) fn slash_path(p: &Path) -> String {

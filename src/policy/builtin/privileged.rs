@@ -4,27 +4,29 @@
 use serde_json::Value;
 
 use super::{Cx, Effective, EnvResult, Finding};
-use crate::diag::{Span, line_col};
-use crate::model::Platform;
+use crate::diag::Span;
+use crate::fieldpath;
 use crate::render::{Body, Object};
 
 // ---------------------------------------------------------------------------------------------
 // no-privileged (rendered pod specs: workloads and provisioner templates alike)
 // ---------------------------------------------------------------------------------------------
 
-fn pod_spec<'v>(kind: &str, v: &'v Value) -> Option<&'v Value> {
-    let ptr = match kind {
-        "Pod" => "/spec",
+/// A kind's pod spec and its field path.
+fn pod_spec<'v>(kind: &str, v: &'v Value) -> Option<(&'v Value, &'static str)> {
+    let path = match kind {
+        "Pod" => "spec",
         "Deployment"
         | "StatefulSet"
         | "DaemonSet"
         | "ReplicaSet"
         | "Job"
-        | "ReplicationController" => "/spec/template/spec",
-        "CronJob" => "/spec/jobTemplate/spec/template/spec",
+        | "ReplicationController" => "spec.template.spec",
+        "CronJob" => "spec.jobTemplate.spec.template.spec",
         _ => return None,
     };
-    v.pointer(ptr)
+    let spec = path.split('.').try_fold(v, |v, k| v.get(k))?;
+    Some((spec, path))
 }
 
 pub(super) fn no_privileged(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
@@ -33,7 +35,7 @@ pub(super) fn no_privileged(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<
     for o in &env.objects {
         let Body::Manifest(v) = &o.body else { continue };
         let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
-        let Some(spec) = pod_spec(kind, v) else {
+        let Some((spec, at)) = pod_spec(kind, v) else {
             continue;
         };
         let obj_name = v
@@ -41,8 +43,8 @@ pub(super) fn no_privileged(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<
             .and_then(Value::as_str)
             .unwrap_or("");
         let what = format!("{kind} `{obj_name}`");
-        let mut problems = host_namespace_problems(&what, spec);
-        problems.extend(container_privilege_problems(&what, spec));
+        let mut problems = host_namespace_problems(&what, spec, at);
+        problems.extend(container_privilege_problems(&what, spec, at));
         for p in problems {
             let (workload, span) = privilege_place(cx, env, o, &p);
             out.push(cx.finding(
@@ -63,11 +65,11 @@ struct PrivilegeProblem {
     message: String,
     /// The container it is about; `None` for the pod.
     container: Option<String>,
-    /// Keys to look for in a template, best first.
-    needles: &'static [&'static str],
+    /// The field at fault (`spec.template.spec.hostNetwork`), as `platc explain` reads it.
+    field: String,
 }
 
-fn host_namespace_problems(what: &str, spec: &Value) -> Vec<PrivilegeProblem> {
+fn host_namespace_problems(what: &str, spec: &Value, at: &str) -> Vec<PrivilegeProblem> {
     let mut problems = Vec::new();
     for (field, label) in [
         ("hostNetwork", "the host network"),
@@ -78,33 +80,30 @@ fn host_namespace_problems(what: &str, spec: &Value) -> Vec<PrivilegeProblem> {
             problems.push(PrivilegeProblem {
                 message: format!("{what} uses {label} (`{field}: true`)"),
                 container: None,
-                needles: needles(field),
+                field: fieldpath::key(at, field),
             });
         }
     }
     problems
 }
 
-fn container_privilege_problems(what: &str, spec: &Value) -> Vec<PrivilegeProblem> {
+fn container_privilege_problems(what: &str, spec: &Value, at: &str) -> Vec<PrivilegeProblem> {
     let mut problems = Vec::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
-        for c in spec
-            .get(list)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let cname = c
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+        let items = spec.get(list).and_then(Value::as_array);
+        for (ix, c) in items.into_iter().flatten().enumerate() {
+            let name = c.get("name").and_then(Value::as_str);
+            let cname = name.unwrap_or("").to_string();
+            let sc_at = fieldpath::key(
+                &fieldpath::list_item(&fieldpath::key(at, list), ix, name),
+                "securityContext",
+            );
             let sc = c.get("securityContext");
             if sc.and_then(|s| s.get("privileged")) == Some(&Value::Bool(true)) {
                 problems.push(PrivilegeProblem {
                     message: format!("container `{cname}` of {what} runs privileged"),
                     container: Some(cname.clone()),
-                    needles: &["privileged:", "securityContext:", "containers:"],
+                    field: fieldpath::key(&sc_at, "privileged"),
                 });
             }
             if sc.and_then(|s| s.get("allowPrivilegeEscalation")) != Some(&Value::Bool(false)) {
@@ -113,7 +112,7 @@ fn container_privilege_problems(what: &str, spec: &Value) -> Vec<PrivilegeProble
                         "container `{cname}` of {what} may escalate privileges (`allowPrivilegeEscalation` is not `false`)"
                     ),
                     container: Some(cname.clone()),
-                    needles: &["allowPrivilegeEscalation:", "securityContext:", "containers:"],
+                    field: fieldpath::key(&sc_at, "allowPrivilegeEscalation"),
                 });
             }
         }
@@ -141,44 +140,12 @@ fn privilege_place(
         let workload = inst
             .and_then(|i| i.consumers.first().cloned())
             .unwrap_or_else(|| key.to_string());
-        let span = template_span(cx.platform, &o.provenance.via, p.needles)
+        let span = (cx.recorded)
+            .template_line(env, o, &p.field)
             .or_else(|| inst.map(|i| i.span.clone()))
             .unwrap_or_else(|| Span::file(o.provenance.source.as_str()));
         (workload, span)
     } else {
         (node.to_string(), Span::file(o.provenance.source.as_str()))
     }
-}
-
-fn needles(field: &str) -> &'static [&'static str] {
-    match field {
-        "hostNetwork" => &["hostNetwork:"],
-        "hostPID" => &["hostPID:"],
-        _ => &["hostIPC:"],
-    }
-}
-
-/// The first line of a platform template (`template:templates/x.yaml.j2 via ...`) that has one
-/// of `needles` (outside `{# #}` comments), or its first line. Built-in templates are not
-/// workspace files: `None`.
-fn template_span(platform: &Platform, via: &str, needles: &[&str]) -> Option<Span> {
-    let name = via.strip_prefix("template:")?.split(' ').next()?;
-    if name.starts_with("platc/") {
-        return None;
-    }
-    let text = platform.templates.get(name)?;
-    let file = format!("platform/{name}");
-    let found = needles.iter().find_map(|n| {
-        text.match_indices(n).map(|(at, _)| at).find(|at| {
-            let before = &text[..*at];
-            before.matches("{#").count() == before.matches("#}").count()
-        })
-    });
-    Some(match found {
-        Some(at) => {
-            let (line, col) = line_col(text, at);
-            Span::new(file, line, col)
-        }
-        None => Span::file(file),
-    })
 }

@@ -298,11 +298,8 @@ pub fn leaves(v: &serde_json::Value) -> Vec<String> {
             }
             Value::Array(a) if !a.is_empty() => {
                 for (i, x) in a.iter().enumerate() {
-                    let p = match x.get("name").and_then(Value::as_str) {
-                        Some(n) => crate::fieldpath::item(&path, n),
-                        None => crate::fieldpath::index(&path, i),
-                    };
-                    walk(x, p, out);
+                    let name = x.get("name").and_then(Value::as_str);
+                    walk(x, crate::fieldpath::list_item(&path, i, name), out);
                 }
             }
             _ => out.push(path),

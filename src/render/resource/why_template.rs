@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::diag::Span;
-use crate::fieldpath::{index, item, key};
+use crate::fieldpath::{key, list_item};
 use crate::graph::resource_id;
 use crate::render::EnvCx;
 use crate::render::origins::{
@@ -87,33 +87,41 @@ impl<'a, 'c> Rendered<'a, 'c> {
             NodeKind::Map(m) if !m.is_empty() => {
                 for (k, v) in m {
                     keys.push(k.value.clone());
-                    self.walk(v, key(&path, &k.value), keys, rec);
+                    let at = key(&path, &k.value);
+                    // A map or list is recorded at its key's line too: a field it lacks (one
+                    // `check` asks for) is answered by the line where it would go.
+                    if !is_leaf(v) {
+                        let origins = self.line_at(&k.span, keys);
+                        rec.record(|| at.clone(), || origins);
+                    }
+                    self.walk(v, at, keys, rec);
                     keys.pop();
                 }
             }
             NodeKind::Seq(items) if !items.is_empty() => {
                 for (ix, v) in items.iter().enumerate() {
                     let name = v.get("name").map(Node::to_json);
-                    let p = match name.as_ref().and_then(Value::as_str) {
-                        Some(name) => item(&path, name),
-                        None => index(&path, ix),
-                    };
+                    let p = list_item(&path, ix, name.as_ref().and_then(Value::as_str));
+                    if !is_leaf(v) {
+                        let origins = self.line_at(&v.span, keys);
+                        rec.record(|| p.clone(), || origins);
+                    }
                     self.walk(v, p, keys, rec);
                 }
             }
             _ => {
-                let origins = self.leaf(n, keys);
+                let origins = self.line_at(&n.span, keys);
                 rec.record(|| path, || origins);
             }
         }
     }
 
-    /// The template line behind a leaf, and the params that line reads.
-    fn leaf(&self, n: &Node, keys: &[String]) -> Vec<Origin> {
+    /// The template line behind the rendered text at `span`, and the params that line reads.
+    fn line_at(&self, span: &Span, keys: &[String]) -> Vec<Origin> {
         let marked = self
             .lines
             .as_ref()
-            .and_then(|m| m.line_of(n.span.line, n.span.col));
+            .and_then(|m| m.line_of(span.line, span.col));
         let (line, how) = match marked {
             Some(l) => (Some(l), TemplateLine::Rendered),
             None => (key_line(&self.source, keys), TemplateLine::KeySearch),
@@ -239,6 +247,15 @@ fn key_line(source: &[String], keys: &[String]) -> Option<u32> {
         }
     }
     None
+}
+
+/// A scalar, or an empty map or list: what the walk records as a leaf.
+fn is_leaf(n: &Node) -> bool {
+    match &n.kind {
+        NodeKind::Map(m) => m.is_empty(),
+        NodeKind::Seq(items) => items.is_empty(),
+        _ => true,
+    }
 }
 
 #[cfg(test)]
