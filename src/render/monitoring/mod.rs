@@ -9,17 +9,19 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::origins::{Labelled, Origin, SELECTOR_KEYS, platform, record_labels, team_origins};
 use super::resource::{namespace_dir, workload_dir};
 use super::{EnvCx, Object, PlaneRenderer, Provenance, dashboards, workload_labels};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::graph::{components_on, namespace_id, workload_id};
-use crate::model::{LatencySlo, Plane, Platform, Slo};
+use crate::model::{Plane, Platform, Slo};
 use crate::resolve::{EnvResolution, RWorkload};
 
+mod slo;
+pub(super) use slo::{decimal, percent_micros};
 mod why;
-mod why_slo;
 
 pub struct MonitoringPlane;
 
@@ -198,17 +200,13 @@ fn workload_objects(
     };
     if let Some(s) = &scrape {
         if let Some(p) = providers.get(SERVICE_MONITOR_KIND) {
-            let sm = service_monitor(cx.platform, env, w, s, p.as_deref());
-            let why = why::service_monitor(cx, w);
-            out.push(cx.finish(workload_obj(env, w, sm).with_origins(why)));
+            out.push(cx.finish(service_monitor(cx, w, s, p.as_deref())));
         }
         if let (Some(slo), Some(p)) = (&w.profile.slo, providers.get(PROMETHEUS_RULE_KIND))
             && has_objectives(&w.profile.slo)
         {
-            match prometheus_rule(cx.platform, env, production, w, slo, p.as_deref()) {
-                Ok(v) => out.push(
-                    cx.finish(workload_obj(env, w, v).with_origins(why::prometheus_rule(cx, w))),
-                ),
+            match prometheus_rule(cx, production, w, slo, p.as_deref()) {
+                Ok(o) => out.push(cx.finish(o)),
                 Err(d) => diags.push(d),
             }
         }
@@ -261,335 +259,88 @@ fn labels(platform: &Platform, env: &str, w: &RWorkload, release: Option<&str>) 
     Value::Object(l)
 }
 
-fn service_monitor(
-    platform: &Platform,
-    env: &str,
-    w: &RWorkload,
-    s: &Scrape,
-    release: Option<&str>,
-) -> Value {
-    json!({
+/// A workload's ServiceMonitor; each part of its `spec` is recorded (when recording) where
+/// it is made.
+fn service_monitor(cx: &EnvCx<'_>, w: &RWorkload, s: &Scrape, release: Option<&str>) -> Object {
+    let env = cx.res.env.as_str();
+    let mut rec = why::service_monitor(cx, w);
+    let rule = |r: &'static str| vec![Origin::rule(why::MON, r, workload_id(&w.name))];
+    // The Service's selector labels: exactly this workload's Service in this environment.
+    let selector = json!({"matchLabels": {
+        "app.kubernetes.io/name": w.name,
+        "app.kubernetes.io/instance": format!("{}-{env}", w.name),
+    }});
+    rec.at("spec.selector", || {
+        rule("the workload's Service, by its labels")
+    });
+    if rec.on() {
+        let subject = workload_id(&w.name);
+        let l = Labelled::env(cx.platform, why::MON, &subject, env, Some(&w.team));
+        record_labels(&mut rec, "spec.selector.matchLabels", SELECTOR_KEYS, &l);
+    }
+    let namespaces = json!({"matchNames": [w.namespace]});
+    rec.at("spec.namespaceSelector", || {
+        let mut o = rule("the workload's namespace");
+        o.push(platform(
+            cx.platform,
+            &[format!("teams.{}.namespace", w.team)],
+        ));
+        o
+    });
+    rec.at("spec.namespaceSelector.matchNames[0]", || {
+        team_origins(cx, w)
+    });
+    let endpoints = json!([{"port": s.port, "path": s.path, "scheme": "http"}]);
+    rec.at("spec.endpoints[0]", || {
+        rule("plain HTTP on the metrics port")
+    });
+    rec.at("spec.endpoints[0].scheme", || {
+        rule("plain HTTP on the metrics port")
+    });
+    rec.at("spec.endpoints[0].port", || {
+        why::setting(cx, w, "metrics.port", Some(ANN_METRICS_PORT))
+    });
+    rec.at("spec.endpoints[0].path", || {
+        why::setting(cx, w, "metrics.path", Some(ANN_METRICS_PATH))
+    });
+    // Metrics carry the same team/environment as the objects and the logs.
+    let target_labels = json!(["platc.dev/team", "platc.dev/environment"]);
+    for f in [
+        "spec.targetLabels",
+        "spec.targetLabels[0]",
+        "spec.targetLabels[1]",
+    ] {
+        rec.at(f, || rule("series carry the team and environment labels"));
+    }
+    let v = json!({
         "apiVersion": API_VERSION,
         "kind": "ServiceMonitor",
-        "metadata": {"name": w.name, "namespace": w.namespace, "labels": labels(platform, env, w, release)},
+        "metadata": {"name": w.name, "namespace": w.namespace, "labels": labels(cx.platform, env, w, release)},
         "spec": {
-            // The Service's selector labels: exactly this workload's Service in this environment.
-            "selector": {"matchLabels": {
-                "app.kubernetes.io/name": w.name,
-                "app.kubernetes.io/instance": format!("{}-{env}", w.name),
-            }},
-            "namespaceSelector": {"matchNames": [w.namespace]},
-            "endpoints": [{"port": s.port, "path": s.path, "scheme": "http"}],
-            // Metrics carry the same team/environment as the objects and the logs.
-            "targetLabels": ["platc.dev/team", "platc.dev/environment"],
+            "selector": selector,
+            "namespaceSelector": namespaces,
+            "endpoints": endpoints,
+            "targetLabels": target_labels,
         }
-    })
-}
-
-/// `n / 10^scale` written exactly (`decimal(144, 4)` = `0.0144`): thresholds in rules must not
-/// carry float noise such as `0.014400000000000001`.
-pub(super) fn decimal(n: u64, scale: u32) -> String {
-    let p = 10u64.pow(scale);
-    let (int, frac) = (n / p, n % p);
-    if frac == 0 {
-        return int.to_string();
-    }
-    let digits = format!("{frac:0width$}", width = scale as usize);
-    format!("{int}.{}", digits.trim_end_matches('0'))
-}
-
-/// A percentage in units of 10⁻⁶ of a ratio (`99.9` → 999000), when it is in (0, 100).
-pub(super) fn percent_micros(v: f64) -> Option<u64> {
-    if !(v > 0.0 && v < 100.0) {
-        return None;
-    }
-    let scaled = (v * 10_000.0).round();
-    (scaled > 0.0 && scaled < 1_000_000.0).then_some(scaled as u64)
-}
-
-/// One burn-rate alert of the SRE workbook's multi-window table (30-day budget): it fires when
-/// the error ratio over both windows exceeds `factor` times the budget.
-struct Burn {
-    alert: &'static str,
-    long: &'static str,
-    short: &'static str,
-    /// Burn-rate factor in tenths (14.4 → 144).
-    factor_tenths: u64,
-    for_: &'static str,
-    page: bool,
-    exhausted_in: &'static str,
-}
-
-const BURNS: [Burn; 3] = [
-    Burn {
-        alert: "AvailabilityBudgetFastBurn",
-        long: "1h",
-        short: "5m",
-        factor_tenths: 144,
-        for_: "2m",
-        page: true,
-        exhausted_in: "about 2 days",
-    },
-    Burn {
-        alert: "AvailabilityBudgetSlowBurn",
-        long: "6h",
-        short: "30m",
-        factor_tenths: 60,
-        for_: "15m",
-        page: true,
-        exhausted_in: "5 days",
-    },
-    Burn {
-        alert: "AvailabilityBudgetLongBurn",
-        long: "3d",
-        short: "6h",
-        factor_tenths: 10,
-        for_: "1h",
-        page: false,
-        exhausted_in: "30 days",
-    },
-];
-
-/// Windows whose error ratio is recorded, shortest first.
-const WINDOWS: [&str; 5] = ["5m", "30m", "1h", "6h", "3d"];
-
-fn error_ratio_record(window: &str) -> String {
-    format!("namespace_service:http_requests_errors:ratio_rate{window}")
+    });
+    workload_obj(env, w, v).with_origins(rec)
 }
 
 fn prometheus_rule(
-    platform: &Platform,
-    env: &str,
+    cx: &EnvCx<'_>,
     production: bool,
     w: &RWorkload,
     slo: &Slo,
     release: Option<&str>,
-) -> Result<Value, Diagnostic> {
-    let rules = SloRules {
-        env,
-        production,
-        w,
-        slo,
-        sel: format!("namespace=\"{}\", service=\"{}\"", w.namespace, w.name),
-    };
-    let mut groups = Vec::new();
-    if let Some(a) = slo.availability {
-        groups.extend(rules.availability_groups(a)?);
-    }
-    if let Some(l) = &slo.latency {
-        groups.push(rules.latency_group(l)?);
-    }
-    Ok(json!({
+) -> Result<Object, Diagnostic> {
+    let env = cx.res.env.as_str();
+    let mut rec = why::prometheus_rule(cx, w);
+    let groups = slo::groups(cx, production, w, slo, &mut rec)?;
+    let v = json!({
         "apiVersion": API_VERSION,
         "kind": "PrometheusRule",
-        "metadata": {"name": format!("{}-slo", w.name), "namespace": w.namespace, "labels": labels(platform, env, w, release)},
+        "metadata": {"name": format!("{}-slo", w.name), "namespace": w.namespace, "labels": labels(cx.platform, env, w, release)},
         "spec": {"groups": groups},
-    }))
-}
-
-/// What every rule of one workload's PrometheusRule shares.
-struct SloRules<'a> {
-    env: &'a str,
-    production: bool,
-    w: &'a RWorkload,
-    slo: &'a Slo,
-    /// The PromQL label selector of the workload's series.
-    sel: String,
-}
-
-impl SloRules<'_> {
-    fn rule_labels(&self, severity: Option<&str>, kind: &str) -> Value {
-        let mut m = Map::new();
-        m.insert("team".into(), json!(self.w.team));
-        m.insert("environment".into(), json!(self.env));
-        m.insert("workload".into(), json!(self.w.name));
-        m.insert("slo".into(), json!(kind));
-        if let Some(s) = severity {
-            m.insert("severity".into(), json!(s));
-        }
-        Value::Object(m)
-    }
-
-    fn runbook(&self, alert: &str) -> Option<String> {
-        self.slo.runbook_url.as_ref().map(|u| {
-            u.replace("{alert}", alert)
-                .replace("{workload}", &self.w.name)
-                .replace("{team}", &self.w.team)
-                .replace("{environment}", self.env)
-        })
-    }
-
-    fn annotations(&self, alert: &str, summary: String, description: String) -> Value {
-        let mut m = Map::new();
-        m.insert("summary".into(), json!(summary));
-        m.insert("description".into(), json!(description));
-        if let Some(u) = self.runbook(alert) {
-            m.insert("runbook_url".into(), json!(u));
-        }
-        Value::Object(m)
-    }
-
-    /// An SLO setting that cannot make a rule, named with the layer that set it.
-    fn invalid(&self, field: &str, what: String) -> Diagnostic {
-        let w = self.w;
-        let origin = w
-            .provenance
-            .get(&format!("slo.{field}"))
-            .cloned()
-            .unwrap_or_else(|| format!("profile {}", w.profile_name));
-        Diagnostic::error(
-            Code::InvalidValue,
-            Some(Span::file("platform/main.ncl")),
-            format!(
-                "`slo.{field}` of workload `{}` in environment `{}` ({origin}) {what}",
-                w.name, self.env
-            ),
-        )
-    }
-
-    /// The error ratio recorded per window, then one alert per burn rate.
-    fn availability_groups(&self, a: f64) -> Result<[Value; 2], Diagnostic> {
-        let (w, sel) = (self.w, &self.sel);
-        let objective = percent_micros(a).ok_or_else(|| {
-            self.invalid(
-                "availability",
-                format!("is {a}, expected a percentage strictly between 0 and 100"),
-            )
-            .with_help("write the objective as a percentage, e.g. `availability = 99.9`")
-        })?;
-        let budget = 1_000_000 - objective;
-        let records: Vec<Value> = WINDOWS
-            .iter()
-            .map(|win| {
-                json!({
-                    "record": error_ratio_record(win),
-                    "expr": format!(
-                        "sum by (namespace, service) (rate(http_requests_total{{{sel}, code=~\"5..\"}}[{win}])) / sum by (namespace, service) (rate(http_requests_total{{{sel}}}[{win}]))"
-                    ),
-                    "labels": self.rule_labels(None, "availability"),
-                })
-            })
-            .collect();
-        let objective_text = decimal(objective, 4);
-        let alerts: Vec<Value> = BURNS
-            .iter()
-            .map(|b| self.burn_alert(b, budget, &objective_text))
-            .collect();
-        Ok([
-            json!({"name": format!("{}.slo.rules", w.name), "rules": records}),
-            json!({"name": format!("{}.slo.availability", w.name), "rules": alerts}),
-        ])
-    }
-
-    /// One multi-window burn-rate alert: both windows above `factor` × the error budget.
-    fn burn_alert(&self, b: &Burn, budget: u64, objective_text: &str) -> Value {
-        let (w, env, sel) = (self.w, self.env, &self.sel);
-        let threshold = decimal(b.factor_tenths * budget, 7);
-        let factor = decimal(b.factor_tenths, 1);
-        let severity = if b.page && self.production {
-            "critical"
-        } else {
-            "warning"
-        };
-        json!({
-            "alert": b.alert,
-            "expr": format!(
-                "{long}{{{sel}}} > {threshold} and {short}{{{sel}}} > {threshold}",
-                long = error_ratio_record(b.long),
-                short = error_ratio_record(b.short),
-            ),
-            "for": b.for_,
-            "labels": self.rule_labels(Some(severity), "availability"),
-            "annotations": self.annotations(
-                b.alert,
-                format!("{} ({env}) is burning its error budget at {factor}x the sustainable rate", w.name),
-                format!(
-                    "{{{{ $value | humanizePercentage }}}} of requests to {} in {env} failed with a 5xx over the last {} (and {}); at this rate the 30-day error budget of the {objective_text}% availability objective is gone in {}.",
-                    w.name, b.long, b.short, b.exhausted_in
-                ),
-            ),
-        })
-    }
-
-    fn latency_group(&self, l: &LatencySlo) -> Result<Value, Diagnostic> {
-        let (w, env, sel) = (self.w, self.env, &self.sel);
-        let q = percent_micros(l.percentile).ok_or_else(|| {
-            self.invalid(
-                "latency.percentile",
-                format!(
-                    "is {}, expected a percentage strictly between 0 and 100",
-                    l.percentile
-                ),
-            )
-            .with_help("write the percentile as a percentage, e.g. `percentile = 99`")
-        })?;
-        if l.threshold_ms == 0 {
-            return Err(self
-                .invalid("latency.threshold_ms", "is 0".into())
-                .with_help(
-                    "give the latency objective in milliseconds, e.g. `threshold_ms = 300`",
-                ));
-        }
-        let quantile = decimal(q, 6);
-        let seconds = decimal(u64::from(l.threshold_ms), 3);
-        let percentile = decimal(q, 4);
-        let alert = "LatencyObjectiveMissed";
-        Ok(
-            json!({"name": format!("{}.slo.latency", w.name), "rules": [{
-                "alert": alert,
-                "expr": format!(
-                    "histogram_quantile({quantile}, sum by (namespace, service, le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m]))) > {seconds}"
-                ),
-                "for": "10m",
-                "labels": self.rule_labels(Some("warning"), "latency"),
-                "annotations": self.annotations(
-                    alert,
-                    format!("{} ({env}) p{percentile} latency is above {} ms", w.name, l.threshold_ms),
-                    format!(
-                        "The {percentile}th percentile of request latency of {} in {env} has been {{{{ $value | humanizeDuration }}}} for 10 minutes; the objective is {} ms.",
-                        w.name, l.threshold_ms
-                    ),
-                ),
-            }]}),
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimals_are_exact() {
-        assert_eq!(decimal(144 * 1000, 7), "0.0144");
-        assert_eq!(decimal(60 * 5000, 7), "0.03");
-        assert_eq!(decimal(10 * 1000, 7), "0.001");
-        assert_eq!(decimal(300, 3), "0.3");
-        assert_eq!(decimal(1500, 3), "1.5");
-        assert_eq!(decimal(2000, 3), "2");
-        assert_eq!(decimal(990_000, 6), "0.99");
-        assert_eq!(decimal(999_000, 4), "99.9");
-    }
-
-    #[test]
-    fn percentages_scale_to_micros() {
-        assert_eq!(percent_micros(99.9), Some(999_000));
-        assert_eq!(percent_micros(99.5), Some(995_000));
-        assert_eq!(percent_micros(99.95), Some(999_500));
-        assert_eq!(percent_micros(100.0), None);
-        assert_eq!(percent_micros(0.0), None);
-        assert_eq!(percent_micros(f64::NAN), None);
-        assert_eq!(percent_micros(99.999_999), None);
-    }
-
-    #[test]
-    fn burn_thresholds_follow_the_workbook() {
-        // 99.9 % → a 0.1 % budget; 14.4x, 6x and 1x of it.
-        let budget = 1_000_000 - 999_000;
-        let t: Vec<String> = BURNS
-            .iter()
-            .map(|b| decimal(b.factor_tenths * budget, 7))
-            .collect();
-        assert_eq!(t, ["0.0144", "0.006", "0.001"]);
-    }
+    });
+    Ok(workload_obj(env, w, v).with_origins(rec))
 }

@@ -3,10 +3,9 @@
 //! profile's `slo`, the rest by the renderer's rules for the workload.
 
 use super::super::origins::{
-    Labelled, Origin, Recorder, SELECTOR_KEYS, platform, profile_setting, record_labels,
-    team_origins, workload_origin,
+    Labelled, Origin, Recorder, platform, profile_setting, record_labels, team_origins,
+    workload_origin,
 };
-use super::{ANN_METRICS_PATH, ANN_METRICS_PORT};
 use crate::graph::{components_on, namespace_id, workload_id};
 use crate::render::{EnvCx, WORKLOAD_LABEL_KEYS};
 use crate::resolve::RWorkload;
@@ -75,6 +74,7 @@ fn operator_labels(cx: &EnvCx<'_>, rec: &mut Recorder, w: &RWorkload, kind: &str
     });
 }
 
+/// A ServiceMonitor's frame, name and labels; its `spec` is recorded where it is made.
 pub(super) fn service_monitor(cx: &EnvCx<'_>, w: &RWorkload) -> Recorder {
     let mut rec = cx.recorder();
     if !rec.on() {
@@ -88,42 +88,6 @@ pub(super) fn service_monitor(cx: &EnvCx<'_>, w: &RWorkload) -> Recorder {
     );
     rec.at("metadata.name", || workload_origin(cx, &w.name));
     operator_labels(cx, &mut rec, w, super::SERVICE_MONITOR_KIND);
-    let rule = |r: &'static str| vec![Origin::rule(MON, r, workload_id(&w.name))];
-    rec.at("spec.selector", || {
-        rule("the workload's Service, by its labels")
-    });
-    let subject = workload_id(&w.name);
-    let l = Labelled::env(cx.platform, MON, &subject, &cx.res.env, Some(&w.team));
-    record_labels(&mut rec, "spec.selector.matchLabels", SELECTOR_KEYS, &l);
-    rec.at("spec.namespaceSelector.matchNames[0]", || {
-        team_origins(cx, w)
-    });
-    for f in ["spec.targetLabels[0]", "spec.targetLabels[1]"] {
-        rec.at(f, || rule("series carry the team and environment labels"));
-    }
-    rec.at("spec.endpoints[0].scheme", || {
-        rule("plain HTTP on the metrics port")
-    });
-    rec.at("spec.namespaceSelector", || {
-        let mut o = rule("the workload's namespace");
-        o.push(platform(
-            cx.platform,
-            &[format!("teams.{}.namespace", w.team)],
-        ));
-        o
-    });
-    rec.at("spec.targetLabels", || {
-        rule("series carry the team and environment labels")
-    });
-    rec.at("spec.endpoints[0]", || {
-        rule("plain HTTP on the metrics port")
-    });
-    rec.at("spec.endpoints[0].port", || {
-        setting(cx, w, "metrics.port", Some(ANN_METRICS_PORT))
-    });
-    rec.at("spec.endpoints[0].path", || {
-        setting(cx, w, "metrics.path", Some(ANN_METRICS_PATH))
-    });
     rec
 }
 
@@ -148,7 +112,7 @@ pub(super) fn prometheus_rule(cx: &EnvCx<'_>, w: &RWorkload) -> Recorder {
         o
     });
     operator_labels(cx, &mut rec, w, super::PROMETHEUS_RULE_KIND);
-    super::why_slo::groups(cx, w, &mut rec);
+    // `spec.groups` is recorded where the groups are made (`slo.rs`).
     rec.at("spec", || {
         let mut o = vec![Origin::rule(
             MON,

@@ -227,6 +227,13 @@ impl Recorder {
         }
     }
 
+    /// A path several records share, made only when recording (empty otherwise), so a renderer
+    /// can name the rule or group it is making without a build paying for the string.
+    #[inline]
+    pub fn path(&self, path: impl FnOnce() -> String) -> String {
+        if self.on() { path() } else { String::new() }
+    }
+
     /// [`Recorder::record`] for a path known as a literal.
     #[inline]
     pub fn at(&mut self, path: &'static str, origins: impl FnOnce() -> Vec<Origin>) {
