@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use super::origins::{Origin, Recorder};
 use super::resource::{instance_dir, namespace_dir, workload_dir};
 use super::{Body, EnvCx, GlobalCx, Object, PlaneRenderer, Provenance};
 use crate::diag::Diagnostics;
@@ -43,7 +44,9 @@ struct AppSpec<'a> {
     labels: Value,
 }
 
-fn application(platform: &Platform, a: AppSpec<'_>) -> Value {
+/// An Application of an environment or cluster root; `subject` is the graph element its sync
+/// policy is recorded for.
+fn application(platform: &Platform, a: AppSpec<'_>, rec: &mut Recorder, subject: &str) -> Value {
     json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -62,19 +65,56 @@ fn application(platform: &Platform, a: AppSpec<'_>) -> Value {
                 "path": repo_path(platform, &a.path),
             },
             "destination": {"server": a.server, "namespace": a.namespace},
-            "syncPolicy": sync_policy(&[]),
+            "syncPolicy": sync_policy(false, rec, subject),
         }
     })
 }
 
-fn sync_policy(extra: &[&str]) -> Value {
+/// An Application's `syncPolicy`: the same for every Application platc renders (a component's
+/// also creates its namespace), each field recorded as a rule of the renderer applied to
+/// `subject`, not a setting.
+fn sync_policy(create_namespace: bool, rec: &mut Recorder, subject: &str) -> Value {
+    let rule = |r: &'static str| vec![Origin::rule(why::DEL, r, subject)];
+    let at = |f: &str| format!("spec.syncPolicy.{f}");
+    let automated = json!({"prune": true, "selfHeal": true});
+    rec.record(
+        || at("automated.prune"),
+        || rule("objects removed from the rendered tree are pruned"),
+    );
+    rec.record(
+        || at("automated.selfHeal"),
+        || rule("drift in the cluster is reverted to the rendered tree"),
+    );
     let mut opts = vec!["ServerSideApply=true", "PruneLast=true"];
-    opts.extend_from_slice(extra);
-    json!({
-        "automated": {"prune": true, "selfHeal": true},
-        "syncOptions": opts,
-        "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}},
-    })
+    rec.record(
+        || at("syncOptions[0]"),
+        || rule("objects are applied server-side"),
+    );
+    rec.record(
+        || at("syncOptions[1]"),
+        || rule("pruning waits until everything else is synced"),
+    );
+    if create_namespace {
+        opts.push("CreateNamespace=true");
+        rec.record(
+            || at("syncOptions[2]"),
+            || rule("a component's sync creates its namespace"),
+        );
+    }
+    let retry =
+        json!({"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "5m"}});
+    for f in [
+        "retry.limit",
+        "retry.backoff.duration",
+        "retry.backoff.factor",
+        "retry.backoff.maxDuration",
+    ] {
+        rec.record(
+            || at(f),
+            || rule("a failed sync is retried 5 times, backing off from 10s, doubling, up to 5m"),
+        );
+    }
+    json!({"automated": automated, "syncOptions": opts, "retry": retry})
 }
 
 fn labels(env: Option<&str>, team: Option<&str>) -> Value {
@@ -195,19 +235,28 @@ impl PlaneRenderer for DeliveryPlane {
 /// The Application of one graph node in an environment's app-of-apps.
 fn node_app(cx: &EnvCx<'_>, a: AppSpec<'_>, source: &str, node: String, team: &str) -> Object {
     let path = format!("argocd/{}/apps/{}.yaml", cx.res.env, a.name);
-    let why = why::app_origins(
+    let mut why = why::app_origins(
         cx,
         &App {
             node: Some(&node),
             team: Some(team),
         },
     );
-    delivery_obj(path, application(cx.platform, a), source, node).with_origins(why)
+    let app = application(cx.platform, a, &mut why, &node);
+    delivery_obj(path, app, source, node).with_origins(why)
 }
 
 /// The environment's app-of-apps root: the directory of its node Applications.
 fn env_root(cx: &EnvCx<'_>) -> Object {
     let (p, env) = (cx.platform, cx.res.env.as_str());
+    let mut why = why::app_origins(
+        cx,
+        &App {
+            node: None,
+            team: None,
+        },
+    );
+    let subject = why::root_subject(env);
     let root = application(
         p,
         AppSpec {
@@ -219,13 +268,8 @@ fn env_root(cx: &EnvCx<'_>) -> Object {
             wave: 0,
             labels: labels(Some(env), None),
         },
-    );
-    let why = why::app_origins(
-        cx,
-        &App {
-            node: None,
-            team: None,
-        },
+        &mut why,
+        &subject,
     );
     let path = format!("argocd/{env}/root.yaml");
     delivery_obj(path, root, "platform/main.ncl", String::new()).with_origins(why)
@@ -353,6 +397,7 @@ fn cluster_apps(
             &waves,
         ));
     }
+    let mut why = why::cluster_root_origins(p, record, cluster_name);
     let root = application(
         p,
         AppSpec {
@@ -364,6 +409,8 @@ fn cluster_apps(
             wave: 0,
             labels: json!({"app.kubernetes.io/managed-by": "platc", "platc.dev/cluster": cluster_name}),
         },
+        &mut why,
+        &why::cluster_subject(cluster_name),
     );
     out.push(
         delivery_obj(
@@ -372,7 +419,7 @@ fn cluster_apps(
             "platform/main.ncl",
             String::new(),
         )
-        .with_origins(why::cluster_root_origins(p, record, cluster_name)),
+        .with_origins(why),
     );
     Ok(())
 }
@@ -389,6 +436,8 @@ fn component_app(
 ) -> Object {
     let c = &p.components[comp_name];
     let name = format!("{cluster_name}-{comp_name}");
+    let mut why = why::component_app_origins(p, record, cluster_name, comp_name, waves);
+    let sync = sync_policy(true, &mut why, &graph::component_id(comp_name));
     let app = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -403,10 +452,9 @@ fn component_app(
             "project": PLATFORM_PROJECT,
             "source": component_source(p, comp_name, c),
             "destination": {"server": cluster.server, "namespace": c.namespace},
-            "syncPolicy": sync_policy(&["CreateNamespace=true"]),
+            "syncPolicy": sync,
         }
     });
-    let why = why::component_app_origins(p, record, cluster_name, comp_name, waves);
     delivery_obj(
         format!("{dir}/{comp_name}.yaml"),
         app,

@@ -31,7 +31,7 @@ pub(super) fn app_origins(cx: &EnvCx<'_>, app: &App<'_>) -> Recorder {
     let p = cx.platform;
     let target = || match app.node {
         Some(n) => n.to_string(),
-        None => format!("the graph of environment {env}"),
+        None => root_subject(env),
     };
     let rule = |r: &'static str| Origin::rule(DEL, r, target());
     let setting = |s: &str| platform(p, &[s.to_string(), "gitops".to_string()]);
@@ -59,9 +59,8 @@ pub(super) fn app_origins(cx: &EnvCx<'_>, app: &App<'_>) -> Recorder {
             "automated sync with prune and self-heal, server-side apply, prune last, bounded retries",
         )]
     });
-    let subject = target();
-    sync_policy(&mut rec, &subject, false);
-    app_labels(&mut rec, p, env, app, &subject);
+    // `spec.syncPolicy`'s fields are recorded where they are made (`super::sync_policy`).
+    app_labels(&mut rec, p, env, app, &target());
     rec.at("spec.source.repoURL", || vec![setting("gitops.repo_url")]);
     rec.at("spec.source.targetRevision", || {
         vec![setting("gitops.target_revision")]
@@ -121,44 +120,14 @@ fn app_labels(rec: &mut Recorder, p: &Platform, env: &str, app: &App<'_>, subjec
     record_labels(rec, "metadata.labels", keys, &l);
 }
 
-/// Each field of an Application's `syncPolicy`: the same for every Application platc renders
-/// (a component's also creates its namespace), a rule of the renderer, not a setting.
-pub(super) fn sync_policy(rec: &mut Recorder, subject: &str, create_namespace: bool) {
-    let rule = |r: &'static str| vec![Origin::rule(DEL, r, subject)];
-    let at = |f: &str| format!("spec.syncPolicy.{f}");
-    rec.record(
-        || at("automated.prune"),
-        || rule("objects removed from the rendered tree are pruned"),
-    );
-    rec.record(
-        || at("automated.selfHeal"),
-        || rule("drift in the cluster is reverted to the rendered tree"),
-    );
-    rec.record(
-        || at("syncOptions[0]"),
-        || rule("objects are applied server-side"),
-    );
-    rec.record(
-        || at("syncOptions[1]"),
-        || rule("pruning waits until everything else is synced"),
-    );
-    if create_namespace {
-        rec.record(
-            || at("syncOptions[2]"),
-            || rule("a component's sync creates its namespace"),
-        );
-    }
-    for f in [
-        "retry.limit",
-        "retry.backoff.duration",
-        "retry.backoff.factor",
-        "retry.backoff.maxDuration",
-    ] {
-        rec.record(
-            || at(f),
-            || rule("a failed sync is retried 5 times, backing off from 10s, doubling, up to 5m"),
-        );
-    }
+/// What an environment's root Application's records name as the element a rule applies to.
+pub(super) fn root_subject(env: &str) -> String {
+    format!("the graph of environment {env}")
+}
+
+/// What a cluster's root Application's records name as the element a rule applies to.
+pub(super) fn cluster_subject(cluster: &str) -> String {
+    format!("cluster {cluster}")
 }
 
 /// A node's sync wave: one more than the highest wave of its ordering predecessors. The cause
@@ -333,7 +302,7 @@ pub(super) fn cluster_root_origins(p: &Platform, record: bool, cluster: &str) ->
             Origin::rule(
                 DEL,
                 "a root Application per cluster, for its components",
-                format!("cluster {cluster}"),
+                cluster_subject(cluster),
             ),
             platform(p, &[format!("clusters.{cluster}")]),
         ]
@@ -343,7 +312,7 @@ pub(super) fn cluster_root_origins(p: &Platform, record: bool, cluster: &str) ->
             vec![Origin::rule(
                 DEL,
                 "the root syncs the cluster's component Applications, from the in-cluster Argo CD",
-                format!("cluster {cluster}"),
+                cluster_subject(cluster),
             )]
         });
     }

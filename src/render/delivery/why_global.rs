@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::super::origins::{Labelled, Origin, Recorder, platform, record_labels};
-use super::why::{DEL, sync_policy};
+use super::why::DEL;
 use crate::model::Platform;
 
 /// An AppProject's name, namespace, labels and the leaves of its spec (`spec` is what the
@@ -149,7 +149,6 @@ pub(super) fn component(rec: &mut Recorder, p: &Platform, cluster: &str, comp: &
         vec![rule("pruned objects of an Application are finalised")]
     });
     cluster_labels(rec, p, cluster, &id);
-    sync_policy(rec, &id, true);
     let chart = p.components.get(comp).and_then(|x| x.chart.as_ref());
     let at = |f: &str| vec![platform(p, &[format!("{c}.{f}"), c.clone()])];
     if chart.is_some() {
@@ -203,7 +202,7 @@ fn cluster_labels(rec: &mut Recorder, p: &Platform, cluster: &str, subject: &str
 
 /// A cluster root's fields: its name, namespace, labels, wave and the directory it syncs.
 pub(super) fn cluster_root(rec: &mut Recorder, p: &Platform, cluster: &str) {
-    let subject = format!("cluster {cluster}");
+    let subject = super::why::cluster_subject(cluster);
     let rule = |r: &'static str| vec![Origin::rule(DEL, r, subject.clone())];
     let gitops = |f: &str| vec![platform(p, &[format!("gitops.{f}"), "gitops".into()])];
     rec.at("metadata.name", || {
@@ -219,7 +218,6 @@ pub(super) fn cluster_root(rec: &mut Recorder, p: &Platform, cluster: &str) {
         rule("a cluster's root is synced first: wave 0")
     });
     cluster_labels(rec, p, cluster, &subject);
-    sync_policy(rec, &subject, false);
     rec.at("spec.project", || {
         rule("roots belong to the platform project")
     });
