@@ -277,20 +277,30 @@ fn render_workload(
     }
     controller(&sh, pod_spec, template_meta, &mut out);
     if !w.ports.is_empty() {
-        let ports: Vec<Value> = w
-            .ports
-            .iter()
-            .map(|p| json!({"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol}))
-            .collect();
-        out.push(
-            sh.obj(
-                json!({"apiVersion": "v1", "kind": "Service", "metadata": sh.meta(&w.name),
-                   "spec": {"type": "ClusterIP", "selector": sh.selector, "ports": ports}}),
-            )
-            .with_origins(why::service(cx, w)),
-        );
+        out.push(service(&sh));
     }
     Ok(out)
+}
+
+/// The Service in front of the workload's ports, each port recorded (when recording) as it
+/// is made.
+fn service(sh: &Shape<'_>) -> Object {
+    let w = sh.w;
+    let mut y = why::Why::new(sh.cx, w);
+    if let Some(y) = &mut y {
+        why::service(y);
+    }
+    let mut ports = Vec::with_capacity(w.ports.len());
+    for p in &w.ports {
+        if let Some(y) = &mut y {
+            why::service_port(y, p);
+        }
+        ports.push(json!({"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol}));
+    }
+    let v = json!({"apiVersion": "v1", "kind": "Service", "metadata": sh.meta(&w.name),
+       "spec": {"type": "ClusterIP", "selector": sh.selector, "ports": ports}});
+    let rec = y.map_or_else(|| sh.cx.recorder(), why::Why::finish);
+    sh.obj(v).with_origins(rec)
 }
 
 /// The pod's spec: security context, its ServiceAccount, containers and volumes.

@@ -15,7 +15,7 @@ use crate::render::origins::{
     Labelled, Origin, Recorder, SELECTOR_KEYS, platform, profile_layers, record_labels,
     team_origins, workload_origin,
 };
-use crate::resolve::RWorkload;
+use crate::resolve::{RPort, RWorkload};
 
 pub(super) const RES: &str = "resource";
 
@@ -224,48 +224,47 @@ pub(super) fn file_origins(y: &Why<'_, '_>) -> Vec<Origin> {
         .collect()
 }
 
-/// The Service in front of the workload's ports.
-pub(super) fn service(cx: &EnvCx<'_>, w: &RWorkload) -> Recorder {
-    let Some(mut y) = Why::new(cx, w) else {
-        return cx.recorder();
-    };
+/// A Service's frame, type and selector; its ports are recorded as they are made
+/// ([`service_port`]).
+pub(super) fn service(y: &mut Why<'_, '_>) {
     y.frame("a Service per workload that declares service ports");
     y.put(
         "spec.type".into(),
         vec![y.rule("services are cluster-internal; routes expose them")],
     );
     y.selector("spec.selector");
+}
+
+/// One port of the Service: each field from the Score port that declares it.
+pub(super) fn service_port(y: &mut Why<'_, '_>, p: &RPort) {
     let ports = y.score.and_then(|s| s.service.as_ref());
-    for p in &w.ports {
-        let at = crate::fieldpath::item("spec.ports", &p.name);
-        let Some(sp) = ports.and_then(|s| s.ports.get(&p.name)) else {
-            let o = vec![y.rule("the workload's service ports")];
-            y.put(at, o);
-            continue;
-        };
-        let what = |f: &str| format!("service.ports.{}{f}", p.name);
-        let name = Origin::score(what(""), &sp.name.span);
-        y.put(format!("{at}.name"), vec![name.clone()]);
-        y.put(at.clone(), vec![name]);
-        let port = Origin::score(what(".port"), &sp.port.span);
-        y.put(format!("{at}.port"), vec![port.clone()]);
-        let target = match &sp.target_port {
-            Some(t) => vec![Origin::score(what(".targetPort"), &t.span)],
-            None => vec![
-                port,
-                Origin::Note {
-                    note: "no targetPort is written, so it is the port".into(),
-                },
-            ],
-        };
-        y.put(format!("{at}.targetPort"), target);
-        let protocol = match &sp.protocol {
-            Some(x) => Origin::score(what(".protocol"), &x.span),
-            None => y.rule("Score's default protocol, TCP"),
-        };
-        y.put(format!("{at}.protocol"), vec![protocol]);
-    }
-    y.finish()
+    let at = crate::fieldpath::item("spec.ports", &p.name);
+    let Some(sp) = ports.and_then(|s| s.ports.get(&p.name)) else {
+        let o = vec![y.rule("the workload's service ports")];
+        y.put(at, o);
+        return;
+    };
+    let what = |f: &str| format!("service.ports.{}{f}", p.name);
+    let name = Origin::score(what(""), &sp.name.span);
+    y.put(format!("{at}.name"), vec![name.clone()]);
+    y.put(at.clone(), vec![name]);
+    let port = Origin::score(what(".port"), &sp.port.span);
+    y.put(format!("{at}.port"), vec![port.clone()]);
+    let target = match &sp.target_port {
+        Some(t) => vec![Origin::score(what(".targetPort"), &t.span)],
+        None => vec![
+            port,
+            Origin::Note {
+                note: "no targetPort is written, so it is the port".into(),
+            },
+        ],
+    };
+    y.put(format!("{at}.targetPort"), target);
+    let protocol = match &sp.protocol {
+        Some(x) => Origin::score(what(".protocol"), &x.span),
+        None => y.rule("Score's default protocol, TCP"),
+    };
+    y.put(format!("{at}.protocol"), vec![protocol]);
 }
 
 /// The autoscaler that owns the Deployment's replica count.
