@@ -89,7 +89,8 @@ pub struct RWorkload {
     pub team: String,
     pub namespace: String,
     pub profile_name: String,
-    pub profile: Profile,
+    /// Shared by the environment's workloads of this profile (merged once per environment).
+    pub profile: Arc<Profile>,
     pub containers: Vec<RContainer>,
     /// Service ports, sorted by name.
     pub ports: Vec<RPort>,
@@ -99,7 +100,7 @@ pub struct RWorkload {
     pub calls: Vec<String>,
     pub annotations: BTreeMap<String, String>,
     /// Where profile settings came from, for provenance: field → "profile web" / "environment prod".
-    pub provenance: BTreeMap<String, String>,
+    pub provenance: Arc<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Hash, serde::Serialize)]

@@ -3,6 +3,7 @@
 //! setting came from.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -15,9 +16,14 @@ pub(super) struct Skeleton {
     pub(super) team: String,
     pub(super) namespace: String,
     pub(super) profile_name: String,
-    pub(super) profile: Profile,
-    pub(super) provenance: BTreeMap<String, String>,
+    pub(super) profile: Arc<Profile>,
+    pub(super) provenance: Arc<BTreeMap<String, String>>,
 }
+
+/// A profile with the environment's overrides merged in, and where each setting came from:
+/// the same for every workload of that profile in the environment, so made once and shared.
+type Merged = Result<Shared, Diagnostic>;
+type Shared = (Arc<Profile>, Arc<BTreeMap<String, String>>);
 
 /// Every workload's skeleton by name, set up in parallel. A workload whose set-up fails has
 /// none: its error is in `diags`, and the phases after skip it.
@@ -29,11 +35,37 @@ pub(super) fn skeletons(
     diags: &mut Diagnostics,
 ) -> BTreeMap<String, Skeleton> {
     let mut skeletons = BTreeMap::new();
-    let setups: Vec<Result<Skeleton, Diagnostic>> = workloads
+    let owners: Vec<Result<(String, String), Diagnostic>> = workloads
         .par_iter()
-        .map(|w| workload_setup(platform, env_name, env, w))
+        .map(|w| {
+            let team = crate::ownership::team_of(platform, w)?.name;
+            let profile_name = crate::ownership::profile_of(platform, w)?.name;
+            Ok((team, profile_name))
+        })
         .collect();
-    for (w, setup) in workloads.iter().zip(setups) {
+    let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
+    for (_, profile_name) in owners.iter().flatten() {
+        if !merged.contains_key(profile_name) {
+            let m = merge_profile(platform, env_name, env, profile_name);
+            merged.insert(profile_name.clone(), m);
+        }
+    }
+    for (w, owner) in workloads.iter().zip(owners) {
+        let setup = owner.and_then(|(team, profile_name)| {
+            let (profile, provenance) = match merged.get(&profile_name) {
+                Some(Ok((p, prov))) => (p.clone(), prov.clone()),
+                Some(Err(d)) => return Err(d.clone()),
+                None => unreachable_profile(w, &profile_name)?,
+            };
+            let namespace = format!("{}-{env_name}", platform.teams[&team].namespace);
+            Ok(Skeleton {
+                team,
+                namespace,
+                profile_name,
+                profile,
+                provenance,
+            })
+        });
         match setup {
             Ok(s) => {
                 skeletons.insert(w.name.value.clone(), s);
@@ -44,18 +76,26 @@ pub(super) fn skeletons(
     skeletons
 }
 
-fn workload_setup(
+/// Every profile a workload names was merged above; an internal error otherwise.
+fn unreachable_profile(w: &Workload, profile_name: &str) -> Result<Shared, Diagnostic> {
+    Err(Diagnostic::at(
+        Code::Internal,
+        &w.name.span,
+        format!("profile `{profile_name}` was not set up"),
+    ))
+}
+
+/// `profile_name` with the environment's overrides, then its `profile_overrides`, merged in.
+fn merge_profile(
     platform: &Platform,
     env_name: &str,
     env: &model::Environment,
-    w: &Workload,
-) -> Result<Skeleton, Diagnostic> {
-    let team = crate::ownership::team_of(platform, w)?.name;
-    let profile_name = crate::ownership::profile_of(platform, w)?.name;
-    let Some(base) = platform.profiles.get(&profile_name) else {
-        return Err(Diagnostic::at(
+    profile_name: &str,
+) -> Merged {
+    let Some(base) = platform.profiles.get(profile_name) else {
+        return Err(Diagnostic::error(
             Code::Internal,
-            &w.name.span,
+            Some(Span::file("platform/main.ncl")),
             format!("profile `{profile_name}` vanished after the platform was checked"),
         ));
     };
@@ -73,7 +113,7 @@ fn workload_setup(
         &format!("environment {env_name} overrides"),
     );
     let mut merged = deep_merge(base.clone(), env.overrides.clone());
-    if let Some(po) = env.profile_overrides.get(&profile_name) {
+    if let Some(po) = env.profile_overrides.get(profile_name) {
         record_provenance(
             &mut provenance,
             "",
@@ -89,14 +129,7 @@ fn workload_setup(
             format!("profile `{profile_name}` in environment `{env_name}` is invalid after applying overrides: {e}"),
         )
     })?;
-    let namespace = format!("{}-{env_name}", platform.teams[&team].namespace);
-    Ok(Skeleton {
-        team,
-        namespace,
-        profile_name,
-        profile,
-        provenance,
-    })
+    Ok((Arc::new(profile), Arc::new(provenance)))
 }
 
 fn record_provenance(out: &mut BTreeMap<String, String>, prefix: &str, v: &Value, origin: &str) {
