@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+mod controller;
 mod instances;
 mod why;
 mod why_pod;
@@ -275,7 +276,7 @@ fn render_workload(
     if !pod_annotations.is_empty() {
         template_meta["annotations"] = Value::Object(pod_annotations);
     }
-    controller(&sh, pod_spec, template_meta, &mut out);
+    controller::controller(&sh, pod_spec, template_meta, &mut out);
     if !w.ports.is_empty() {
         out.push(service(&sh));
     }
@@ -350,59 +351,6 @@ fn pod_spec(w: &RWorkload, files: &Files) -> Value {
 }
 
 /// The Deployment (with its HPA and PDB) or the CronJob that runs the pods.
-fn controller(sh: &Shape<'_>, mut pod_spec: Value, template_meta: Value, out: &mut Vec<Object>) {
-    let w = sh.w;
-    match w.profile.kind {
-        WorkloadKind::Deployment => {
-            let mut spec = json!({
-                "selector": {"matchLabels": sh.selector},
-                "template": {"metadata": template_meta, "spec": pod_spec},
-            });
-            // With an HPA the replica count is the autoscaler's: setting it here would fight it.
-            if w.profile.hpa.is_none() {
-                spec["replicas"] = json!(w.profile.replicas);
-            }
-            let v = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": sh.meta(&w.name), "spec": spec});
-            let why = why::controller(sh.cx, w, &v);
-            out.push(sh.obj(v).with_origins(why));
-            if let Some(h) = &w.profile.hpa {
-                out.push(sh.obj(json!({
-                    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": sh.meta(&w.name),
-                    "spec": {
-                        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": w.name},
-                        "minReplicas": h.min_replicas, "maxReplicas": h.max_replicas,
-                        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": h.target_cpu_utilization}}}],
-                    }
-                })).with_origins(why::hpa(sh.cx, w)));
-            }
-            if let Some(p) = &w.profile.pdb {
-                out.push(sh.obj(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": sh.meta(&w.name),
-                       "spec": {"minAvailable": p.min_available, "selector": {"matchLabels": sh.selector}}}))
-                    .with_origins(why::pdb(sh.cx, w)));
-            }
-        }
-        WorkloadKind::Cronjob => {
-            let schedule = w
-                .annotations
-                .get("platc.dev/schedule")
-                .cloned()
-                .or_else(|| w.profile.schedule.clone())
-                .unwrap_or_else(|| "0 * * * *".into());
-            pod_spec["restartPolicy"] = json!("OnFailure");
-            let v = json!({
-                "apiVersion": "batch/v1", "kind": "CronJob", "metadata": sh.meta(&w.name),
-                "spec": {
-                    "schedule": schedule,
-                    "concurrencyPolicy": "Forbid",
-                    "jobTemplate": {"spec": {"template": {"metadata": template_meta, "spec": pod_spec}}},
-                }
-            });
-            let why = why::controller(sh.cx, w, &v);
-            out.push(sh.obj(v).with_origins(why));
-        }
-    }
-}
-
 /// The ConfigMap key of a container file (also how `platc explain` finds it).
 pub fn config_key(container: &str, target: &str) -> String {
     let mut k = format!("{container}-");

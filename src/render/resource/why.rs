@@ -68,7 +68,7 @@ impl<'a, 'c> Why<'a, 'c> {
     }
 
     /// `apiVersion`, `kind` and `metadata` of an object made for the workload.
-    fn frame(&mut self, kind_rule: &'static str) {
+    pub(super) fn frame(&mut self, kind_rule: &'static str) {
         let w = self.w;
         let mut made = vec![self.rule(kind_rule)];
         made.extend(workload_origin(self.cx, &w.name));
@@ -265,64 +265,6 @@ pub(super) fn service_port(y: &mut Why<'_, '_>, p: &RPort) {
         None => y.rule("Score's default protocol, TCP"),
     };
     y.put(format!("{at}.protocol"), vec![protocol]);
-}
-
-/// The autoscaler that owns the Deployment's replica count.
-pub(super) fn hpa(cx: &EnvCx<'_>, w: &RWorkload) -> Recorder {
-    let Some(mut y) = Why::new(cx, w) else {
-        return cx.recorder();
-    };
-    y.frame("a HorizontalPodAutoscaler per Deployment whose profile sets `hpa`");
-    y.put(
-        "spec.scaleTargetRef".into(),
-        vec![y.rule("the workload's Deployment")],
-    );
-    for f in ["apiVersion", "kind"] {
-        y.put(
-            format!("spec.scaleTargetRef.{f}"),
-            vec![y.rule("the workload's Deployment")],
-        );
-    }
-    let mut named = vec![y.rule("the workload's Deployment")];
-    named.extend(workload_origin(cx, &w.name));
-    y.put("spec.scaleTargetRef.name".into(), named);
-    for f in ["type", "resource.name", "resource.target.type"] {
-        y.put(
-            format!("spec.metrics[0].{f}"),
-            vec![y.rule("scaled on CPU utilisation")],
-        );
-    }
-    y.put(
-        "spec.minReplicas".into(),
-        y.setting(&["hpa", "min_replicas"]),
-    );
-    y.put(
-        "spec.maxReplicas".into(),
-        y.setting(&["hpa", "max_replicas"]),
-    );
-    y.put(
-        "spec.metrics".into(),
-        vec![y.rule("scaled on CPU utilisation")],
-    );
-    y.put(
-        "spec.metrics[0].resource.target.averageUtilization".into(),
-        y.setting(&["hpa", "target_cpu_utilization"]),
-    );
-    y.finish()
-}
-
-/// The disruption budget of a Deployment whose profile sets `pdb`.
-pub(super) fn pdb(cx: &EnvCx<'_>, w: &RWorkload) -> Recorder {
-    let Some(mut y) = Why::new(cx, w) else {
-        return cx.recorder();
-    };
-    y.frame("a PodDisruptionBudget per Deployment whose profile sets `pdb`");
-    y.put(
-        "spec.minAvailable".into(),
-        y.setting(&["pdb", "min_available"]),
-    );
-    y.selector("spec.selector.matchLabels");
-    y.finish()
 }
 
 /// The ConfigMap holding the workload's files: each key from the file's Score content.
