@@ -70,12 +70,8 @@ pub fn of_steps<'a>(
                 cur = cur.and_then(|v| v.get(k));
             }
             Step::Index(i) => {
-                let v = cur.and_then(|v| v.get(i));
-                path = match v {
-                    Some(v) => list_item(&path, i, name_of(v)),
-                    None => index(&path, i),
-                };
-                cur = v;
+                cur = cur.and_then(|v| v.get(i));
+                path = list_item(&path, i, cur.and_then(name_of));
             }
         }
     }

@@ -74,9 +74,13 @@ impl<'c> NodeOrigins<'c> {
     }
 }
 
+/// The line of a workspace template in `origins`: a built-in template is not a file the
+/// platform team can open, so a finding there is left to the resource's request.
 fn template_at(origins: &[Origin]) -> Option<&Span> {
     origins.iter().find_map(|o| match o {
-        Origin::Template { at, .. } => Some(at),
+        Origin::Template { template, at, .. } if !crate::stdlib::is_builtin_template(template) => {
+            Some(at)
+        }
         _ => None,
     })
 }
@@ -137,5 +141,24 @@ mod tests {
         // A record without a template line is not answered by an unrelated line of the object.
         assert_eq!(at("metadata.namespace"), None);
         assert_eq!(template_line_in(&Origins::default(), "spec"), None);
+    }
+
+    #[test]
+    fn a_built_in_templates_line_is_not_a_findings_place() {
+        let mut o = Origins::default();
+        o.0.insert(
+            "spec.instances".into(),
+            vec![Origin::Template {
+                template: "platc/postgres/cnpg-cluster.yaml.j2".into(),
+                at: Span::new(
+                    "<stdlib>/templates/postgres/cnpg-cluster.yaml.j2".to_string(),
+                    9,
+                    3,
+                ),
+                how: TemplateLine::Rendered,
+            }],
+        );
+        assert_eq!(template_line_in(&o, "spec.instances"), None);
+        assert_eq!(template_line_in(&o, "spec.storage"), None);
     }
 }

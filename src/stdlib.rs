@@ -14,10 +14,18 @@ pub const ENTRY: &str = "platc.ncl";
 /// How stdlib files are named in spans and `Platform::sources`.
 pub const DISPLAY: &str = "<stdlib>";
 
+/// Built-in manifest templates' names start with this; a workspace's cannot.
+const BUILTIN_TEMPLATE_PREFIX: &str = "platc/";
+
+/// Whether a manifest template is the stdlib's (not a file of the workspace).
+pub fn is_builtin_template(name: &str) -> bool {
+    name.starts_with(BUILTIN_TEMPLATE_PREFIX)
+}
+
 /// The file a manifest template is read from, as positions name files: the stdlib's
 /// (`platc/…`) under `<stdlib>/templates/`, the workspace's relative to `platform/`.
 pub fn template_file(name: &str) -> String {
-    match name.strip_prefix("platc/") {
+    match name.strip_prefix(BUILTIN_TEMPLATE_PREFIX) {
         Some(rest) => format!("{DISPLAY}/templates/{rest}"),
         None => format!("platform/{name}"),
     }

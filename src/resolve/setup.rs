@@ -44,19 +44,12 @@ pub(super) fn skeletons(
         })
         .collect();
     let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
-    for (_, profile_name) in owners.iter().flatten() {
-        if !merged.contains_key(profile_name) {
-            let m = merge_profile(platform, env_name, env, profile_name);
-            merged.insert(profile_name.clone(), m);
-        }
-    }
     for (w, owner) in workloads.iter().zip(owners) {
         let setup = owner.and_then(|(team, profile_name)| {
-            let (profile, provenance) = match merged.get(&profile_name) {
-                Some(Ok((p, prov))) => (p.clone(), prov.clone()),
-                Some(Err(d)) => return Err(d.clone()),
-                None => unreachable_profile(w, &profile_name)?,
-            };
+            let (profile, provenance) = merged
+                .entry(profile_name.clone())
+                .or_insert_with(|| merge_profile(platform, env_name, env, &profile_name))
+                .clone()?;
             let namespace = format!("{}-{env_name}", platform.teams[&team].namespace);
             Ok(Skeleton {
                 team,
@@ -74,15 +67,6 @@ pub(super) fn skeletons(
         }
     }
     skeletons
-}
-
-/// Every profile a workload names was merged above; an internal error otherwise.
-fn unreachable_profile(w: &Workload, profile_name: &str) -> Result<Shared, Diagnostic> {
-    Err(Diagnostic::at(
-        Code::Internal,
-        &w.name.span,
-        format!("profile `{profile_name}` was not set up"),
-    ))
 }
 
 /// `profile_name` with the environment's overrides, then its `profile_overrides`, merged in.

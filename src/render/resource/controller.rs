@@ -57,12 +57,6 @@ pub(super) fn controller(
     }
 }
 
-/// The object of `v` with what `y` recorded (nothing when not recording).
-fn with(sh: &Shape<'_>, v: Value, y: Option<Why<'_, '_>>) -> Object {
-    let rec = y.map_or_else(|| sh.cx.recorder(), Why::finish);
-    sh.obj(v).with_origins(rec)
-}
-
 /// The autoscaler that owns the Deployment's replica count.
 fn hpa(sh: &Shape<'_>, h: &Hpa) -> Object {
     let w = sh.w;
@@ -106,7 +100,7 @@ fn hpa(sh: &Shape<'_>, h: &Hpa) -> Object {
             "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": h.target_cpu_utilization}}}],
         }
     });
-    with(sh, v, y)
+    sh.recorded(v, y)
 }
 
 /// The disruption budget of a Deployment whose profile sets `pdb`.
@@ -123,5 +117,5 @@ fn pdb(sh: &Shape<'_>, p: &Pdb) -> Object {
     }
     let v = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": sh.meta(&w.name),
            "spec": {"minAvailable": p.min_available, "selector": {"matchLabels": sh.selector}}});
-    with(sh, v, y)
+    sh.recorded(v, y)
 }

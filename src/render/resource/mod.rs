@@ -153,6 +153,12 @@ impl Shape<'_> {
     fn obj(&self, value: Value) -> Object {
         obj(&self.dir, value, self.w)
     }
+
+    /// [`Shape::obj`] with what `y` recorded (nothing when not recording).
+    fn recorded(&self, value: Value, y: Option<why::Why<'_, '_>>) -> Object {
+        let rec = y.map_or_else(|| self.cx.recorder(), why::Why::finish);
+        self.obj(value).with_origins(rec)
+    }
 }
 
 /// A workload's files: one ConfigMap, mounted file by file.
@@ -300,8 +306,7 @@ fn service(sh: &Shape<'_>) -> Object {
     }
     let v = json!({"apiVersion": "v1", "kind": "Service", "metadata": sh.meta(&w.name),
        "spec": {"type": "ClusterIP", "selector": sh.selector, "ports": ports}});
-    let rec = y.map_or_else(|| sh.cx.recorder(), why::Why::finish);
-    sh.obj(v).with_origins(rec)
+    sh.recorded(v, y)
 }
 
 /// The pod's spec: security context, its ServiceAccount, containers and volumes.
