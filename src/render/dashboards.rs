@@ -8,7 +8,7 @@
 //! pass the API server's object size limit at a few hundred workloads), and editing one
 //! workload re-renders one small dashboard, not its team's.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::monitoring::{Scrape, decimal, percent_micros};
 use crate::model::Platform;
@@ -298,33 +298,6 @@ pub fn team_dashboard(platform: &Platform, env: &str, team: &str, namespace: &st
         &tags,
         p,
     )
-}
-
-/// The ConfigMap the sidecar loads `board` from, into the team's folder. `labels` are the
-/// object's; the data key, unique in the folder, is `<name>.json`.
-pub fn config_map(
-    name: String,
-    namespace: &str,
-    team: &str,
-    mut labels: Map<String, Value>,
-    env: &str,
-    board: &Value,
-) -> Value {
-    labels.insert("app.kubernetes.io/component".into(), json!("dashboard"));
-    labels.insert(DASHBOARD_LABEL.into(), json!("1"));
-    // serde_json's map is sorted by key, so the text is canonical.
-    let text = serde_json::to_string_pretty(board).unwrap_or_default() + "\n";
-    json!({
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": labels,
-            "annotations": {"grafana_folder": team},
-        },
-        "data": {format!("{name}-{env}.json"): text},
-    })
 }
 
 #[cfg(test)]

@@ -11,9 +11,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::origins::{Labelled, Origin, SELECTOR_KEYS, platform, record_labels, team_origins};
+use super::origins::{
+    Labelled, Origin, Recorder, SELECTOR_KEYS, platform, record_labels, team_origins,
+    workload_origin,
+};
 use super::resource::{namespace_dir, workload_dir};
-use super::{EnvCx, Object, PlaneRenderer, Provenance, dashboards, workload_labels};
+use super::{EnvCx, Object, PlaneRenderer, Provenance, dashboards};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span, did_you_mean};
 use crate::graph::{components_on, namespace_id, workload_id};
 use crate::model::{Plane, Platform, Slo};
@@ -21,7 +24,10 @@ use crate::resolve::{EnvResolution, RWorkload};
 
 mod slo;
 pub(super) use slo::{decimal, percent_micros};
-mod why;
+mod dashboard;
+mod frame;
+
+use frame::{MON, operator_labels, setting, workload_metadata};
 
 pub struct MonitoringPlane;
 
@@ -159,25 +165,16 @@ impl PlaneRenderer for MonitoringPlane {
             if !cx.fresh(&namespace_id(ns)) {
                 continue;
             }
-            // `-team-` keeps it apart from a workload named like its team.
-            let name = format!("{team}-team-dashboard");
-            let labels = workload_labels(cx.platform, env, team, &name);
             let board = dashboards::team_dashboard(cx.platform, env, team, ns);
-            out.push(
-                cx.finish(
-                    Object::manifest(
-                        &namespace_dir(env, ns),
-                        dashboards::config_map(name, ns, team, labels, env, &board),
-                        Plane::Monitoring,
-                        Provenance {
-                            source: "platform/main.ncl".into(),
-                            node: namespace_id(ns),
-                            via: "renderer:monitoring".into(),
-                        },
-                    )
-                    .with_origins(why::team_dashboard(cx, ns, team)),
-                ),
-            );
+            let mut rec = cx.recorder();
+            let cm = dashboard::team_config_map(cx, ns, team, &board, &mut rec);
+            let provenance = Provenance {
+                source: "platform/main.ncl".into(),
+                node: namespace_id(ns),
+                via: "renderer:monitoring".into(),
+            };
+            let o = Object::manifest(&namespace_dir(env, ns), cm, Plane::Monitoring, provenance);
+            out.push(cx.finish(o.with_origins(rec)));
         }
         diags.into_result(out)
     }
@@ -212,11 +209,9 @@ fn workload_objects(
         }
     }
     let board = dashboards::workload_dashboard(cx.platform, env, w, scrape.as_ref());
-    let name = format!("{}-dashboard", w.name);
-    let labels = workload_labels(cx.platform, env, &w.team, &w.name);
-    let cm = dashboards::config_map(name, &w.namespace, &w.team, labels, env, &board);
-    let why = why::workload_dashboard(cx, w);
-    out.push(cx.finish(workload_obj(env, w, cm).with_origins(why)));
+    let mut rec = cx.recorder();
+    let cm = dashboard::workload_config_map(cx, w, &board, &mut rec);
+    out.push(cx.finish(workload_obj(env, w, cm).with_origins(rec)));
     (out, diags)
 }
 
@@ -246,25 +241,21 @@ fn workload_obj(env: &str, w: &RWorkload, value: Value) -> Object {
     )
 }
 
-/// The workload's labels, plus `release` so kube-prometheus-stack's default selectors (which
-/// match on the Helm release of the operator) pick the object up.
-fn labels(platform: &Platform, env: &str, w: &RWorkload, release: Option<&str>) -> Value {
-    let mut l = workload_labels(platform, env, &w.team, &w.name);
-    for (k, v) in &w.profile.labels {
-        l.insert(k.clone(), json!(v));
-    }
-    if let Some(r) = release {
-        l.insert("release".into(), json!(r));
-    }
-    Value::Object(l)
-}
-
 /// A workload's ServiceMonitor; each part of its `spec` is recorded (when recording) where
 /// it is made.
 fn service_monitor(cx: &EnvCx<'_>, w: &RWorkload, s: &Scrape, release: Option<&str>) -> Object {
     let env = cx.res.env.as_str();
-    let mut rec = why::service_monitor(cx, w);
-    let rule = |r: &'static str| vec![Origin::rule(why::MON, r, workload_id(&w.name))];
+    let mut rec = cx.recorder();
+    let rule = |r: &'static str| vec![Origin::rule(MON, r, workload_id(&w.name))];
+    let labels = operator_labels(cx, w, release, &mut rec);
+    let metadata = workload_metadata(
+        cx,
+        w,
+        (w.name.clone(), || workload_origin(cx, &w.name)),
+        labels,
+        "a ServiceMonitor per workload that serves metrics (with the profile's labels, and the operator's `release`)",
+        &mut rec,
+    );
     // The Service's selector labels: exactly this workload's Service in this environment.
     let selector = json!({"matchLabels": {
         "app.kubernetes.io/name": w.name,
@@ -275,7 +266,7 @@ fn service_monitor(cx: &EnvCx<'_>, w: &RWorkload, s: &Scrape, release: Option<&s
     });
     if rec.on() {
         let subject = workload_id(&w.name);
-        let l = Labelled::env(cx.platform, why::MON, &subject, env, Some(&w.team));
+        let l = Labelled::env(cx.platform, MON, &subject, env, Some(&w.team));
         record_labels(&mut rec, "spec.selector.matchLabels", SELECTOR_KEYS, &l);
     }
     let namespaces = json!({"matchNames": [w.namespace]});
@@ -298,10 +289,10 @@ fn service_monitor(cx: &EnvCx<'_>, w: &RWorkload, s: &Scrape, release: Option<&s
         rule("plain HTTP on the metrics port")
     });
     rec.at("spec.endpoints[0].port", || {
-        why::setting(cx, w, "metrics.port", Some(ANN_METRICS_PORT))
+        setting(cx, w, "metrics.port", Some(ANN_METRICS_PORT))
     });
     rec.at("spec.endpoints[0].path", || {
-        why::setting(cx, w, "metrics.path", Some(ANN_METRICS_PATH))
+        setting(cx, w, "metrics.path", Some(ANN_METRICS_PATH))
     });
     // Metrics carry the same team/environment as the objects and the logs.
     let target_labels = json!(["platc.dev/team", "platc.dev/environment"]);
@@ -315,7 +306,7 @@ fn service_monitor(cx: &EnvCx<'_>, w: &RWorkload, s: &Scrape, release: Option<&s
     let v = json!({
         "apiVersion": API_VERSION,
         "kind": "ServiceMonitor",
-        "metadata": {"name": w.name, "namespace": w.namespace, "labels": labels(cx.platform, env, w, release)},
+        "metadata": metadata,
         "spec": {
             "selector": selector,
             "namespaceSelector": namespaces,
@@ -334,13 +325,55 @@ fn prometheus_rule(
     release: Option<&str>,
 ) -> Result<Object, Diagnostic> {
     let env = cx.res.env.as_str();
-    let mut rec = why::prometheus_rule(cx, w);
+    let mut rec = cx.recorder();
+    let labels = operator_labels(cx, w, release, &mut rec);
+    let named = || {
+        let mut o = vec![Origin::rule(
+            MON,
+            "the workload's name, `-slo`",
+            workload_id(&w.name),
+        )];
+        o.extend(workload_origin(cx, &w.name));
+        o
+    };
+    let metadata = workload_metadata(
+        cx,
+        w,
+        (format!("{}-slo", w.name), named),
+        labels,
+        "a PrometheusRule per scraped workload whose profile declares SLOs",
+        &mut rec,
+    );
+    record_rule_spec(cx, w, &mut rec);
     let groups = slo::groups(cx, production, w, slo, &mut rec)?;
     let v = json!({
         "apiVersion": API_VERSION,
         "kind": "PrometheusRule",
-        "metadata": {"name": format!("{}-slo", w.name), "namespace": w.namespace, "labels": labels(cx.platform, env, w, release)},
+        "metadata": metadata,
         "spec": {"groups": groups},
     });
     Ok(workload_obj(env, w, v).with_origins(rec))
+}
+
+/// A PrometheusRule's `spec` as a whole: the renderer's alerting scheme and the SLO settings
+/// it reads (its groups are recorded where they are made, `slo.rs`).
+fn record_rule_spec(cx: &EnvCx<'_>, w: &RWorkload, rec: &mut Recorder) {
+    rec.at("spec", || {
+        let mut o = vec![Origin::rule(
+            MON,
+            "multi-window burn-rate alerts for availability, a latency alert, recording rules per window",
+            workload_id(&w.name),
+        )];
+        let slo = w.profile.slo.as_ref();
+        if slo.is_some_and(|s| s.availability.is_some()) {
+            o.extend(setting(cx, w, "slo.availability", None));
+        }
+        if slo.is_some_and(|s| s.latency.is_some()) {
+            o.extend(setting(cx, w, "slo.latency", None));
+        }
+        if slo.is_some_and(|s| s.runbook_url.is_some()) {
+            o.extend(setting(cx, w, "slo.runbook_url", None));
+        }
+        o
+    });
 }

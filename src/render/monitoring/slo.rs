@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::why::{MON, setting};
+use super::frame::{MON, setting};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::graph::workload_id;
 use crate::model::{LatencySlo, Slo};
