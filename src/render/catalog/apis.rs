@@ -3,11 +3,13 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::API_VERSION;
-use super::entities::env_tags;
+use super::component::port_origins;
+use super::entity::{Cat, Made};
 use super::names::Names;
+use crate::graph::workload_id;
 use crate::resolve::{EnvResolution, RPort, RWorkload};
 
 /// How an API is described in Backstage, from the port's name and protocol.
@@ -42,47 +44,85 @@ impl ApiType {
     }
 }
 
-/// The API entities of a workload's ports, in port order, each with its port.
-pub(super) fn api_entities<'w>(
+/// The API entities of a workload's ports, in port order, each with its record.
+pub(super) fn api_entities(
+    cx: Cat<'_>,
     names: &Names,
-    w: &'w RWorkload,
+    w: &RWorkload,
     seen: &[(&EnvResolution, &RWorkload)],
     lifecycle: &str,
-) -> Vec<(&'w RPort, Value)> {
+) -> Vec<(Made, Value)> {
     let mut out = Vec::new();
     for p in &w.ports {
         let Some(an) = names.api_name(&w.name, &p.name) else {
             continue;
         };
-        let ty = ApiType::of(p);
-        let endpoints: Vec<(String, String)> = seen
-            .iter()
-            .map(|(r, rw)| {
-                (
-                    r.env.clone(),
-                    format!("{}.{}.svc.cluster.local:{}", w.name, rw.namespace, p.port),
-                )
-            })
-            .collect();
-        out.push((p, json!({
+        let mut m = Made::new(cx, || workload_id(&w.name), || port_origins(cx, w, &p.name));
+        let description = format!(
+            "Port {} of workload {} ({} → container port {}, {}).",
+            p.name, w.name, p.port, p.target_port, p.protocol
+        );
+        let mut meta = m.identity(an, Some(description));
+        let mut annotations = Map::new();
+        annotations.insert("platc.dev/source".into(), json!(w.file.to_string()));
+        annotations.insert("platc.dev/port".into(), json!(p.name));
+        m.annotations(&mut meta, annotations);
+        m.tags(&mut meta, seen);
+        let spec = api_spec(cx, names, w, p, seen, lifecycle, &mut m);
+        let value = json!({
             "apiVersion": API_VERSION,
             "kind": "API",
-            "metadata": {
-                "name": an,
-                "description": format!("Port {} of workload {} ({} → container port {}, {}).", p.name, w.name, p.port, p.target_port, p.protocol),
-                "annotations": {"platc.dev/source": w.file.to_string(), "platc.dev/port": p.name},
-                "tags": env_tags(seen),
-            },
-            "spec": {
-                "type": ty.as_str(),
-                "lifecycle": lifecycle,
-                "owner": names.group(&w.team),
-                "system": names.system(&w.team),
-                "definition": api_definition(ty, &w.name, p, &endpoints),
-            },
-        })));
+            "metadata": meta,
+            "spec": spec,
+        });
+        out.push((m, value));
     }
     out
+}
+
+/// An API's spec: its type, lifecycle and team, and a definition of where it listens.
+fn api_spec(
+    cx: Cat<'_>,
+    names: &Names,
+    w: &RWorkload,
+    p: &RPort,
+    seen: &[(&EnvResolution, &RWorkload)],
+    lifecycle: &str,
+    m: &mut Made,
+) -> Value {
+    let ty = ApiType::of(p);
+    m.rule_at(
+        || "spec.type".into(),
+        "an API's type from its port's name and protocol",
+    );
+    m.rule_at(
+        || "spec.lifecycle".into(),
+        "production when an environment of type production runs it, else experimental",
+    );
+    let endpoints: Vec<(String, String)> = seen
+        .iter()
+        .map(|(r, rw)| {
+            (
+                r.env.clone(),
+                format!("{}.{}.svc.cluster.local:{}", w.name, rw.namespace, p.port),
+            )
+        })
+        .collect();
+    m.rule_at(
+        || "spec.definition".into(),
+        "a definition of where the API listens in each environment, nothing more",
+    );
+    let made = m.made();
+    m.rec.at("spec", || made);
+    m.rec.at("spec.owner", || vec![cx.team(&w.team)]);
+    m.rec.at("spec.system", || vec![cx.team(&w.team)]);
+    json!({
+        "type": ty.as_str(),
+        "lifecycle": lifecycle,
+        "owner": names.group(&w.team),
+        "system": names.system(&w.team),
+        "definition": api_definition(ty, &w.name, p, &endpoints),
+    })
 }
 
 /// A definition that states only what platc knows: where the API listens. Paths, messages and

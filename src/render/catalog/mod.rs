@@ -26,10 +26,12 @@
 //! in `platc.dev/source` instead.
 
 mod apis;
-mod entities;
+mod component;
+mod entity;
 mod names;
 mod readme;
-mod why;
+mod resources;
+mod teams;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,11 +39,12 @@ use super::resource::workload_dir;
 use super::{Body, EnvCx, GlobalCx, Object, PlaneRenderer, Provenance};
 use crate::diag::Diagnostics;
 use crate::graph::{EnvGraph, workload_id};
-use crate::model::{Plane, Platform};
+use crate::model::{Plane, Platform, WorkloadKind};
+use crate::render::origins::{Origin, platform};
 use crate::resolve::{EnvResolution, Instance, RWorkload};
+use serde_json::json;
 
 pub use apis::{ApiType, api_definition};
-pub use entities::component_type;
 pub use names::{entity_name, is_valid_entity_name};
 pub use readme::neighbourhood_mermaid;
 
@@ -81,11 +84,11 @@ impl PlaneRenderer for DeveloperControlPlane {
     }
 
     fn render_global(&self, cx: &GlobalCx<'_>) -> Result<Vec<Object>, Diagnostics> {
-        let why = cx.sources.map(|sources| why::Why {
+        let cat = entity::Cat {
             platform: cx.platform,
-            sources,
-        });
-        Ok(catalog(cx.platform, &cx.envs, why.as_ref()))
+            sources: cx.sources,
+        };
+        Ok(catalog(cat, &cx.envs))
     }
 }
 
@@ -96,11 +99,7 @@ type Seen<'a, T> = BTreeMap<String, Vec<(&'a EnvResolution, &'a T)>>;
 /// owner's teams.
 type Owners = BTreeMap<String, (String, BTreeSet<String>)>;
 
-fn catalog(
-    platform: &Platform,
-    envs: &[(&EnvResolution, &EnvGraph)],
-    why: Option<&why::Why<'_>>,
-) -> Vec<Object> {
+fn catalog(cx: entity::Cat<'_>, envs: &[(&EnvResolution, &EnvGraph)]) -> Vec<Object> {
     let mut workloads: Seen<'_, RWorkload> = BTreeMap::new();
     let mut instances: Seen<'_, Instance> = BTreeMap::new();
     for (res, _) in envs {
@@ -111,20 +110,87 @@ fn catalog(
             instances.entry(i.key.clone()).or_default().push((res, i));
         }
     }
-    let owners = owners(platform);
-    let names = names::Names::allocate(platform, &owners, &workloads, &instances);
+    let owners = owners(cx.platform);
+    let names = names::Names::allocate(cx.platform, &owners, &workloads, &instances);
 
-    let mut out = entities::team_entities(platform, &names, why);
-    out.extend(entities::user_entities(&owners, &names, why));
-    out.extend(entities::workload_entities(
-        platform, &names, &workloads, why,
-    ));
-    out.extend(entities::resource_entities(
-        platform, &names, &instances, why,
-    ));
-    let location = entities::location(platform, &out, why);
+    let mut out = teams::team_entities(cx, &names);
+    out.extend(teams::user_entities(cx, &owners, &names));
+    out.extend(component::workload_entities(cx, &names, &workloads));
+    out.extend(resources::resource_entities(cx, &names, &instances));
+    let location = location(cx, &out);
     out.push(location);
     out
+}
+
+/// `component` for workloads: `service` when it exposes ports, `cronjob` for scheduled jobs,
+/// `worker` for the rest.
+pub fn component_type(w: &RWorkload) -> &'static str {
+    match w.profile.kind {
+        WorkloadKind::Cronjob => "cronjob",
+        WorkloadKind::Deployment if !w.ports.is_empty() => "service",
+        WorkloadKind::Deployment => "worker",
+    }
+}
+
+/// The Location listing every entity file in `entities`, to import the catalog from one URL.
+fn location(cx: entity::Cat<'_>, entities: &[Object]) -> Object {
+    let p = cx.platform;
+    let subject = "the catalog";
+    let mut m = entity::Made::new(
+        cx,
+        || subject.to_string(),
+        || {
+            vec![
+                Origin::rule(
+                    entity::CAT,
+                    "a Location listing every entity file of the catalog",
+                    subject,
+                ),
+                platform(p, &["name".into()]),
+            ]
+        },
+    );
+    let description = format!(
+        "Every entity platc renders for platform {}: register this file to import them all.",
+        p.name
+    );
+    let meta = m.identity(
+        &entity_name(&format!("{}-platc-catalog", p.name)),
+        Some(description),
+    );
+    let made = m.made();
+    m.rec.at("spec", || made);
+    let mut targets: Vec<String> = entities
+        .iter()
+        .filter_map(|o| o.path.strip_prefix(&format!("{CATALOG_DIR}/")))
+        .map(|p| format!("./{p}"))
+        .collect();
+    targets.sort();
+    for ix in 0..targets.len() {
+        m.rec.record(
+            || crate::fieldpath::index("spec.targets", ix),
+            || {
+                vec![Origin::rule(
+                    entity::CAT,
+                    "each entity file of the catalog, by its path below the catalog",
+                    subject,
+                )]
+            },
+        );
+    }
+    let location = json!({
+        "apiVersion": API_VERSION,
+        "kind": "Location",
+        "metadata": meta,
+        "spec": {"targets": targets},
+    });
+    Object {
+        path: LOCATION_PATH.into(),
+        plane: Plane::DeveloperControl,
+        body: Body::Manifest(location),
+        provenance: entity::prov("platform/main.ncl", String::new()),
+        origins: m.rec.finish(),
+    }
 }
 
 fn owners(platform: &Platform) -> Owners {
