@@ -18,12 +18,16 @@ use crate::render::{EnvCx, Object, Provenance};
 use crate::resolve::{Instance, Output};
 
 /// The `ExternalSecret`s that materialise an instance's secret outputs in `namespace`: one per
-/// Secret, with one entry per key.
+/// Secret, with one entry per key, each field recorded as it is made: the request that made
+/// the instance, its provisioner's `external_secret` (store, remote key) and `secret_outputs`
+/// (the keys).
 pub(super) fn external_secrets(
+    cx: &EnvCx<'_>,
     i: &Instance,
+    owner: SecretLabels<'_>,
     namespace: &str,
     labels: &Map<String, Value>,
-) -> Vec<Value> {
+) -> Vec<(Value, Recorder)> {
     let Some((store, remote)) = &i.external_secret else {
         return Vec::new();
     };
@@ -33,14 +37,59 @@ pub(super) fn external_secrets(
             by_secret.entry(secret).or_default().insert(key);
         }
     }
+    let p = cx.platform;
+    let prov = || provisioner_path(p, &i.provisioner).unwrap_or_default();
+    let es_path = || format!("{}.external_secret", prov());
+    let rule = |r: &'static str| Origin::rule("resource", r, resource_id(&i.key));
+    let outputs = || platform(p, &[format!("{}.secret_outputs", prov()), es_path()]);
     by_secret
         .into_iter()
         .map(|(secret, keys)| {
+            let mut rec = cx.recorder();
+            let named = || {
+                vec![
+                    rule("an ExternalSecret per Secret of the instance's secret outputs, named after it"),
+                    outputs(),
+                    Origin::score(format!("the request of resource {}", i.name), &i.span),
+                ]
+            };
+            for field in ["apiVersion", "kind", "metadata", "metadata.name", "spec.target.name"] {
+                rec.at(field, named);
+            }
+            rec.at("spec.target.creationPolicy", || {
+                vec![rule("the ExternalSecret owns the Secret it creates")]
+            });
+            rec.at("spec.refreshInterval", || {
+                vec![rule("secrets are refreshed hourly")]
+            });
+            rec.at("spec.secretStoreRef.kind", || {
+                vec![rule("the store is cluster-wide: a ClusterSecretStore")]
+            });
+            rec.at("spec.secretStoreRef.name", || {
+                vec![platform(p, &[format!("{}.store", es_path()), es_path()])]
+            });
             let data: Vec<Value> = keys
                 .into_iter()
-                .map(|k| json!({"secretKey": k, "remoteRef": {"key": remote, "property": k}}))
+                .enumerate()
+                .map(|(ix, k)| {
+                    let at = rec.path(|| crate::fieldpath::index("spec.data", ix));
+                    rec.record(
+                        || format!("{at}.secretKey"),
+                        || vec![rule("one entry per secret output key"), outputs()],
+                    );
+                    rec.record(
+                        || format!("{at}.remoteRef.key"),
+                        || vec![platform(p, &[format!("{}.remote_key", es_path()), es_path()])],
+                    );
+                    rec.record(
+                        || format!("{at}.remoteRef.property"),
+                        || vec![rule("the remote property is the output's key"), outputs()],
+                    );
+                    json!({"secretKey": k, "remoteRef": {"key": remote, "property": k}})
+                })
                 .collect();
-            json!({
+            secret_namespace_and_labels(cx, i, &owner, &mut rec);
+            let es = json!({
                 "apiVersion": "external-secrets.io/v1",
                 "kind": "ExternalSecret",
                 "metadata": {"name": secret, "namespace": namespace, "labels": labels},
@@ -50,7 +99,8 @@ pub(super) fn external_secrets(
                     "target": {"name": secret, "creationPolicy": "Owner"},
                     "data": data,
                 }
-            })
+            });
+            (es, rec)
         })
         .collect()
 }
@@ -62,84 +112,16 @@ pub(super) enum SecretLabels<'a> {
     Consumer(&'a crate::resolve::RWorkload),
 }
 
-/// Where an instance's ExternalSecret `es` comes from: the request that made the instance, its
-/// provisioner's `external_secret` (store, remote key) and `secret_outputs` (the keys).
-pub(super) fn external_secret_origins(
-    cx: &EnvCx<'_>,
-    i: &Instance,
-    labels: SecretLabels<'_>,
-    es: &Value,
-) -> Recorder {
-    let mut rec = cx.recorder();
-    if !rec.on() {
-        return rec;
-    }
-    let p = cx.platform;
-    let prov = provisioner_path(p, &i.provisioner).unwrap_or_default();
-    let es_path = format!("{prov}.external_secret");
-    let request = || Origin::score(format!("the request of resource {}", i.name), &i.span);
-    let rule = |r: &'static str| Origin::rule("resource", r, resource_id(&i.key));
-    let outputs = || platform(p, &[format!("{prov}.secret_outputs"), es_path.clone()]);
-    let named = || {
-        vec![
-            rule("an ExternalSecret per Secret of the instance's secret outputs, named after it"),
-            outputs(),
-            request(),
-        ]
-    };
-    for field in [
-        "apiVersion",
-        "kind",
-        "metadata",
-        "metadata.name",
-        "spec.target.name",
-    ] {
-        rec.at(field, named);
-    }
-    rec.at("spec.target.creationPolicy", || {
-        vec![rule("the ExternalSecret owns the Secret it creates")]
-    });
-    rec.at("spec.refreshInterval", || {
-        vec![rule("secrets are refreshed hourly")]
-    });
-    rec.at("spec.secretStoreRef.kind", || {
-        vec![rule("the store is cluster-wide: a ClusterSecretStore")]
-    });
-    rec.at("spec.secretStoreRef.name", || {
-        vec![platform(p, &[format!("{es_path}.store"), es_path.clone()])]
-    });
-    let entries = es.pointer("/spec/data").and_then(Value::as_array);
-    for ix in 0..entries.map_or(0, Vec::len) {
-        let at = crate::fieldpath::index("spec.data", ix);
-        rec.record(
-            || format!("{at}.secretKey"),
-            || vec![rule("one entry per secret output key"), outputs()],
-        );
-        rec.record(
-            || format!("{at}.remoteRef.key"),
-            || {
-                vec![platform(
-                    p,
-                    &[format!("{es_path}.remote_key"), es_path.clone()],
-                )]
-            },
-        );
-        rec.record(
-            || format!("{at}.remoteRef.property"),
-            || vec![rule("the remote property is the output's key"), outputs()],
-        );
-    }
-    secret_namespace_and_labels(cx, i, labels, &mut rec);
-    rec
-}
-
 /// An ExternalSecret's namespace and labels: its instance's, or its consumer's.
 fn secret_namespace_and_labels(
     cx: &EnvCx<'_>,
     i: &Instance,
-    labels: SecretLabels<'_>,
+    labels: &SecretLabels<'_>,
     rec: &mut Recorder,
 ) {
+    if !rec.on() {
+        return;
+    }
     let id = resource_id(&i.key);
     match labels {
         SecretLabels::Instance => {
@@ -200,8 +182,7 @@ pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    for es in external_secrets(i, &i.namespace, &labels) {
-        let why = external_secret_origins(cx, i, SecretLabels::Instance, &es);
+    for (es, why) in external_secrets(cx, i, SecretLabels::Instance, &i.namespace, &labels) {
         out.push(
             Object::manifest(
                 &dir,

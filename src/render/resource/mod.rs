@@ -12,7 +12,7 @@ mod why;
 mod why_pod;
 mod why_template;
 
-use instances::{SecretLabels, external_secret_origins, external_secrets, render_instance};
+use instances::{SecretLabels, external_secrets, render_instance};
 
 use super::{EnvCx, Object, PlaneRenderer, Provenance, workload_labels};
 use crate::diag::Diagnostics;
@@ -270,8 +270,8 @@ fn render_workload(
         if let Some(i) = instances.get(ikey.as_str())
             && i.namespace != w.namespace
         {
-            for es in external_secrets(i, &w.namespace, &sh.labels) {
-                let why = external_secret_origins(cx, i, SecretLabels::Consumer(w), &es);
+            let owner = SecretLabels::Consumer(w);
+            for (es, why) in external_secrets(cx, i, owner, &w.namespace, &sh.labels) {
                 out.push(sh.obj(es).with_origins(why));
             }
         }
