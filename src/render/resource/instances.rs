@@ -37,72 +37,135 @@ pub(super) fn external_secrets(
             by_secret.entry(secret).or_default().insert(key);
         }
     }
-    let p = cx.platform;
-    let prov = || provisioner_path(p, &i.provisioner).unwrap_or_default();
-    let es_path = || format!("{}.external_secret", prov());
-    let rule = |r: &'static str| Origin::rule("resource", r, resource_id(&i.key));
-    let outputs = || platform(p, &[format!("{}.secret_outputs", prov()), es_path()]);
+    let es = Es {
+        cx,
+        i,
+        owner,
+        store,
+        remote,
+        namespace,
+        labels,
+    };
     by_secret
         .into_iter()
-        .map(|(secret, keys)| {
-            let mut rec = cx.recorder();
-            let named = || {
-                vec![
-                    rule("an ExternalSecret per Secret of the instance's secret outputs, named after it"),
-                    outputs(),
-                    Origin::score(format!("the request of resource {}", i.name), &i.span),
-                ]
-            };
-            for field in ["apiVersion", "kind", "metadata", "metadata.name", "spec.target.name"] {
-                rec.at(field, named);
-            }
-            rec.at("spec.target.creationPolicy", || {
-                vec![rule("the ExternalSecret owns the Secret it creates")]
-            });
-            rec.at("spec.refreshInterval", || {
-                vec![rule("secrets are refreshed hourly")]
-            });
-            rec.at("spec.secretStoreRef.kind", || {
-                vec![rule("the store is cluster-wide: a ClusterSecretStore")]
-            });
-            rec.at("spec.secretStoreRef.name", || {
-                vec![platform(p, &[format!("{}.store", es_path()), es_path()])]
-            });
-            let data: Vec<Value> = keys
-                .into_iter()
-                .enumerate()
-                .map(|(ix, k)| {
-                    let at = rec.path(|| crate::fieldpath::index("spec.data", ix));
-                    rec.record(
-                        || format!("{at}.secretKey"),
-                        || vec![rule("one entry per secret output key"), outputs()],
-                    );
-                    rec.record(
-                        || format!("{at}.remoteRef.key"),
-                        || vec![platform(p, &[format!("{}.remote_key", es_path()), es_path()])],
-                    );
-                    rec.record(
-                        || format!("{at}.remoteRef.property"),
-                        || vec![rule("the remote property is the output's key"), outputs()],
-                    );
-                    json!({"secretKey": k, "remoteRef": {"key": remote, "property": k}})
-                })
-                .collect();
-            secret_namespace_and_labels(cx, i, &owner, &mut rec);
-            let es = json!({
-                "apiVersion": "external-secrets.io/v1",
-                "kind": "ExternalSecret",
-                "metadata": {"name": secret, "namespace": namespace, "labels": labels},
-                "spec": {
-                    "refreshInterval": "1h",
-                    "secretStoreRef": {"kind": "ClusterSecretStore", "name": store},
-                    "target": {"name": secret, "creationPolicy": "Owner"},
-                    "data": data,
-                }
-            });
-            (es, rec)
-        })
+        .map(|(secret, keys)| es.make(secret, keys))
         .collect()
+}
+
+/// An instance's ExternalSecrets being made in a namespace.
+struct Es<'a> {
+    cx: &'a EnvCx<'a>,
+    i: &'a Instance,
+    owner: SecretLabels<'a>,
+    store: &'a str,
+    remote: &'a str,
+    namespace: &'a str,
+    labels: &'a Map<String, Value>,
+}
+
+impl Es<'_> {
+    fn rule(&self, r: &'static str) -> Origin {
+        Origin::rule("resource", r, resource_id(&self.i.key))
+    }
+
+    /// The provisioner's `external_secret` setting `field`.
+    fn setting(&self, field: &str) -> Origin {
+        let p = self.cx.platform;
+        let es = format!(
+            "{}.external_secret",
+            provisioner_path(p, &self.i.provisioner).unwrap_or_default()
+        );
+        platform(p, &[format!("{es}.{field}"), es])
+    }
+
+    /// The provisioner's `secret_outputs`.
+    fn outputs(&self) -> Origin {
+        let p = self.cx.platform;
+        let prov = provisioner_path(p, &self.i.provisioner).unwrap_or_default();
+        platform(
+            p,
+            &[
+                format!("{prov}.secret_outputs"),
+                format!("{prov}.external_secret"),
+            ],
+        )
+    }
+
+    /// The ExternalSecret of Secret `secret`, with an entry per key.
+    fn make(&self, secret: &str, keys: BTreeSet<&str>) -> (Value, Recorder) {
+        let i = self.i;
+        let mut rec = self.cx.recorder();
+        let named = || {
+            vec![
+                self.rule(
+                    "an ExternalSecret per Secret of the instance's secret outputs, named after it",
+                ),
+                self.outputs(),
+                Origin::score(format!("the request of resource {}", i.name), &i.span),
+            ]
+        };
+        for field in [
+            "apiVersion",
+            "kind",
+            "metadata",
+            "metadata.name",
+            "spec.target.name",
+        ] {
+            rec.at(field, named);
+        }
+        rec.at("spec.target.creationPolicy", || {
+            vec![self.rule("the ExternalSecret owns the Secret it creates")]
+        });
+        rec.at("spec.refreshInterval", || {
+            vec![self.rule("secrets are refreshed hourly")]
+        });
+        rec.at("spec.secretStoreRef.kind", || {
+            vec![self.rule("the store is cluster-wide: a ClusterSecretStore")]
+        });
+        rec.at("spec.secretStoreRef.name", || vec![self.setting("store")]);
+        let data = self.data(keys, &mut rec);
+        secret_namespace_and_labels(self.cx, i, &self.owner, &mut rec);
+        let es = json!({
+            "apiVersion": "external-secrets.io/v1",
+            "kind": "ExternalSecret",
+            "metadata": {"name": secret, "namespace": self.namespace, "labels": self.labels},
+            "spec": {
+                "refreshInterval": "1h",
+                "secretStoreRef": {"kind": "ClusterSecretStore", "name": self.store},
+                "target": {"name": secret, "creationPolicy": "Owner"},
+                "data": data,
+            }
+        });
+        (es, rec)
+    }
+
+    /// One entry per key: the remote key's property of the same name.
+    fn data(&self, keys: BTreeSet<&str>, rec: &mut Recorder) -> Vec<Value> {
+        keys.into_iter()
+            .enumerate()
+            .map(|(ix, k)| {
+                let at = rec.path(|| crate::fieldpath::index("spec.data", ix));
+                rec.record(
+                    || format!("{at}.secretKey"),
+                    || vec![self.rule("one entry per secret output key"), self.outputs()],
+                );
+                rec.record(
+                    || format!("{at}.remoteRef.key"),
+                    || vec![self.setting("remote_key")],
+                );
+                rec.record(
+                    || format!("{at}.remoteRef.property"),
+                    || {
+                        vec![
+                            self.rule("the remote property is the output's key"),
+                            self.outputs(),
+                        ]
+                    },
+                );
+                json!({"secretKey": k, "remoteRef": {"key": self.remote, "property": k}})
+            })
+            .collect()
+    }
 }
 
 /// Whose labels an ExternalSecret carries: its instance's (in the instance's namespace), or
