@@ -451,6 +451,30 @@ fn diff_and_explain_never_print_a_secret_of_either_side() {
     );
 }
 
+/// A hidden variable is explained by the string resolve made it from: the secret
+/// `bucket.access_key_id` is a whole variable (`AWS_ACCESS_KEY_ID`, a `secretKeyRef`) and,
+/// inside `args[2]`, the hidden `PLATC_SECRET_BUCKET_ACCESS_KEY_ID`. (Found again from the
+/// Score strings at explain time, the first string naming the placeholder was the variable.)
+#[test]
+fn a_hidden_variable_is_explained_by_the_string_that_made_it() {
+    let (_dir, ws) = workspace(None);
+    let field =
+        "spec.template.spec.containers[name=main].env[name=PLATC_SECRET_BUCKET_ACCESS_KEY_ID]";
+    let target = format!("Deployment/apps-dev/consumer#{field}");
+    let o = run(&ws, &["explain", "--format", "json", &target]);
+    let text = s(&o.stdout);
+    assert!(o.status.success(), "{text}{}", s(&o.stderr));
+    assert!(
+        text.contains("(containers.main.args[2])"),
+        "the hidden variable names the string that made it: {text}"
+    );
+    assert!(
+        !text.contains("variables.AWS_ACCESS_KEY_ID"),
+        "a whole-secret variable made no hidden variable: {text}"
+    );
+    assert_clean(&format!("explain {target}"), &text);
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let o = Command::new("git")
         .args(["-c", "init.defaultBranch=main"])

@@ -5,12 +5,18 @@
 use std::collections::BTreeMap;
 
 use super::placeholders::{Scope, Seg, resolve, resolve_plain};
-use super::{EnvValue, EnvVar, RContainer, RFile, RFileContent, RProbe, RVolume};
+use super::{
+    EnvValue, EnvVar, HiddenUse, RContainer, RFile, RFileContent, RProbe, RVolume, StringField,
+};
 use crate::diag::{Code, Diagnostic, Diagnostics, Spanned};
 use crate::model::{self, Profile};
 
-/// Hidden variable name → (secret, key).
-type Hidden = BTreeMap<String, (String, String)>;
+/// The hidden variables made so far: name → (secret, key), and where each was first used.
+#[derive(Default)]
+struct Hidden {
+    refs: BTreeMap<String, (String, String)>,
+    uses: BTreeMap<String, HiddenUse>,
+}
 
 pub(super) fn resolve_container(
     c: &model::Container,
@@ -18,10 +24,16 @@ pub(super) fn resolve_container(
     profile: &Profile,
 ) -> Result<RContainer, Diagnostics> {
     let mut diags = Diagnostics::new();
-    let mut hidden = Hidden::new();
+    let mut hidden = Hidden::default();
     let visible = variables(c, scope, &mut hidden, &mut diags);
-    let command = k8s_strings(&c.command, scope, &mut hidden, &mut diags);
-    let args = k8s_strings(&c.args, scope, &mut hidden, &mut diags);
+    let command = k8s_strings(
+        &c.command,
+        StringField::Command,
+        scope,
+        &mut hidden,
+        &mut diags,
+    );
+    let args = k8s_strings(&c.args, StringField::Args, scope, &mut hidden, &mut diags);
     let image = match resolve_plain(&c.image, scope, "an image") {
         Ok(i) => i,
         Err(d) => {
@@ -41,6 +53,7 @@ pub(super) fn resolve_container(
     );
     // Hidden variables first: Kubernetes expands `$(VAR)` only for variables defined earlier.
     let mut env: Vec<EnvVar> = hidden
+        .refs
         .into_iter()
         .map(|(name, (secret, key))| EnvVar {
             name,
@@ -60,6 +73,7 @@ pub(super) fn resolve_container(
         limits,
         liveness: probe(&c.liveness_probe),
         readiness: probe(&c.readiness_probe),
+        hidden: hidden.uses,
     };
     diags.into_result(rc)
 }
@@ -80,7 +94,10 @@ fn variables(
                         secret: secret.clone(),
                         key: key.clone(),
                     },
-                    _ => EnvValue::Value(segs_to_k8s(segs, hidden)),
+                    _ => {
+                        let field = || StringField::Variable(name.clone());
+                        EnvValue::Value(segs_to_k8s(segs, hidden, field))
+                    }
                 };
                 visible.push(EnvVar {
                     name: name.clone(),
@@ -93,16 +110,19 @@ fn variables(
     visible
 }
 
-/// Command or args: each string resolved, a failed one left out (its error is in `diags`).
+/// Command or args (`field` names an item): each string resolved, a failed one left out (its
+/// error is in `diags`).
 fn k8s_strings(
     list: &[Spanned<String>],
+    field: fn(usize) -> StringField,
     scope: &Scope<'_>,
     hidden: &mut Hidden,
     diags: &mut Diagnostics,
 ) -> Vec<String> {
     list.iter()
-        .filter_map(|s| match resolve(s, scope) {
-            Ok(segs) => Some(segs_to_k8s(segs, hidden)),
+        .enumerate()
+        .filter_map(|(i, s)| match resolve(s, scope) {
+            Ok(segs) => Some(segs_to_k8s(segs, hidden, || field(i))),
             Err(d) => {
                 diags.push(d);
                 None
@@ -220,17 +240,22 @@ pub fn env_name_for(hint: &str) -> String {
     s
 }
 
-/// Turns segments into one Kubernetes string; secrets become `$(VAR)` references to hidden
-/// variables (collected in `hidden`).
-fn segs_to_k8s(segs: Vec<Seg>, hidden: &mut Hidden) -> String {
+/// Turns segments of the Score string `field` into one Kubernetes string; secrets become
+/// `$(VAR)` references to hidden variables (collected in `hidden`, with where each is first
+/// used).
+fn segs_to_k8s(segs: Vec<Seg>, hidden: &mut Hidden, field: impl Fn() -> StringField) -> String {
     let mut out = String::new();
     for seg in segs {
         match seg {
             Seg::Text(t) => out.push_str(&escape_k8s(&t)),
-            Seg::Secret { secret, key, hint } => {
-                let var = env_name_for(&hint);
+            Seg::Secret { secret, key, path } => {
+                let var = env_name_for(&path[1..].join("_"));
                 out.push_str(&format!("$({var})"));
-                hidden.insert(var, (secret, key));
+                hidden.uses.entry(var.clone()).or_insert_with(|| HiddenUse {
+                    field: field(),
+                    placeholder: path,
+                });
+                hidden.refs.insert(var, (secret, key));
             }
         }
     }
@@ -243,23 +268,29 @@ mod tests {
 
     #[test]
     fn secrets_become_hidden_variables_and_literals_are_escaped() {
-        let mut hidden = BTreeMap::new();
-        let s = segs_to_k8s(
-            vec![
-                Seg::Text("postgres://u:".into()),
-                Seg::Secret {
-                    secret: "db-app".into(),
-                    key: "password".into(),
-                    hint: "db_password".into(),
-                },
-                Seg::Text("@h/$(x)".into()),
-            ],
-            &mut hidden,
-        );
+        let mut hidden = Hidden::default();
+        let secret = |field: &str| Seg::Secret {
+            secret: "db-app".into(),
+            key: "password".into(),
+            path: vec!["resources".into(), "db".into(), field.into()],
+        };
+        let segs = vec![
+            Seg::Text("postgres://u:".into()),
+            secret("password"),
+            Seg::Text("@h/$(x)".into()),
+        ];
+        let s = segs_to_k8s(segs, &mut hidden, || StringField::Args(1));
         assert_eq!(s, "postgres://u:$(PLATC_SECRET_DB_PASSWORD)@h/$$(x)");
         assert_eq!(
-            hidden["PLATC_SECRET_DB_PASSWORD"],
+            hidden.refs["PLATC_SECRET_DB_PASSWORD"],
             ("db-app".to_string(), "password".to_string())
         );
+        // Where it is first used is kept; a later use does not replace it.
+        segs_to_k8s(vec![secret("password")], &mut hidden, || {
+            StringField::Args(2)
+        });
+        let used = &hidden.uses["PLATC_SECRET_DB_PASSWORD"];
+        assert_eq!(used.field, StringField::Args(1));
+        assert_eq!(used.placeholder, ["resources", "db", "password"]);
     }
 }

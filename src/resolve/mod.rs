@@ -98,6 +98,9 @@ pub struct RWorkload {
     pub uses: BTreeMap<String, String>,
     /// Workloads this one talks to through `service` resources, sorted.
     pub calls: Vec<String>,
+    /// Resource key → the workload that `service` resource links to (what its placeholders
+    /// read, kept for their provenance).
+    pub links: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     /// Where profile settings came from, for provenance: field → "profile web" / "environment prod".
     pub provenance: Arc<BTreeMap<String, String>>,
@@ -126,6 +129,26 @@ pub struct RContainer {
     pub limits: model::Quantities,
     pub liveness: Option<RProbe>,
     pub readiness: Option<RProbe>,
+    /// Hidden variable → the Score string whose secret it carries, where resolve first made
+    /// it (kept for provenance).
+    pub hidden: BTreeMap<String, HiddenUse>,
+}
+
+/// Where a hidden variable's secret is first used: a Score string of the container and the
+/// placeholder in it.
+#[derive(Debug, Clone, PartialEq, Hash)]
+pub struct HiddenUse {
+    pub field: StringField,
+    /// The placeholder's path (`["resources", "db", "password"]`).
+    pub placeholder: Vec<String>,
+}
+
+/// A string of a Score container that may use a secret inside a longer string.
+#[derive(Debug, Clone, PartialEq, Hash)]
+pub enum StringField {
+    Variable(String),
+    Command(usize),
+    Args(usize),
 }
 
 #[derive(Debug, Clone, PartialEq, Hash)]

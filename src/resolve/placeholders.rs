@@ -24,7 +24,8 @@ pub enum Seg {
     Secret {
         secret: String,
         key: String,
-        hint: String,
+        /// The placeholder's path: `path[1..]` joined by `_` names the hidden variable.
+        path: Vec<String>,
     },
 }
 
@@ -68,11 +69,7 @@ pub fn resolve(s: &Spanned<String>, scope: &Scope<'_>) -> Result<Vec<Seg>, Diagn
             Piece::Text(t) => push_text(&mut out, t),
             Piece::Placeholder { path, .. } => match lookup(&path, s, scope)? {
                 Output::Plain(t) => push_text(&mut out, t),
-                Output::Secret { secret, key } => out.push(Seg::Secret {
-                    secret,
-                    key,
-                    hint: path[1..].join("_"),
-                }),
+                Output::Secret { secret, key } => out.push(Seg::Secret { secret, key, path }),
             },
         }
     }
@@ -89,7 +86,8 @@ pub fn resolve_plain(
     for seg in resolve(s, scope)? {
         match seg {
             Seg::Text(t) => text.push_str(&t),
-            Seg::Secret { hint, .. } => {
+            Seg::Secret { path, .. } => {
+                let hint = path[1..].join("_");
                 return Err(Diagnostic::at(
                     Code::InvalidValue,
                     &s.span,

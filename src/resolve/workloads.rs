@@ -74,6 +74,15 @@ fn resolve_workload(st: &EnvState<'_>, w: &Workload) -> (Option<RWorkload>, Diag
                     .collect()
             })
             .unwrap_or_default(),
+        links: st
+            .calls
+            .get(&w.name.value)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, c)| (k.clone(), c.target.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
         annotations: w
             .annotations
             .iter()

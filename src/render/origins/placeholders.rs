@@ -1,6 +1,6 @@
 //! What the `${…}` placeholders of a Score string read, from what resolve kept: the instance
-//! a resource key resolved to (`RWorkload::uses`) and its outputs, the workloads it calls, the
-//! workload's metadata. Used only while recording: the string is split again here, so a build
+//! a resource key resolved to (`RWorkload::uses`) and its outputs, the workload a `service`
+//! resource links to (`RWorkload::links`), the workload's metadata. Used only while recording: the string is split again here, so a build
 //! keeps nothing per placeholder.
 
 use serde_json::json;
@@ -139,14 +139,8 @@ fn service_output(
     req_span: Option<&Span>,
     shown: String,
 ) -> Option<Origin> {
-    let req = score.resources.get(key);
-    // A `service` link: the workload it names (`params.workload`, else the key).
-    let named = req
-        .and_then(|q| q.params.as_ref())
-        .and_then(|p| p.get("workload"))
-        .and_then(|n| n.to_json().as_str().map(str::to_string))
-        .unwrap_or_else(|| key.to_string());
-    let target = w.calls.iter().find(|c| **c == named)?;
+    // The workload the `service` link resolved to, as resolve kept it.
+    let target = w.links.get(key)?;
     let ns = cx
         .res
         .workload(target)

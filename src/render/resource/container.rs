@@ -11,10 +11,9 @@ use super::shape::{Shape, replaced, score_value};
 use super::volume_name;
 use crate::diag::Spanned;
 use crate::fieldpath::{index, item};
-use crate::load::score::{Piece, split_placeholders};
 use crate::model::{self, WorkloadKind};
 use crate::render::origins::{Origin, Recorder, placeholder_origins, profile_layers};
-use crate::resolve::{EnvValue, RContainer, RProbe};
+use crate::resolve::{EnvValue, HiddenUse, RContainer, RProbe, StringField};
 
 /// The files' mounts: (container, target) → (ConfigMap key, mode).
 pub(super) type FileKeys = BTreeMap<(String, String), (String, Option<u32>)>;
@@ -163,26 +162,8 @@ impl Written<'_> {
         if let Some(v) = sc.variables.get(name) {
             return self.string(score, format!("containers.{cn}.variables.{name}"), v);
         }
-        let users = sc
-            .variables
-            .iter()
-            .map(|(n, v)| (format!("variables.{n}"), v))
-            .chain(
-                sc.command
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| (format!("command[{i}]"), s)),
-            )
-            .chain(
-                sc.args
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| (format!("args[{i}]"), s)),
-            );
-        for (what, s) in users {
-            if let Some(o) = self.hidden(score, name, (cn, &what), s) {
-                return o;
-            }
+        if let Some(used) = self.c.hidden.get(name) {
+            return self.hidden(score, sc, name, used);
         }
         let what = match value {
             EnvValue::Value(_) => "a variable the renderer adds",
@@ -191,40 +172,38 @@ impl Written<'_> {
         vec![self.sh.rule(what)]
     }
 
-    /// Hidden variable `name`'s cause when Score string `s` (`what` of container `cn`) holds
-    /// the placeholder whose secret it carries.
+    /// Hidden variable `name`'s cause: the placeholder whose secret it carries and the Score
+    /// string resolve first found it in (`used`).
     fn hidden(
         &self,
         score: &model::Workload,
+        sc: &model::Container,
         name: &str,
-        (cn, what): (&str, &str),
-        s: &Spanned<String>,
-    ) -> Option<Vec<Origin>> {
-        let pieces = split_placeholders(&s.value).ok()?;
-        let path = pieces.into_iter().find_map(|piece| match piece {
-            Piece::Placeholder { path, .. }
-                if path.len() >= 2
-                    && crate::resolve::env_name_for(&path[1..].join("_")) == name =>
-            {
-                Some(path)
-            }
-            _ => None,
-        })?;
+        used: &HiddenUse,
+    ) -> Vec<Origin> {
+        let (what, s) = match &used.field {
+            StringField::Variable(v) => (format!("variables.{v}"), sc.variables.get(v)),
+            StringField::Command(i) => (format!("command[{i}]"), sc.command.get(*i)),
+            StringField::Args(i) => (format!("args[{i}]"), sc.args.get(*i)),
+        };
         let (cx, w) = (self.sh.cx, self.sh.w);
-        let mut o: Vec<Origin> = crate::render::origins::placeholder_read(cx, w, score, &path)
-            .into_iter()
-            .collect();
-        o.push(score_value(
-            format!("containers.{cn}.{what}"),
-            &s.span,
-            Value::String(s.value.clone()),
-        ));
+        let mut o: Vec<Origin> =
+            crate::render::origins::placeholder_read(cx, w, score, &used.placeholder)
+                .into_iter()
+                .collect();
+        o.extend(s.map(|s| {
+            score_value(
+                format!("containers.{}.{what}", sc.name.value),
+                &s.span,
+                Value::String(s.value.clone()),
+            )
+        }));
         o.push(Origin::Note {
             note: format!(
                 "`{name}` is a hidden variable: `{what}` uses a secret inside a longer string, which becomes `$({name})`"
             ),
         });
-        Some(o)
+        o
     }
 
     /// The first container's ports: the workload's service ports, one per target port and
