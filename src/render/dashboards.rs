@@ -1,5 +1,6 @@
-//! Grafana dashboards as ConfigMaps for the dashboard sidecar: one per workload (its own
-//! panels and SLO thresholds) and one overview per team and environment.
+//! Grafana dashboards' JSON (the ConfigMaps the dashboard sidecar loads them from are
+//! `monitoring/dashboard.rs`'s): one per workload (its own panels and SLO thresholds) and one
+//! overview per team and environment.
 //!
 //! A dashboard belongs to the graph node whose data it reads: a workload's to the workload, the
 //! team overview to the namespace. The overview therefore names no workload: its panels group

@@ -20,26 +20,15 @@ pub(super) fn team_entities(cx: Cat<'_>, names: &Names) -> Vec<Object> {
     let mut out = Vec::new();
     for (team, t) in &cx.platform.teams {
         let dir = names.team_dir(team);
-        out.push(group(cx, names, team, t).object(&dir, prov(PLATFORM_SOURCE, String::new())));
-        out.push(system(cx, names, team).object(&dir, prov(PLATFORM_SOURCE, String::new())));
+        for (m, value) in [group(cx, names, team, t), system(cx, names, team)] {
+            out.push(m.object(&dir, value, prov(PLATFORM_SOURCE, String::new())));
+        }
     }
     out
 }
 
-/// An entity made, not yet placed: its record and its value.
-struct Entity {
-    made: Made,
-    value: Value,
-}
-
-impl Entity {
-    fn object(self, dir: &str, provenance: crate::render::Provenance) -> Object {
-        self.made.object(dir, self.value, provenance)
-    }
-}
-
 /// A team's Group: its settings; its members from its owners.
-fn group(cx: Cat<'_>, names: &Names, team: &str, t: &Team) -> Entity {
+fn group(cx: Cat<'_>, names: &Names, team: &str, t: &Team) -> (Made, Value) {
     let p = cx.platform;
     let mut m = Made::new(
         cx,
@@ -104,11 +93,11 @@ fn group(cx: Cat<'_>, names: &Names, team: &str, t: &Team) -> Entity {
             "members": members,
         },
     });
-    Entity { made: m, value }
+    (m, value)
 }
 
 /// A team's System, owned by its Group.
-fn system(cx: Cat<'_>, names: &Names, team: &str) -> Entity {
+fn system(cx: Cat<'_>, names: &Names, team: &str) -> (Made, Value) {
     let mut m = Made::new(
         cx,
         || format!("team {team}"),
@@ -137,7 +126,7 @@ fn system(cx: Cat<'_>, names: &Names, team: &str) -> Entity {
         "metadata": meta,
         "spec": {"owner": names.group(team)},
     });
-    Entity { made: m, value }
+    (m, value)
 }
 
 /// A User per owner, in owner order: the teams that list the e-mail.
