@@ -6,6 +6,7 @@ pub mod build;
 pub mod cache;
 pub mod diag;
 pub mod diff;
+pub mod digest;
 pub mod discover;
 pub mod emit;
 pub mod explain;

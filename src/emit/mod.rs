@@ -33,8 +33,6 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::diag::{Code, Diagnostic, Diagnostics};
 
 mod index;
@@ -160,35 +158,12 @@ pub struct EmitReport {
     pub removed: Vec<String>,
 }
 
-/// `sha256:<hex>` of some bytes, as recorded in the index.
-pub fn content_hash(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    push_hex(&mut out, &Sha256::digest(bytes));
-    out
-}
-
-/// Whether `hash` is what [`content_hash`] writes: `sha256:` and 64 lowercase hex digits.
-pub fn is_content_hash(hash: &str) -> bool {
-    let hex = hash.strip_prefix("sha256:").unwrap_or("");
-    hex.len() == 64
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// Whether `path` is a clean relative output path outside `.platc/` (what an index may list).
 pub fn is_output_path(path: &str) -> bool {
     path_error(path).is_none() && path.split('/').next() != Some(INDEX_DIR)
 }
 
-/// Appends `bytes` as lower-case hex.
-pub fn push_hex(out: &mut String, bytes: &[u8]) {
-    for b in bytes {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-}
+pub use crate::digest::{content_hash, is_content_hash, push_hex};
 
 /// One problem with one output path; `emit` reports all of them together.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -67,7 +67,7 @@ impl Slot<'_> {
         let unchanged = |(name, hash): (&String, &String)| {
             let root = self.files?;
             let bytes = std::fs::read(root.join(name)).ok()?;
-            (crate::emit::content_hash(&bytes) == *hash).then_some(())
+            (crate::digest::content_hash(&bytes) == *hash).then_some(())
         };
         let fresh = e.format == FORMAT
             && e.tool == crate::cache::tool_identity()?

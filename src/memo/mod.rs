@@ -70,13 +70,12 @@ impl Entry {
     /// an edited path (`../x`) taken as a node's file would fail the build in emit's checks
     /// instead of being ignored, so such an entry is no hit and the node is rendered.
     pub fn well_formed(&self) -> bool {
-        self.files
+        self.files.iter().all(|f| {
+            crate::emit::is_output_path(&f.path) && crate::digest::is_content_hash(&f.hash)
+        }) && self
+            .docs
             .iter()
-            .all(|f| crate::emit::is_output_path(&f.path) && crate::emit::is_content_hash(&f.hash))
-            && self
-                .docs
-                .iter()
-                .all(|d| crate::emit::is_output_path(&d.path))
+            .all(|d| crate::emit::is_output_path(&d.path))
     }
 
     /// What a reused node puts in a tree: its objects in shared files as documents to assemble,
@@ -354,7 +353,7 @@ fn feed_own(h: &mut Sha256, own: Option<&[u8; 32]>) {
 
 fn hex(d: &[u8]) -> String {
     let mut out = String::with_capacity(2 * d.len());
-    crate::emit::push_hex(&mut out, d);
+    crate::digest::push_hex(&mut out, d);
     out
 }
 
@@ -442,7 +441,7 @@ mod tests {
             objects: n as usize,
             files: vec![NodeFile {
                 path: format!("envs/e/w{n}/a.yaml"),
-                hash: crate::emit::content_hash(n.to_string().as_bytes()),
+                hash: crate::digest::content_hash(n.to_string().as_bytes()),
                 len: n,
             }],
             docs: vec![Doc {
@@ -533,7 +532,7 @@ mod tests {
             }],
             docs: Vec::new(),
         };
-        let good = crate::emit::content_hash(b"x");
+        let good = crate::digest::content_hash(b"x");
         let memo = |e: Entry| Memo {
             salt: String::new(),
             envs: BTreeMap::from([("dev".into(), BTreeMap::from([("n".into(), e)]))]),

@@ -307,9 +307,10 @@ fn read_hashes(ws: &Workspace, files: &Files) -> BTreeMap<String, String> {
             // `FileId` has no public constructor; ids are the positions `filenames` lists.
             let id: FileId = serde_json::from_value(serde_json::json!(i)).ok()?;
             match classify(ws, files.name(id)) {
-                LoadedFile::Workspace(name) => {
-                    Some((name, crate::emit::content_hash(files.source(id).as_bytes())))
-                }
+                LoadedFile::Workspace(name) => Some((
+                    name,
+                    crate::digest::content_hash(files.source(id).as_bytes()),
+                )),
                 _ => None,
             }
         })
