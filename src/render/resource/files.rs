@@ -64,8 +64,9 @@ impl Files {
         if self.keys.is_empty() {
             return None;
         }
-        let meta = sh.meta(
+        let meta = sh.meta_suffixed(
             &self.name,
+            Some("the files ConfigMap is named after the workload, `-files`"),
             "a ConfigMap holding the workload's files, mounted file by file",
             rec,
         );

@@ -73,8 +73,20 @@ impl<'a> Shape<'a> {
     }
 
     /// An object's `metadata` named `name`: the workload's namespace, labels and Score file;
-    /// `apiVersion`, `kind` and `metadata` are made by `kind_rule`.
+    /// `apiVersion`, `kind` and `metadata` are made by `kind_rule`; `name` is the workload's.
     pub fn meta(&self, name: &str, kind_rule: &'static str, rec: &mut Recorder) -> Value {
+        self.meta_suffixed(name, None, kind_rule, rec)
+    }
+
+    /// [`Shape::meta`] of an object named after the workload with a suffix, `suffixed` saying
+    /// which.
+    pub fn meta_suffixed(
+        &self,
+        name: &str,
+        suffixed: Option<&'static str>,
+        kind_rule: &'static str,
+        rec: &mut Recorder,
+    ) -> Value {
         let (cx, w) = (self.cx, self.w);
         for f in ["apiVersion", "kind", "metadata"] {
             rec.at(f, || {
@@ -83,7 +95,11 @@ impl<'a> Shape<'a> {
                 made
             });
         }
-        rec.at("metadata.name", || workload_origin(cx, &w.name));
+        rec.at("metadata.name", || {
+            let mut o: Vec<Origin> = suffixed.map(|r| self.rule(r)).into_iter().collect();
+            o.extend(workload_origin(cx, &w.name));
+            o
+        });
         rec.at("metadata.namespace", || team_origins(cx, w));
         let labels = self.labels("metadata.labels", rec);
         rec.record(
