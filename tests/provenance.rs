@@ -149,6 +149,43 @@ fn every_field_of_the_recording_planes_names_its_origin() {
     );
 }
 
+/// The secrets corpus (`tests/secrets`): every resource type's secret outputs used whole, as
+/// hidden variables inside longer strings, in command and args, and a volume source; cases
+/// the examples do not have.
+#[test]
+fn every_field_of_the_secrets_corpus_names_its_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let corpus = repo().join("tests/secrets");
+    copy_dir(&repo().join("platform"), &ws.join("platform"), false);
+    copy_dir(&corpus.join("platform"), &ws.join("platform"), false);
+    copy_dir(&corpus.join("workloads"), &ws.join("workloads"), false);
+    let opts = Options {
+        record_origins: true,
+        ..Options::default()
+    };
+    let c = compile(&ws, &opts).unwrap_or_else(|d| panic!("the secrets corpus compiles: {d:?}"));
+    let objects = recorded_objects(&c);
+    let hidden = objects.iter().any(|o| {
+        o.origins
+            .as_ref()
+            .is_some_and(|r| r.0.keys().any(|k| k.contains("env[name=PLATC_SECRET_")))
+    });
+    assert!(hidden, "the corpus has hidden variables");
+    let missing: Vec<String> = objects.iter().flat_map(|o| unexplained(o)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} fields without a located origin at their exact path, e.g.:\n{}",
+        missing.len(),
+        missing
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
 #[test]
 fn an_allow_list_entry_nothing_uses_is_reported() {
     let c = examples(true);
