@@ -102,6 +102,12 @@ fn try_lookup(
     hashed: &mut Option<Hashed>,
 ) -> Option<EmitReport> {
     let path = entry_path(root, out_dir)?;
+    // A build killed while writing one record after writing the other is answered from the
+    // cache next time and writes nothing, so its temporary file goes here, not only when a
+    // record is written.
+    if let Some(dir) = path.parent() {
+        remove_dead_temporaries(dir);
+    }
     let bytes = std::fs::read(path).ok()?;
     let entry = parse_entry(&bytes)?;
     if entry.format != FORMAT

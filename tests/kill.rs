@@ -761,4 +761,13 @@ fn a_killed_builds_temporary_cache_file_is_removed_by_the_next_build() {
         !dead.exists(),
         "the dead build's temporary cache file is still there"
     );
+    // Killed after writing the build record but before the memo's rename: the next build is
+    // answered from the cache and writes no record, and still removes the temporary file.
+    std::fs::write(&dead, "{\"format\":").unwrap();
+    let o = ok(&mut build_cmd(&ws, &out), "a build with nothing changed");
+    assert!(o.contains("no input changed"), "{o}");
+    assert!(
+        !dead.exists(),
+        "a build answered from the cache leaves a dead build's temporary file"
+    );
 }
