@@ -239,3 +239,18 @@ pub fn cache_files(workspace: &Path, kind: &str) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// The secrets corpus in a scratch workspace: the reference platform, overlaid with
+/// `tests/secrets/{platform,workloads}`, then with `tests/secrets/bad/<variant>`.
+pub fn secrets_workspace(variant: Option<&str>) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let corpus = repo().join("tests/secrets");
+    copy_dir(&repo().join("platform"), &ws.join("platform"), false);
+    copy_dir(&corpus.join("platform"), &ws.join("platform"), false);
+    copy_dir(&corpus.join("workloads"), &ws.join("workloads"), false);
+    if let Some(v) = variant {
+        copy_dir(&corpus.join("bad").join(v), &ws, false);
+    }
+    (dir, ws)
+}

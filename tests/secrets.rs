@@ -10,7 +10,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
@@ -144,21 +144,6 @@ fn the_scan_finds_every_kind_of_leak_and_passes_references() {
     }
 }
 
-/// The corpus in a scratch workspace: the reference platform, overlaid with
-/// `tests/secrets/{platform,workloads}`, then with `tests/secrets/bad/<variant>`.
-fn workspace(variant: Option<&str>) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ws");
-    let corpus = repo().join("tests/secrets");
-    copy_dir(&repo().join("platform"), &ws.join("platform"), false);
-    copy_dir(&corpus.join("platform"), &ws.join("platform"), false);
-    copy_dir(&corpus.join("workloads"), &ws.join("workloads"), false);
-    if let Some(v) = variant {
-        copy_dir(&corpus.join("bad").join(v), &ws, false);
-    }
-    (dir, ws)
-}
-
 fn run(ws: &Path, args: &[&str]) -> Output {
     let mut all = vec![args[0], "-C", ws.to_str().unwrap()];
     all.extend_from_slice(&args[1..]);
@@ -201,7 +186,7 @@ fn check_every_format(ws: &Path) -> Vec<(i32, String)> {
 
 #[test]
 fn every_type_has_a_secret_output_and_every_use_renders_as_a_reference() {
-    let (tmp, ws) = workspace(None);
+    let (tmp, ws) = secrets_workspace(None);
     let out = tmp.path().join("out");
     build(&ws, &out);
     assert!(scan_tree(&out) > 100);
@@ -367,7 +352,7 @@ fn seed_leaks(old: &Path) {
 
 #[test]
 fn diff_and_explain_never_print_a_secret_of_either_side() {
-    let (tmp, ws) = workspace(None);
+    let (tmp, ws) = secrets_workspace(None);
     let out = tmp.path().join("out");
     build(&ws, &out);
     let old = tmp.path().join("old");
@@ -457,7 +442,7 @@ fn diff_and_explain_never_print_a_secret_of_either_side() {
 /// Score strings at explain time, the first string naming the placeholder was the variable.)
 #[test]
 fn a_hidden_variable_is_explained_by_the_string_that_made_it() {
-    let (_dir, ws) = workspace(None);
+    let (_dir, ws) = secrets_workspace(None);
     let field =
         "spec.template.spec.containers[name=main].env[name=PLATC_SECRET_BUCKET_ACCESS_KEY_ID]";
     let target = format!("Deployment/apps-dev/consumer#{field}");
@@ -511,7 +496,7 @@ fn publish(ws: &Path, bare: &Path, extra: &[&str]) -> String {
 
 #[test]
 fn publish_commits_and_messages_hold_no_secret() {
-    let (tmp, ws) = workspace(None);
+    let (tmp, ws) = secrets_workspace(None);
     git(&ws, &["init", "-q"]);
     git(&ws, &["add", "-A"]);
     git(&ws, &["commit", "-q", "-m", "corpus"]);
@@ -587,7 +572,7 @@ fn pos(text: &str, needle: &str, offset: usize) -> String {
 
 #[test]
 fn a_secret_where_no_reference_is_possible_is_an_error_that_does_not_print_it() {
-    let (tmp, ws) = workspace(Some("secret-names"));
+    let (tmp, ws) = secrets_workspace(Some("secret-names"));
     let out = tmp.path().join("out");
     let o = run(&ws, &["build", "--out", out.to_str().unwrap()]);
     let err = s(&o.stderr);
@@ -635,7 +620,7 @@ fn a_secret_where_no_reference_is_possible_is_an_error_that_does_not_print_it() 
 
 #[test]
 fn a_template_that_renders_a_secret_with_values_is_refused_without_printing_them() {
-    let (tmp, ws) = workspace(Some("template-secret"));
+    let (tmp, ws) = secrets_workspace(Some("template-secret"));
     let out = tmp.path().join("out");
     let o = run(&ws, &["build", "--out", out.to_str().unwrap()]);
     let err = s(&o.stderr);
@@ -664,7 +649,7 @@ fn a_template_that_renders_a_secret_with_values_is_refused_without_printing_them
 /// the line, and the error must still name the value's place without echoing them.
 #[test]
 fn a_nickel_error_quoting_a_credential_does_not_print_it() {
-    let (tmp, ws) = workspace(None);
+    let (tmp, ws) = secrets_workspace(None);
     let profiles = ws.join("platform/profiles.ncl");
     let text = std::fs::read_to_string(&profiles).unwrap();
     let broken = text.replacen(
