@@ -199,7 +199,7 @@ impl Parts {
             w.name.clone(),
         );
         self.ordering(namespace_id(&w.namespace), workload_id(&w.name));
-        for callee in &w.calls {
+        for callee in w.calls() {
             self.edges.insert((
                 workload_id(&w.name),
                 workload_id(callee),

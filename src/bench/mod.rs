@@ -493,7 +493,7 @@ mod tests {
                 .iter()
                 .all(|w| w.namespace == format!("{}-dev", w.team))
         );
-        let calls: usize = dev.workloads.iter().map(|w| w.calls.len()).sum();
+        let calls: usize = dev.workloads.iter().map(|w| w.calls().len()).sum();
         assert_eq!(
             calls, 12,
             "0-3 calls each, to earlier workloads of the team"

@@ -122,7 +122,7 @@ pub fn workload_record(c: &Compilation, res: &EnvResolution, w: &RWorkload) -> V
         "containers": containers,
         "ports": w.ports,
         "resources": resources,
-        "calls": w.calls,
+        "calls": w.calls(),
     })
 }
 

@@ -96,14 +96,21 @@ pub struct RWorkload {
     pub ports: Vec<RPort>,
     /// Resource key → instance key (provisioned resources only).
     pub uses: BTreeMap<String, String>,
-    /// Workloads this one talks to through `service` resources, sorted.
-    pub calls: Vec<String>,
     /// Resource key → the workload that `service` resource links to (what its placeholders
-    /// read, kept for their provenance).
+    /// read; the workloads it calls are [`RWorkload::calls`]).
     pub links: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     /// Where profile settings came from, for provenance: field → "profile web" / "environment prod".
     pub provenance: Arc<BTreeMap<String, String>>,
+}
+
+impl RWorkload {
+    /// The workloads this one talks to through `service` resources, sorted, each once.
+    pub fn calls(&self) -> Vec<&str> {
+        let called: std::collections::BTreeSet<&str> =
+            self.links.values().map(String::as_str).collect();
+        called.into_iter().collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Hash, serde::Serialize)]

@@ -2,8 +2,6 @@
 //! service ports, the instances it uses and the workloads it calls. Workloads resolve in
 //! parallel; each reads only its own requests and the environment's state.
 
-use std::collections::BTreeSet;
-
 use rayon::prelude::*;
 
 use super::containers::resolve_container;
@@ -63,17 +61,6 @@ fn resolve_workload(st: &EnvState<'_>, w: &Workload) -> (Option<RWorkload>, Diag
         containers,
         ports: w.service.as_ref().map(rports).unwrap_or_default(),
         uses: st.uses.get(&w.name.value).cloned().unwrap_or_default(),
-        calls: st
-            .calls
-            .get(&w.name.value)
-            .map(|m| {
-                m.values()
-                    .map(|c| c.target.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect()
-            })
-            .unwrap_or_default(),
         links: st
             .calls
             .get(&w.name.value)

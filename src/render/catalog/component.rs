@@ -137,7 +137,7 @@ fn component_spec(
     let mut consumes: BTreeSet<String> = BTreeSet::new();
     for (_, rw) in seen {
         depends.extend(rw.uses.values().filter_map(|k| names.resource(k)));
-        for callee in &rw.calls {
+        for callee in rw.calls() {
             depends.extend(names.component(callee));
             consumes.extend(names.apis_of(callee));
         }
@@ -240,7 +240,7 @@ fn uses_and_calls(
                 o
             });
         }
-        for callee in &rw.calls {
+        for callee in rw.calls() {
             let call = || {
                 let mut o = vec![Origin::Edge {
                     from: workload_id(&w.name),

@@ -199,11 +199,11 @@ fn resources(s: &mut String, cx: &EnvCx<'_>, w: &RWorkload) {
 
 /// The services the workload calls, with their in-cluster address and ports.
 fn callees(s: &mut String, cx: &EnvCx<'_>, w: &RWorkload) {
-    if w.calls.is_empty() {
+    if w.links.is_empty() {
         s.push_str("None.\n");
         return;
     }
-    for callee in &w.calls {
+    for callee in w.calls() {
         match cx.res.workload(callee) {
             Some(c) => {
                 let ports: Vec<String> = c

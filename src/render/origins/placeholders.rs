@@ -1,7 +1,7 @@
 //! What the `${…}` placeholders of a Score string read, from what resolve kept: the instance
 //! a resource key resolved to (`RWorkload::uses`) and its outputs, the workload a `service`
-//! resource links to (`RWorkload::links`), the workload's metadata. Used only while recording: the string is split again here, so a build
-//! keeps nothing per placeholder.
+//! resource links to (`RWorkload::links`), the workload's metadata. Used only while
+//! recording: the string is split again here, so a build keeps nothing per placeholder.
 
 use serde_json::json;
 
