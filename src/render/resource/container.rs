@@ -90,26 +90,21 @@ impl Written<'_> {
     /// image, command and args.
     fn strings(&self, at: &str, rec: &mut Recorder) {
         let cn = &self.c.name;
-        if self.score.is_none() {
+        let Some((score, sc)) = self.score else {
             rec.record(
                 || at.to_string(),
                 || vec![self.sh.rule("a container of the workload")],
             );
             return;
-        }
-        self.put(
-            rec,
-            || at.to_string(),
-            |_, sc| vec![Origin::score(format!("containers.{cn}"), &sc.name.span)],
-        );
-        self.put(
-            rec,
-            || format!("{at}.image"),
-            |score, sc| self.string(score, format!("containers.{cn}.image"), &sc.image),
-        );
-        let Some((score, sc)) = self.score else {
-            return;
         };
+        rec.record(
+            || at.to_string(),
+            || vec![Origin::score(format!("containers.{cn}"), &sc.name.span)],
+        );
+        rec.record(
+            || format!("{at}.image"),
+            || self.string(score, format!("containers.{cn}.image"), &sc.image),
+        );
         for (list, strings) in [("command", &sc.command), ("args", &sc.args)] {
             for (i, s) in strings.iter().enumerate() {
                 rec.record(
