@@ -138,8 +138,11 @@ pub fn build_observed(
         },
         || cache::store(root, out_dir, &opts, &recorded, hashed, written),
     );
+    let files = tree.len();
+    // What is left is process exit for the CLI: the tree and the index are not waited for.
+    crate::aside::drop_aside((tree, index, memo));
     Ok(BuildReport {
-        files: tree.len(),
+        files,
         emit: report,
         cached: false,
         nodes_rendered,

@@ -1,6 +1,7 @@
 //! platc: compiles a platform (Nickel) and workloads (Score YAML) into a deterministic GitOps tree.
 //! See ARCHITECTURE.md for the pipeline and the invariants.
 
+pub mod aside;
 pub mod bench;
 pub mod build;
 pub mod cache;

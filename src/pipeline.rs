@@ -199,12 +199,16 @@ fn render_prepared(
     }
     let counts = (resolution.workloads.len(), resolution.instances.len());
     if opts.free_models {
-        resolution = EnvResolution {
+        let kept = EnvResolution {
             env: std::mem::take(&mut resolution.env),
             cluster: std::mem::take(&mut resolution.cluster),
             ..EnvResolution::default()
         };
-        graph = EnvGraph::default();
+        // Freed beside the environments still rendering, not at this one's serial tail.
+        crate::aside::drop_aside((
+            std::mem::replace(&mut resolution, kept),
+            std::mem::take(&mut graph),
+        ));
     }
     Ok(EnvResult {
         resolution,
@@ -367,7 +371,7 @@ impl Compilation {
         let layout = self.layout;
         // What the tree is assembled from is only the objects: the model goes first, so it and
         // the tree's bytes are never in memory together.
-        drop(std::mem::take(&mut self.workloads));
+        crate::aside::drop_aside(std::mem::take(&mut self.workloads));
         let mut owners = memo::Owners::default();
         let mut objects: Vec<Object> = std::mem::take(&mut self.global);
         let mut tags: Vec<u32> = objects

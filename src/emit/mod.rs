@@ -490,12 +490,24 @@ fn rebuild(
     ahead: Option<ReadAhead>,
 ) -> Result<(EmitReport, String), EmitError> {
     let live = &target.dir;
-    // Reading the old index (unless it was read ahead) and writing the new one's bytes are
-    // each one thread's work.
+    // Writing the new index's bytes is one thread's work; reading the old index (unless it
+    // was read ahead) and the quick plan's `lstat`s take the other, and both once it is done.
     let (previous, (new_index_bytes, index_hash)) = rayon::join(
-        || match ahead.and_then(|a| a.still(live)) {
-            Some(read) => read,
-            None => read_index_hashed(live),
+        || {
+            let read = match ahead.and_then(|a| a.still(live)) {
+                Some(read) => read,
+                None => read_index_hashed(live),
+            };
+            let (previous, previous_hash) = read?.unzip();
+            // A small change to an output as its index describes it needs no scan of the output.
+            let quick = previous
+                .as_ref()
+                .and_then(|p| quick::plan(live, tree, p, &index.files))
+                .filter(|q| {
+                    let changed = q.report.written.len() + q.report.removed.len();
+                    changed == 0 || patch::worth_it(changed, tree.len())
+                });
+            Ok::<_, EmitError>((previous, previous_hash, quick))
         },
         || {
             let bytes = index.to_bytes();
@@ -503,15 +515,7 @@ fn rebuild(
             (bytes, hash)
         },
     );
-    let (previous, previous_hash) = previous?.unzip();
-    // A small change to an output as its index describes it needs no scan of the output.
-    let quick = previous
-        .as_ref()
-        .and_then(|p| quick::plan(live, tree, p, &index.files))
-        .filter(|q| {
-            let changed = q.report.written.len() + q.report.removed.len();
-            changed == 0 || patch::worth_it(changed, tree.len())
-        });
+    let (previous, previous_hash, quick) = previous?;
     let plan = match quick {
         Some(q) => q,
         None => plan(live, tree, previous.as_ref(), &index.files)?,
