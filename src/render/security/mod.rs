@@ -70,8 +70,8 @@ impl PlaneRenderer for SecurityPlane {
         }
 
         let mut endpoints: BTreeMap<&str, Endpoint> = BTreeMap::new();
-        for i in &cx.res.instances {
-            match endpoint(cx, i) {
+        for (i, e) in wanted_endpoints(cx) {
+            match e {
                 Ok(Some(e)) => {
                     endpoints.insert(i.key.as_str(), e);
                 }
@@ -106,6 +106,42 @@ impl PlaneRenderer for SecurityPlane {
         }
         diags.into_result(out)
     }
+}
+
+/// The endpoints of the instances whose endpoint something rendered now reads, in instance
+/// order, worked out side by side (each renders the provisioner's network templates): a fresh
+/// resource's own ingress, and a fresh workload's egress to the resources it uses (the
+/// resource nodes of its incoming ordering edges, as `egress` reads them). A rebuild that
+/// renders a few nodes works out a few endpoints, not every instance's.
+fn wanted_endpoints<'a>(
+    cx: &'a EnvCx<'_>,
+) -> Vec<(
+    &'a crate::resolve::Instance,
+    Result<Option<Endpoint>, crate::diag::Diagnostic>,
+)> {
+    use rayon::prelude::*;
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    for w in &cx.res.workloads {
+        let id = workload_id(&w.name);
+        if cx.fresh(&id) {
+            let used = cx.graph.neighbours(
+                &id,
+                crate::graph::EdgeKind::Ordering,
+                petgraph::Direction::Incoming,
+            );
+            wanted.extend(
+                used.iter()
+                    .filter_map(|n| n.id.strip_prefix("resource:"))
+                    .map(str::to_string),
+            );
+        }
+    }
+    cx.res
+        .instances
+        .par_iter()
+        .filter(|i| wanted.contains(&i.key) || cx.fresh(&resource_id(&i.key)))
+        .map(|i| (i, endpoint(cx, i)))
+        .collect()
 }
 
 pub(super) fn provenance_ns(ns: &str) -> Provenance {
