@@ -139,7 +139,8 @@ pub fn build_observed(
         || cache::store(root, out_dir, &opts, &recorded, hashed, written),
     );
     let files = tree.len();
-    // What is left is process exit for the CLI: the tree and the index are not waited for.
+    // What is left is process exit for the CLI: freeing the tree, the index and the memo is
+    // not waited for.
     crate::aside::drop_aside((tree, index, memo));
     Ok(BuildReport {
         files,

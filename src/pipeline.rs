@@ -369,8 +369,8 @@ impl Compilation {
         use rayon::prelude::*;
         let readme = self.readme();
         let layout = self.layout;
-        // What the tree is assembled from is only the objects: the model goes first, so it and
-        // the tree's bytes are never in memory together.
+        // What the tree is assembled from is only the objects: the model goes first (freed on
+        // a thread of its own while the tree is assembled, not on the way to it).
         crate::aside::drop_aside(std::mem::take(&mut self.workloads));
         let mut owners = memo::Owners::default();
         let mut objects: Vec<Object> = std::mem::take(&mut self.global);

@@ -195,7 +195,7 @@ pub fn check_workspace(root: &Path, opts: &crate::pipeline::Options) -> Checked 
     let checked = check(&c, root, opts.threads);
     // Freeing every object's JSON tree is a tenth of a check: done beside the caller, which
     // (the CLI) is usually about to exit anyway.
-    std::thread::spawn(move || drop(c));
+    crate::aside::drop_aside(c);
     match checked {
         Ok(mut r) => {
             r.extend(std::mem::take(&mut report.findings));

@@ -34,7 +34,7 @@ pub use endpoints::{Endpoint, PodEndpoint, endpoint};
 use instance::instance_policy;
 use namespace::namespace_objects;
 pub use namespace::team_rules;
-use workload::{service_account, workload_policy};
+use workload::{service_account, used_resources, workload_policy};
 
 /// The renderer's name in recorded origins.
 const SEC: &str = "security";
@@ -110,8 +110,8 @@ impl PlaneRenderer for SecurityPlane {
 
 /// The endpoints of the instances whose endpoint something rendered now reads, in instance
 /// order, worked out side by side (each renders the provisioner's network templates): a fresh
-/// resource's own ingress, and a fresh workload's egress to the resources it uses (the
-/// resource nodes of its incoming ordering edges, as `egress` reads them). A rebuild that
+/// resource's own ingress, and a fresh workload's egress to the resources it uses
+/// ([`used_resources`], as `egress` reads them). A rebuild that
 /// renders a few nodes works out a few endpoints, not every instance's.
 fn wanted_endpoints<'a>(
     cx: &'a EnvCx<'_>,
@@ -120,26 +120,17 @@ fn wanted_endpoints<'a>(
     Result<Option<Endpoint>, crate::diag::Diagnostic>,
 )> {
     use rayon::prelude::*;
-    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    let mut wanted: BTreeSet<&str> = BTreeSet::new();
     for w in &cx.res.workloads {
         let id = workload_id(&w.name);
         if cx.fresh(&id) {
-            let used = cx.graph.neighbours(
-                &id,
-                crate::graph::EdgeKind::Ordering,
-                petgraph::Direction::Incoming,
-            );
-            wanted.extend(
-                used.iter()
-                    .filter_map(|n| n.id.strip_prefix("resource:"))
-                    .map(str::to_string),
-            );
+            wanted.extend(used_resources(cx, &id).into_iter().map(|(_, key)| key));
         }
     }
     cx.res
         .instances
         .par_iter()
-        .filter(|i| wanted.contains(&i.key) || cx.fresh(&resource_id(&i.key)))
+        .filter(|i| wanted.contains(i.key.as_str()) || cx.fresh(&resource_id(&i.key)))
         .map(|i| (i, endpoint(cx, i)))
         .collect()
 }

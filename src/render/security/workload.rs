@@ -308,13 +308,7 @@ fn egress(
             );
         }
     }
-    for n in cx
-        .graph
-        .neighbours(&id, EdgeKind::Ordering, Direction::Incoming)
-    {
-        let Some(key) = n.id.strip_prefix("resource:") else {
-            continue;
-        };
+    for (n, key) in used_resources(cx, &id) {
         // Volumes, routes and DNS names have no endpoint: nothing to reach.
         let rule = match endpoints.get(key) {
             Some(Endpoint::Pods(e)) => {
@@ -340,6 +334,19 @@ fn egress(
         egress.push(rule);
     }
     egress
+}
+
+/// The resource nodes workload `id` uses (its incoming ordering edges) with their instance
+/// keys: whose endpoints its egress reads.
+pub(super) fn used_resources<'a>(
+    cx: &'a EnvCx<'_>,
+    id: &str,
+) -> Vec<(&'a crate::graph::GNode, &'a str)> {
+    cx.graph
+        .neighbours(id, EdgeKind::Ordering, Direction::Incoming)
+        .into_iter()
+        .filter_map(|n| Some((n, n.id.strip_prefix("resource:")?)))
+        .collect()
 }
 
 /// Where a resource's endpoint `field` (`pods`, `ports`, `metrics_port`) comes from: its
