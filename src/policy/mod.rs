@@ -171,7 +171,13 @@ pub fn check_workspace(root: &Path, opts: &crate::pipeline::Options) -> Checked 
         report,
         diags,
     };
-    let (platform, workloads) = match crate::pipeline::load(root, opts) {
+    // The platform's kept evaluation is used as a build uses it: it stands only while every
+    // file the evaluation read is unchanged, so the model is the same either way.
+    let loading = crate::pipeline::Options {
+        reuse_evaluation: true,
+        ..opts.clone()
+    };
+    let (platform, workloads) = match crate::pipeline::load(root, &loading) {
         Ok(x) => x,
         Err(d) => return failed(report, d),
     };

@@ -1,6 +1,18 @@
 //! Render: resolved environments + graphs → Kubernetes and Argo CD objects, one renderer per
 //! plane. Every object carries its provenance (source file, graph node, provisioner/template).
 
+/// A JSON object whose values are moved in (`Value::from` each); in scope in every renderer
+/// declared below. serde_json's `json!` copies every value it interpolates through its
+/// serializer (`to_value(&v)`): a pod spec put into a Deployment was serialised twice over.
+macro_rules! object {
+    ({ $($key:literal : $value:expr),* $(,)? }) => {{
+        #[allow(unused_mut)]
+        let mut m = serde_json::Map::new();
+        $(m.insert(String::from($key), serde_json::Value::from($value));)*
+        serde_json::Value::Object(m)
+    }};
+}
+
 pub mod catalog;
 mod dashboards;
 pub mod delivery;

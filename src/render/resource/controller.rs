@@ -29,19 +29,19 @@ pub(super) fn controller(
                 &mut rec,
             );
             let at = "spec.template";
-            let mut spec = json!({
-                "selector": {"matchLabels": sh.selector("spec.selector.matchLabels", &mut rec)},
-                "template": {
+            let mut spec = object!({
+                "selector": object!({"matchLabels": sh.selector("spec.selector.matchLabels", &mut rec)}),
+                "template": object!({
                     "metadata": template_meta(sh, at, files_hash, &mut rec),
                     "spec": pod::pod_spec(sh, files, &format!("{at}.spec"), false, &mut rec),
-                },
+                }),
             });
             // With an HPA the replica count is the autoscaler's: setting it here would fight it.
             if w.profile.hpa.is_none() {
                 spec["replicas"] = json!(w.profile.replicas);
             }
             rec.at("spec.replicas", || sh.setting(&["replicas"]));
-            let v = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec});
+            let v = object!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": spec});
             out.push(finish_pod(sh, v, &format!("{at}.spec"), rec));
             if let Some(h) = &w.profile.hpa {
                 out.push(hpa(sh, h));
@@ -67,17 +67,17 @@ pub(super) fn controller(
                 vec![sh.rule("a run is never started while the last one still runs")]
             });
             let at = "spec.jobTemplate.spec.template";
-            let template = json!({
+            let template = object!({
                 "metadata": template_meta(sh, at, files_hash, &mut rec),
                 "spec": pod::pod_spec(sh, files, &format!("{at}.spec"), true, &mut rec),
             });
-            let v = json!({
+            let v = object!({
                 "apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta,
-                "spec": {
+                "spec": object!({
                     "schedule": schedule,
                     "concurrencyPolicy": "Forbid",
-                    "jobTemplate": {"spec": {"template": template}},
-                }
+                    "jobTemplate": object!({"spec": object!({"template": template})}),
+                }),
             });
             out.push(finish_pod(sh, v, &format!("{at}.spec"), rec));
         }

@@ -67,10 +67,10 @@ pub(super) fn pod_spec(
             container(sh, c, (idx == 0, needs_tmp), &files.keys, &at, rec)
         })
         .collect();
-    let mut pod_spec = json!({
+    let mut pod_spec = object!({
         "securityContext": pod_sc,
         // Each workload runs as its own ServiceAccount (security plane); no API token unless asked.
-        "serviceAccountName": w.name,
+        "serviceAccountName": w.name.as_str(),
         "automountServiceAccountToken": false,
         "containers": containers,
     });

@@ -47,9 +47,9 @@ pub(super) fn instance_policy(cx: &EnvCx<'_>, i: &Instance, e: &PodEndpoint) -> 
     record_frame(cx, &mut rec, i);
     let (ingress, egress) = rules(cx, i, e, &mut rec);
     let pods = &e.pods;
-    let mut spec = json!({
-        "podSelector": {"matchLabels": pods},
-        "policyTypes": ["Ingress", "Egress"],
+    let mut spec = object!({
+        "podSelector": json!({"matchLabels": pods}),
+        "policyTypes": json!(["Ingress", "Egress"]),
         "egress": egress,
     });
     if pods.is_empty() {
@@ -83,10 +83,10 @@ pub(super) fn instance_policy(cx: &EnvCx<'_>, i: &Instance, e: &PodEndpoint) -> 
     }
     Object::manifest(
         &instance_dir(&cx.res.env, &i.name),
-        json!({
+        object!({
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
-            "metadata": {"name": i.name, "namespace": e.namespace, "labels": labels},
+            "metadata": json!({"name": i.name, "namespace": e.namespace, "labels": labels}),
             "spec": spec,
         }),
         Plane::Security,

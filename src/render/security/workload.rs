@@ -133,9 +133,9 @@ pub(super) fn workload_policy(
     });
     let ingress = ingress(cx, w, &mut rec);
     let egress = egress(cx, w, endpoints, &mut rec);
-    let mut spec = json!({
-        "podSelector": {"matchLabels": pod_selector(env, &w.name)},
-        "policyTypes": ["Ingress", "Egress"],
+    let mut spec = object!({
+        "podSelector": object!({"matchLabels": pod_selector(env, &w.name)}),
+        "policyTypes": json!(["Ingress", "Egress"]),
         "egress": egress,
     });
     if !ingress.is_empty() {
@@ -145,10 +145,10 @@ pub(super) fn workload_policy(
     let labels = workload_labels(cx.platform, env, &w.team, &w.name);
     Object::manifest(
         &workload_dir(env, &w.name),
-        json!({
+        object!({
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
-            "metadata": {"name": w.name, "namespace": w.namespace, "labels": labels},
+            "metadata": json!({"name": w.name, "namespace": w.namespace, "labels": labels}),
             "spec": spec,
         }),
         Plane::Security,
