@@ -192,3 +192,41 @@ fn the_platforms_evaluation_is_kept_until_a_file_it_read_changes() {
         assert_eq!(read_tree(&out), tree);
     }
 }
+
+/// The issue's "a no-change build reads no output file; a one-workload change writes only that
+/// workload's files": an output file given other bytes of the same size (what only reading it
+/// would reveal) is left as it is by a rebuild with nothing changed and by one with an unrelated
+/// workload changed, and each summary says what it wrote. Files are known by the hash and size
+/// the index recorded, never by reading them back.
+#[test]
+fn rebuilds_read_no_output_file_and_write_only_what_changed() {
+    let ws = workspace("examples");
+    let root = ws.path();
+    let out = root.join("out");
+    build(root);
+    let victim = out.join("envs/dev/cart/deployment-cart.yaml");
+    let original = std::fs::read(&victim).unwrap();
+    let mut tampered = original.clone();
+    let at = tampered
+        .iter()
+        .position(|b| b.is_ascii_lowercase())
+        .unwrap();
+    tampered[at] = tampered[at].to_ascii_uppercase();
+    std::fs::write(&victim, &tampered).unwrap();
+
+    let unchanged = build(root);
+    assert!(cached(&unchanged), "{unchanged}");
+    assert!(unchanged.contains(" 0 written"), "{unchanged}");
+    assert_eq!(std::fs::read(&victim).unwrap(), tampered);
+
+    let web = root.join("examples/storefront/web/score.yaml");
+    let text = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(
+        &web,
+        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
+    )
+    .unwrap();
+    let one = build(root);
+    assert!(one.contains(" 6 written"), "{one}");
+    assert_eq!(std::fs::read(&victim).unwrap(), tampered);
+}
