@@ -32,6 +32,18 @@ fn build(ws: &Path) -> String {
     s(&o.stdout)
 }
 
+/// Gives the storefront's `web` workload a new image; returns its file's old text.
+fn bump_web_image(root: &Path) -> String {
+    let web = root.join("examples/storefront/web/score.yaml");
+    let text = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(
+        &web,
+        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
+    )
+    .unwrap();
+    text
+}
+
 fn cached(summary: &str) -> bool {
     summary.contains("no input changed")
 }
@@ -55,13 +67,7 @@ fn an_unchanged_workspace_is_answered_by_the_cache_and_every_change_is_seen() {
     assert_eq!(read_tree(&out), tree);
 
     // A workload edit: a full build, which writes what changed.
-    let web = root.join("examples/storefront/web/score.yaml");
-    let text = std::fs::read_to_string(&web).unwrap();
-    std::fs::write(
-        &web,
-        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
-    )
-    .unwrap();
+    let text = bump_web_image(root);
     let changed = build(root);
     assert!(
         !cached(&changed) && !changed.contains(" 0 written"),
@@ -219,13 +225,7 @@ fn rebuilds_read_no_output_file_and_write_only_what_changed() {
     assert!(unchanged.contains(" 0 written"), "{unchanged}");
     assert_eq!(std::fs::read(&victim).unwrap(), tampered);
 
-    let web = root.join("examples/storefront/web/score.yaml");
-    let text = std::fs::read_to_string(&web).unwrap();
-    std::fs::write(
-        &web,
-        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
-    )
-    .unwrap();
+    bump_web_image(root);
     let one = build(root);
     assert!(one.contains(" 6 written"), "{one}");
     assert_eq!(std::fs::read(&victim).unwrap(), tampered);
