@@ -26,7 +26,6 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-#[cfg(feature = "schema")]
 use crate::node_origins::NodeOrigins;
 use crate::pipeline::{Compilation, EnvResult};
 use crate::render::{Object, Provenance};
