@@ -60,6 +60,22 @@ pub fn changes(root: &Path, before: &Snapshot, after: &Snapshot) -> Vec<String> 
     out
 }
 
+/// A short fingerprint of a snapshot, for a watch that starts itself afresh to tell whether the
+/// workspace moved on while it restarted (the snapshot itself is too large for an argument).
+pub fn digest(snapshot: &Snapshot) -> String {
+    let mut text = String::new();
+    for (path, (modified, size)) in snapshot {
+        let at = modified
+            .and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or_else(
+                || "-".to_string(),
+                |d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()),
+            );
+        text.push_str(&format!("{}\0{at}\0{size}\n", path.display()));
+    }
+    crate::digest::content_hash(text.as_bytes())
+}
+
 /// Waits until the workspace differs from `last` and then stays the same for one more poll (an
 /// editor's save of several files, or a save written in two steps, is one change). Returns the new
 /// snapshot.
@@ -113,6 +129,25 @@ mod tests {
             "returned in the middle of the burst"
         );
         assert_eq!(changes(&root, &last, &seen), ["w.yaml"]);
+    }
+
+    #[test]
+    fn a_digest_changes_with_the_workspace_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let out = root.join("out");
+        std::fs::write(root.join("w.yaml"), "1").unwrap();
+        let first = digest(&snapshot(root, &out));
+        assert_eq!(first, digest(&snapshot(root, &out)));
+        std::fs::write(root.join("w.yaml"), "22").unwrap();
+        let edited = digest(&snapshot(root, &out));
+        assert_ne!(edited, first, "an edit is not seen");
+        std::fs::write(root.join("v.yaml"), "22").unwrap();
+        assert_ne!(
+            digest(&snapshot(root, &out)),
+            edited,
+            "a new file is not seen"
+        );
     }
 
     #[test]

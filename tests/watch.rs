@@ -41,13 +41,35 @@ impl Watch {
             }
         }
     }
+
+    /// The lines printed within `window`.
+    fn lines_within(&self, window: Duration) -> Vec<String> {
+        let end = std::time::Instant::now() + window;
+        let mut seen = Vec::new();
+        while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(l) => seen.push(l),
+                Err(_) => break,
+            }
+        }
+        seen
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
 }
 
 fn watch(ws: &std::path::Path) -> Watch {
+    watch_with(ws, &[])
+}
+
+fn watch_with(ws: &std::path::Path, vars: &[(&str, &str)]) -> Watch {
     let mut child = Command::new(env!("CARGO_BIN_EXE_platc"))
         .args(["build", "--watch", "-C"])
         .arg(ws)
         .env("NO_COLOR", "1")
+        .envs(vars.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -140,11 +162,12 @@ fn watch_rebuilds_what_changed_and_survives_a_broken_save() {
     );
 }
 
-/// A platform whose evaluation never finishes is reported after its time limit; the evaluation
-/// cannot be stopped inside the process, so the watch ends with an error saying why instead of
-/// leaving it running.
+/// A platform whose evaluation never finishes is reported after its time limit. The evaluation
+/// cannot be stopped inside the process, so the watch starts itself afresh (the same process id)
+/// without it, waits for the next save instead of evaluating the same platform again, and builds
+/// the repaired platform.
 #[test]
-fn watch_ends_when_an_evaluation_cannot_be_stopped() {
+fn watch_restarts_past_an_evaluation_it_cannot_stop() {
     let ws = example_workspace(false);
     let main = ws.path().join("platform/main.ncl");
     let text = std::fs::read_to_string(&main).unwrap();
@@ -155,36 +178,76 @@ fn watch_ends_when_an_evaluation_cannot_be_stopped() {
     );
     assert_ne!(looping, text, "the reference platform's name was not found");
     std::fs::write(&main, looping).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_platc"))
-        .args(["build", "--watch", "-C"])
-        .arg(ws.path())
-        .env("NO_COLOR", "1")
-        .env("PLATC_EVAL_TIMEOUT_SECS", "2")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("platc runs");
-    // A generous deadline for a loaded machine; the watch must end by itself well before.
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while child.try_wait().expect("wait").is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the watch went on with an evaluation it cannot stop");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().expect("output");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{text}");
-    assert!(
-        text.contains("did not finish evaluating within 2 s"),
-        "{text}"
+    let mut w = watch_with(ws.path(), &[("PLATC_EVAL_TIMEOUT_SECS", "2")]);
+    let pid = w.child.id();
+    w.until("did not finish evaluating within 2 s");
+    w.until(
+        "restarting the watch: the platform's evaluation that ran out of time is still running",
     );
+    w.until("again");
+    // Nothing changed while it restarted: it must not evaluate the same platform again (that
+    // would print the time-out after 2 s).
+    let idle = w.lines_within(Duration::from_secs(5));
     assert!(
-        text.contains(
-            "stopping the watch: the platform's evaluation that ran out of time is still running"
-        ),
-        "{text}"
+        !idle.iter().any(|l| l.contains("did not finish")),
+        "the restarted watch evaluated the unchanged platform again: {idle:?}"
+    );
+    assert!(w.alive(), "the watch ended: {idle:?}");
+    assert_eq!(w.child.id(), pid);
+    std::fs::write(&main, &text).unwrap();
+    let repaired = w.until("wrote");
+    assert!(
+        repaired.iter().any(|l| l == "changed: platform/main.ncl"),
+        "{repaired:?}"
+    );
+}
+
+/// nickel-lang-core keeps part of every evaluation's memory until the process ends, so a watch
+/// starts itself afresh after a number of platform evaluations (two here); a workload's save,
+/// which reuses the kept evaluation, does not count.
+#[test]
+fn watch_restarts_to_release_the_memory_of_evaluations() {
+    let ws = example_workspace(false);
+    let mut w = watch_with(ws.path(), &[("PLATC_WATCH_RESTART_AFTER", "2")]);
+    w.until("wrote");
+    let main = ws.path().join("platform/main.ncl");
+    let platform = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, format!("{platform}\n# a saved comment\n")).unwrap();
+    // stdout and stderr are read apart: the note may come before the summary line.
+    let mut restarted = w.until("wrote");
+    if !restarted.iter().any(|l| l.contains("again")) {
+        restarted.extend(w.until("again"));
+    }
+    assert!(
+        restarted
+            .iter()
+            .any(|l| l
+                .contains("restarting the watch to release the memory of 2 platform evaluations")),
+        "{restarted:?}"
+    );
+    let web = ws.path().join("examples/storefront/web/score.yaml");
+    let text = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(
+        &web,
+        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
+    )
+    .unwrap();
+    let rebuilt = w.until("wrote");
+    assert!(
+        rebuilt
+            .iter()
+            .any(|l| l == "changed: examples/storefront/web/score.yaml"),
+        "{rebuilt:?}"
+    );
+    let after = w.lines_within(Duration::from_secs(2));
+    assert!(
+        !after.iter().any(|l| l.contains("restarting")),
+        "a workload's save counted as an evaluation: {after:?}"
+    );
+    assert!(w.alive());
+    assert!(
+        std::fs::read_to_string(ws.path().join("out/envs/dev/web/deployment-web.yaml"))
+            .unwrap()
+            .contains("3.13.0")
     );
 }

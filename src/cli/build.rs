@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::restart::{self, Why};
 use super::{EXIT_INPUT, EXIT_OK, Workspace, output};
 
 #[derive(Args)]
@@ -16,6 +17,15 @@ pub struct BuildArgs {
     /// the watch goes on.
     #[arg(long)]
     watch: bool,
+    /// Set by a watch that started itself afresh (`restart.rs`): the digest of the workspace
+    /// its predecessor last built.
+    #[arg(
+        long = "watch-resume",
+        hide = true,
+        value_name = "DIGEST",
+        requires = "watch"
+    )]
+    watch_resume: Option<String>,
 }
 
 pub fn run(a: BuildArgs) -> i32 {
@@ -23,14 +33,26 @@ pub fn run(a: BuildArgs) -> i32 {
     if !a.watch {
         return once(&a, &out);
     }
-    output::note(&format!(
-        "watching {} for changes (Ctrl-C stops)",
-        a.ws.dir.display()
-    ));
     let mut last = platc::watch::snapshot(&a.ws.dir, &out);
-    once(&a, &out);
+    match &a.watch_resume {
+        None => {
+            output::note(&format!(
+                "watching {} for changes (Ctrl-C stops)",
+                a.ws.dir.display()
+            ));
+            once(&a, &out);
+        }
+        // A restarted watch builds at once only if the workspace moved on while it restarted.
+        Some(digest) => {
+            output::note(&format!("watching {} again", a.ws.dir.display()));
+            if platc::watch::digest(&last) != *digest {
+                once(&a, &out);
+            }
+        }
+    }
+    let mut may_restart = true;
     loop {
-        if let Some(code) = runaway() {
+        if let Some(code) = restart(&last, &mut may_restart) {
             return code;
         }
         let now = platc::watch::wait_for_change(
@@ -56,18 +78,32 @@ pub fn run(a: BuildArgs) -> i32 {
     }
 }
 
-/// After a build whose platform evaluation ran out of time: that evaluation cannot be stopped
-/// from inside the process and goes on taking a core (and memory, without bound), so the watch
-/// ends, saying so, instead of leaving it behind.
-fn runaway() -> Option<i32> {
-    if platc::load::platform::evaluations_running() == 0 {
+/// Before the watch waits for the next change: an evaluation that ran out of time is still
+/// running (it takes a core, and memory without bound), or the memory of many evaluations is
+/// held; a new process is the only way to drop either, so the watch starts itself afresh. Only
+/// if it cannot does a runaway evaluation end the watch.
+fn restart(last: &platc::watch::Snapshot, may_restart: &mut bool) -> Option<i32> {
+    let why = restart::needed()?;
+    match why {
+        Why::Memory(_) if !*may_restart => return None,
+        Why::Memory(n) => output::note(&format!(
+            "restarting the watch to release the memory of {n} platform evaluations (nickel-lang-core keeps part of each until the process ends)"
+        )),
+        Why::Runaway => output::note(
+            "restarting the watch: the platform's evaluation that ran out of time is still running, and only a new process stops it",
+        ),
+    }
+    let failed = restart::exec(&platc::watch::digest(last));
+    if why != Why::Runaway {
+        output::note(&format!("cannot restart the watch ({failed}); it goes on"));
+        *may_restart = false;
         return None;
     }
     output::print_diagnostics(&platc::diag::Diagnostics::from(
         platc::diag::Diagnostic::error(
             platc::diag::Code::NickelError,
             Some(platc::diag::Span::file("platform/main.ncl")),
-            "stopping the watch: the platform's evaluation that ran out of time is still running, and platc cannot stop it while the process lives",
+            format!("stopping the watch: the platform's evaluation that ran out of time is still running, and platc cannot restart to stop it ({failed})"),
         )
         .with_help("fix the evaluation that does not finish, then start `platc build --watch` again"),
     ));
@@ -127,5 +163,28 @@ fn once(a: &BuildArgs, out: &std::path::Path) -> i32 {
             output::print_diagnostics(&d);
             EXIT_INPUT
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::{Cli, Command};
+    use super::restart::RESUME_FLAG;
+
+    /// The flag a restart writes is the one `build` reads.
+    #[test]
+    fn a_restarted_watch_reads_the_digest_it_was_given() {
+        let cli = Cli::try_parse_from(["platc", "build", "--watch", RESUME_FLAG, "sha256:d"])
+            .expect("the resume flag parses");
+        let Command::Build(b) = cli.command else {
+            panic!("not a build");
+        };
+        assert_eq!(b.watch_resume.as_deref(), Some("sha256:d"));
+        assert!(
+            Cli::try_parse_from(["platc", "build", RESUME_FLAG, "d"]).is_err(),
+            "the resume flag without --watch"
+        );
     }
 }

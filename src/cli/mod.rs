@@ -11,6 +11,7 @@ mod init;
 mod output;
 mod progress;
 mod publish;
+mod restart;
 mod schema;
 
 use std::path::PathBuf;

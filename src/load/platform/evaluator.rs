@@ -110,6 +110,17 @@ impl Purpose {
 /// Evaluations whose thread has not finished, those given up on after their time limit included.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
+/// Evaluations this process has started.
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Nickel evaluations this process has started. nickel-lang-core keeps part of every
+/// evaluation's memory until the process exits (reference cycles in recursive records, its
+/// issue #1908: about 3 MB for the reference platform), so a long-lived process counts them to
+/// bound what it holds (`platc build --watch` starts itself afresh after a number of them).
+pub fn evaluations_started() -> usize {
+    STARTED.load(Ordering::SeqCst)
+}
+
 /// Nickel evaluations still running on their threads. Between builds any is one that was given
 /// up on after its time limit: it keeps a core busy and may grow without bound until the process
 /// exits, so a watching process must end (`platc build --watch` does, saying why).
@@ -135,6 +146,7 @@ pub(super) fn evaluate_entry(
     let (tx, rx) = std::sync::mpsc::channel();
     let owned = ws.clone();
     let thread_entry = entry.clone();
+    STARTED.fetch_add(1, Ordering::SeqCst);
     RUNNING.fetch_add(1, Ordering::SeqCst);
     let spawned = std::thread::Builder::new()
         .name("platc-nickel".into())

@@ -25,7 +25,7 @@ use super::evaluation::{Kept, Slot};
 use conversion::to_platform;
 use embedded::{EMBEDDED_NICKEL, EMBEDDED_TEMPLATES};
 use evaluator::{ENTRY_FIELD, Purpose, evaluate_entry};
-pub use evaluator::{evaluations_running, panic_is_contained};
+pub use evaluator::{evaluations_running, evaluations_started, panic_is_contained};
 use templates::{check_manifests, read_platform_templates, stdlib_templates};
 use workspace::Workspace;
 
