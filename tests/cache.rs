@@ -32,18 +32,6 @@ fn build(ws: &Path) -> String {
     s(&o.stdout)
 }
 
-/// Gives the storefront's `web` workload a new image; returns its file's old text.
-fn bump_web_image(root: &Path) -> String {
-    let web = root.join("examples/storefront/web/score.yaml");
-    let text = std::fs::read_to_string(&web).unwrap();
-    std::fs::write(
-        &web,
-        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
-    )
-    .unwrap();
-    text
-}
-
 fn cached(summary: &str) -> bool {
     summary.contains("no input changed")
 }

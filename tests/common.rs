@@ -254,3 +254,15 @@ pub fn secrets_workspace(variant: Option<&str>) -> (tempfile::TempDir, PathBuf) 
     }
     (dir, ws)
 }
+
+/// Gives the storefront's `web` workload a new image; returns its file's old text.
+pub fn bump_web_image(root: &Path) -> String {
+    let web = root.join("examples/storefront/web/score.yaml");
+    let text = std::fs::read_to_string(&web).unwrap();
+    std::fs::write(
+        &web,
+        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
+    )
+    .unwrap();
+    text
+}

@@ -55,6 +55,16 @@ impl Watch {
         seen
     }
 
+    /// Waits for the rebuild after a save of `rel`, which must name it as the change.
+    fn rebuilt_after(&self, rel: &str) -> Vec<String> {
+        let seen = self.until("wrote");
+        assert!(
+            seen.iter().any(|l| *l == format!("changed: {rel}")),
+            "{seen:?}"
+        );
+        seen
+    }
+
     fn alive(&mut self) -> bool {
         self.child.try_wait().expect("wait").is_none()
     }
@@ -100,19 +110,8 @@ fn watch_rebuilds_what_changed_and_survives_a_broken_save() {
     assert!(first.iter().any(|l| l.contains(" written")), "{first:?}");
 
     let web = ws.path().join("examples/storefront/web/score.yaml");
-    let text = std::fs::read_to_string(&web).unwrap();
-    std::fs::write(
-        &web,
-        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
-    )
-    .unwrap();
-    let second = w.until("wrote");
-    assert!(
-        second
-            .iter()
-            .any(|l| l == "changed: examples/storefront/web/score.yaml"),
-        "{second:?}"
-    );
+    let text = bump_web_image(ws.path());
+    let second = w.rebuilt_after("examples/storefront/web/score.yaml");
     let summary = second.last().unwrap();
     assert!(
         summary.contains("rendered ") && !summary.contains(" 0 written"),
@@ -155,11 +154,7 @@ fn watch_rebuilds_what_changed_and_survives_a_broken_save() {
             .contains("3.12.0")
     );
     std::fs::write(&main, &platform).unwrap();
-    let repaired = w.until("wrote");
-    assert!(
-        repaired.iter().any(|l| l == "changed: platform/main.ncl"),
-        "{repaired:?}"
-    );
+    w.rebuilt_after("platform/main.ncl");
 }
 
 /// A platform whose evaluation never finishes is reported after its time limit. The evaluation
@@ -195,11 +190,7 @@ fn watch_restarts_past_an_evaluation_it_cannot_stop() {
     assert!(w.alive(), "the watch ended: {idle:?}");
     assert_eq!(w.child.id(), pid);
     std::fs::write(&main, &text).unwrap();
-    let repaired = w.until("wrote");
-    assert!(
-        repaired.iter().any(|l| l == "changed: platform/main.ncl"),
-        "{repaired:?}"
-    );
+    w.rebuilt_after("platform/main.ncl");
 }
 
 /// nickel-lang-core keeps part of every evaluation's memory until the process ends, so a watch
@@ -225,20 +216,8 @@ fn watch_restarts_to_release_the_memory_of_evaluations() {
                 .contains("restarting the watch to release the memory of 2 platform evaluations")),
         "{restarted:?}"
     );
-    let web = ws.path().join("examples/storefront/web/score.yaml");
-    let text = std::fs::read_to_string(&web).unwrap();
-    std::fs::write(
-        &web,
-        text.replace("storefront-web:3.12.0", "storefront-web:3.13.0"),
-    )
-    .unwrap();
-    let rebuilt = w.until("wrote");
-    assert!(
-        rebuilt
-            .iter()
-            .any(|l| l == "changed: examples/storefront/web/score.yaml"),
-        "{rebuilt:?}"
-    );
+    bump_web_image(ws.path());
+    w.rebuilt_after("examples/storefront/web/score.yaml");
     let after = w.lines_within(Duration::from_secs(2));
     assert!(
         !after.iter().any(|l| l.contains("restarting")),
