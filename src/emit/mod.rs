@@ -1618,10 +1618,17 @@ mod tests {
             message(&["a", "a-b", "a/b/c"]),
             "it lists the path `a/b/c` below `a`, which it lists as a file"
         );
+        // Found by a red-team session: a clone's repository was deleted.
+        for git in [".git", ".git/config", "apps/.Git/HEAD"] {
+            assert_eq!(
+                message(&[git]),
+                format!("it lists the path `{git}`, which is inside `.git`, which belongs to Git")
+            );
+        }
         assert!(
             parse_index(
                 Path::new("i.json"),
-                index(&["a-b", "a/b", ".platcx"]).as_bytes()
+                index(&["a-b", "a/b", ".platcx", ".github/x", "a.git"]).as_bytes()
             )
             .is_ok()
         );

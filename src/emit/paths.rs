@@ -24,6 +24,13 @@ pub(super) fn path_error(path: &str) -> Option<&'static str> {
             "" => return Some("has an empty component (`//` or a trailing `/`)"),
             "." => return Some("contains a `.` component"),
             ".." => return Some("contains `..`"),
+            // Git's own directory, in any case (case-insensitive file systems): a tampered
+            // index listing it would have platc delete a clone's repository (found by a
+            // red-team session: publish then ran `git add` in whatever repository enclosed
+            // its scratch clone).
+            c if c.eq_ignore_ascii_case(".git") => {
+                return Some("is inside `.git`, which belongs to Git");
+            }
             _ => {}
         }
     }

@@ -42,6 +42,22 @@ enum Verdict {
 
 /// One path of the tree (`want`: its new length and hash) or of the old index only (`None`).
 fn judge(live: &Path, rel: &str, want: Want, old: Option<&str>) -> Result<Verdict, ()> {
+    let verdict = judge_path(live, rel, want, old)?;
+    // `lstat` follows links in every component but the last: an owned path below a directory
+    // someone replaced by a link (a commit to the GitOps branch the output is cloned from) would
+    // be written or removed wherever the link points. Only the full scan, which never follows a
+    // link, may decide about such a path.
+    if matches!(verdict, Verdict::Written | Verdict::Removed) {
+        for a in ancestors(rel) {
+            if !matches!(kind_at(live, a)?, None | Some(Kind::Dir { .. })) {
+                return Err(());
+            }
+        }
+    }
+    Ok(verdict)
+}
+
+fn judge_path(live: &Path, rel: &str, want: Want, old: Option<&str>) -> Result<Verdict, ()> {
     let now = kind_at(live, rel)?;
     match (want, old, now) {
         (None, Some(_), Some(Kind::File { .. })) => Ok(Verdict::Removed),
@@ -53,15 +69,8 @@ fn judge(live: &Path, rel: &str, want: Want, old: Option<&str>) -> Result<Verdic
                 Ok(Verdict::Written)
             }
         }
-        // A new path: nothing there, and every ancestor a directory or nothing.
-        (Some(_), None, None) => {
-            for a in ancestors(rel) {
-                if !matches!(kind_at(live, a)?, None | Some(Kind::Dir { .. })) {
-                    return Err(());
-                }
-            }
-            Ok(Verdict::Written)
-        }
+        // A new path: nothing there (its ancestors are checked as every written path's are).
+        (Some(_), None, None) => Ok(Verdict::Written),
         _ => Err(()),
     }
 }
@@ -233,6 +242,64 @@ mod tests {
                 prop_assert!(!full.replaces_dir);
             }
         }
+    }
+
+    /// A directory of the output replaced by a link (a commit to the GitOps branch it is cloned
+    /// from, say) must not carry platc's removals or writes outside the output: neither an
+    /// index entry below the link nor an owned file reached through it.
+    #[cfg(unix)]
+    #[test]
+    fn nothing_is_removed_or_written_through_a_linked_directory() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let live = tmp.path().join("out");
+        let outside = tmp.path().join("outside");
+        fs::create_dir_all(&outside).expect("outside");
+        fs::write(outside.join("precious.txt"), "precious\n").expect("victim");
+        fs::write(outside.join("x"), "v1\n").expect("victim");
+        let meta = IndexMeta {
+            platc_version: "0".into(),
+            source_commit: None,
+        };
+        let tree = |v: &str| -> Tree {
+            Tree::new(BTreeMap::from([
+                ("a/x".to_string(), format!("{v}\n").into_bytes()),
+                ("b".to_string(), b"b\n".to_vec()),
+            ]))
+        };
+        emit(&live, &tree("v1"), &meta).expect("first");
+        // `a` becomes a link to the outside (which holds the same `x`), and the index claims a
+        // file below another link.
+        fs::remove_dir_all(live.join("a")).expect("rm");
+        std::os::unix::fs::symlink(&outside, live.join("a")).expect("link a");
+        std::os::unix::fs::symlink(&outside, live.join("l")).expect("link l");
+        let index_path = live.join(INDEX_PATH);
+        let mut index: serde_json::Value =
+            serde_json::from_slice(&fs::read(&index_path).expect("index")).expect("json");
+        index["files"]["l/precious.txt"] = serde_json::json!(content_hash(b"precious\n"));
+        fs::write(&index_path, serde_json::to_vec(&index).expect("json")).expect("write index");
+
+        let previous = read_index(&live).expect("index").expect("an index");
+        let new = tree("v2");
+        let hashes = new
+            .files
+            .iter()
+            .map(|(p, b)| (p.clone(), content_hash(b)))
+            .collect();
+        assert!(
+            plan(&live, &new, &previous, &hashes).is_none(),
+            "the quick plan decided about paths below links"
+        );
+        let result = emit(&live, &new, &meta);
+        assert_eq!(
+            fs::read_to_string(outside.join("precious.txt")).expect("still there"),
+            "precious\n"
+        );
+        assert_eq!(fs::read_to_string(outside.join("x")).expect("x"), "v1\n");
+        let message = format!(
+            "{:?}",
+            result.expect_err("writing through the link is refused")
+        );
+        assert!(message.contains("symbolic link"), "{message}");
     }
 
     #[test]

@@ -86,6 +86,19 @@ pub(super) fn stage(
     emit::emit(&out_dir, tree, &meta)?;
     let owned_after = owned_manifests(emit::read_index(&out_dir)?);
 
+    // `work/.git` is the file naming the scratch repository: were it gone, git would look for a
+    // repository above the scratch directory and stage the tree into whatever it found (a
+    // tampered index once had emit delete it; such an index is refused now).
+    if !fs::symlink_metadata(work.join(".git")).is_ok_and(|m| m.is_file()) {
+        return Err(PublishError::Git {
+            command: "add".into(),
+            detail: format!(
+                "the scratch checkout `{}` lost its `.git` file while the tree was written into it",
+                work.display()
+            ),
+            help: Some("this is a bug in platc; nothing was committed or pushed".into()),
+        });
+    }
     let pathspec = if sub.is_empty() { "." } else { sub };
     git_ok(work, &["add", "-A", "-f", "--", pathspec], &[])?;
     let diff = git_ok(
