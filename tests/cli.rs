@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::process::Command;
+
 use common::*;
 
 fn s(b: &[u8]) -> String {
@@ -501,7 +503,9 @@ fn a_long_build_shows_progress_only_on_a_terminal() {
 
     let piped = platc(&["build", "-C", dir, "--out", &format!("{dir}/out-pipe")]);
     assert!(piped.status.success(), "{}", s(&piped.stderr));
-    assert!(s(&piped.stderr).is_empty(), "{}", s(&piped.stderr));
+    // Only the note that the (bench) workspace builds the embedded reference platform.
+    let err = s(&piped.stderr);
+    assert!(err.lines().all(|l| l.starts_with("note: ")), "{err}");
 
     let Some((ok, text)) = on_terminal(&format!("build -C {dir} --out {dir}/out-tty"), None) else {
         eprintln!("note: `script` is not installed; the terminal half of this test is skipped");
@@ -544,6 +548,64 @@ fn a_long_build_shows_progress_only_on_a_terminal() {
         shown.iter().all(|l| l.starts_with("build cache lookup")),
         "{quick:?}"
     );
-    let summary = quick.rsplit("\x1b[2K").next().unwrap_or_default();
+    let after_progress = quick.rsplit("\x1b[2K").next().unwrap_or_default();
+    let summary = after_progress.lines().last().unwrap_or_default();
     assert!(summary.starts_with("wrote "), "{quick:?}");
+}
+
+/// Found by a red-team session: a mistyped `-C` built the embedded reference platform into a
+/// directory it created, and `publish` from a directory without a platform pushed the reference
+/// platform's tree.
+#[test]
+fn a_workspace_must_exist_and_only_a_platform_of_your_own_is_published() {
+    let scratch = tempfile::tempdir().unwrap();
+    let typo = scratch.path().join("typo-dir");
+    for cmd in ["build", "check", "graph", "diff", "explain", "schema", "publish"] {
+        let out = platc(&[cmd, "-C", typo.to_str().unwrap()]);
+        let err = s(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert!(err.contains("no directory `"), "{cmd}: {err}");
+    }
+    assert!(!typo.exists(), "a mistyped workspace was created");
+
+    // A build in a workload's directory says which platform it used and where the workspace is.
+    let ws = example_workspace(false);
+    let dir = ws.path().join("examples/storefront/web");
+    let out = Command::new(env!("CARGO_BIN_EXE_platc"))
+        .args(["build", "--out"])
+        .arg(scratch.path().join("out"))
+        .current_dir(&dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let root = ws.path().canonicalize().unwrap();
+    assert!(
+        err.contains("has no platform/main.ncl: using the embedded reference platform")
+            && err.contains(&format!("the workspace seems to be `{}`", root.display())),
+        "{err}"
+    );
+    // A workspace with a platform of its own says nothing of the kind.
+    let own = platc(&["check", "-C", ws.path().to_str().unwrap()]);
+    assert!(!s(&own.stderr).contains("embedded"), "{}", s(&own.stderr));
+
+    let repo = scratch.path().join("gitops.git");
+    let out = platc(&[
+        "publish",
+        "-C",
+        dir.to_str().unwrap(),
+        "--repo",
+        repo.to_str().unwrap(),
+        "--author",
+        "bot <bot@example.com>",
+    ]);
+    let err = s(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("has no platform/main.ncl: publish commits your platform's tree")
+            && err.contains(&format!("run with -C {}", root.display())),
+        "{err}"
+    );
+    assert!(!repo.exists(), "publish touched the repository");
 }

@@ -8,7 +8,7 @@ use super::{EXIT_INPUT, EXIT_OK, Workspace, output};
 #[derive(Args)]
 pub struct BuildArgs {
     #[command(flatten)]
-    ws: Workspace,
+    pub(super) ws: Workspace,
     /// Output directory (default: `out` in the workspace).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,

@@ -10,7 +10,7 @@ use super::{EXIT_FINDINGS, EXIT_OK, Workspace, output};
 )]
 pub struct CheckArgs {
     #[command(flatten)]
-    ws: Workspace,
+    pub(super) ws: Workspace,
     /// Output format of the findings.
     #[arg(long, value_parser = ["text", "json", "sarif", "markdown"], default_value = "text")]
     format: String,

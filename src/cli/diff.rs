@@ -17,7 +17,7 @@ use super::{EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, Workspace, output};
 )]
 pub struct DiffArgs {
     #[command(flatten)]
-    ws: Workspace,
+    pub(super) ws: Workspace,
     /// Compare with a directory holding a rendered tree (`.platc/` and `.git/` are skipped).
     #[arg(long, value_name = "DIR")]
     against: Option<PathBuf>,

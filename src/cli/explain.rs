@@ -11,7 +11,7 @@ use super::{EXIT_INPUT, EXIT_OK, Workspace, output};
 )]
 pub struct ExplainArgs {
     #[command(flatten)]
-    ws: Workspace,
+    pub(super) ws: Workspace,
     /// Output format.
     #[arg(long, value_parser = ["text", "json"], default_value = "text")]
     format: String,

@@ -5,7 +5,7 @@ use super::{EXIT_INPUT, EXIT_OK, Workspace, output};
 #[derive(Args)]
 pub struct GraphArgs {
     #[command(flatten)]
-    ws: Workspace,
+    pub(super) ws: Workspace,
     /// Output format.
     #[arg(long, value_parser = ["dot", "mermaid", "json"], default_value = "dot")]
     format: String,

@@ -47,7 +47,8 @@ pub struct Workspace {
         short = 'C',
         long = "directory",
         value_name = "DIR",
-        default_value = "."
+        default_value = ".",
+        value_parser = parse_dir
     )]
     pub dir: PathBuf,
     /// Only these environments (repeatable); default: all.
@@ -60,6 +61,18 @@ pub struct Workspace {
     /// `manifest.yaml` per application directory); default: the platform's `gitops.layout`.
     #[arg(long, value_name = "LAYOUT", value_parser = parse_layout)]
     pub layout: Option<platc::model::Layout>,
+}
+
+/// A workspace must exist: a mistyped `-C` must not quietly build the reference platform into a
+/// directory it creates.
+fn parse_dir(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    match std::fs::metadata(&p) {
+        Ok(m) if m.is_dir() => Ok(p),
+        Ok(_) => Err(format!("`{s}` is not a directory")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("no directory `{s}`")),
+        Err(e) => Err(format!("cannot open `{s}`: {e}")),
+    }
 }
 
 pub(crate) fn parse_layout(s: &str) -> Result<platc::model::Layout, String> {
@@ -112,6 +125,25 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+impl Command {
+    /// The workspace a command reads, when it may be the embedded reference platform (publish
+    /// refuses that instead).
+    fn workspace(&self) -> Option<&Workspace> {
+        match self {
+            Command::Build(a) => Some(&a.ws),
+            Command::Check(a) => Some(&a.ws),
+            Command::Graph(a) => Some(&a.ws),
+            Command::Diff(a) => Some(&a.ws),
+            Command::Explain(a) => Some(&a.ws),
+            Command::Schema(a) => Some(&a.ws),
+            Command::Init(_)
+            | Command::Publish(_)
+            | Command::Completions { .. }
+            | Command::Bench(_) => None,
+        }
+    }
+}
+
 pub fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -122,6 +154,9 @@ pub fn run() -> i32 {
         }
     };
     output::set_verbosity(cli.quiet, cli.verbose);
+    if let Some(ws) = cli.command.workspace() {
+        ws.announce();
+    }
     match cli.command {
         Command::Init(a) => init::run(a),
         Command::Schema(a) => schema::run(a),
@@ -141,6 +176,27 @@ pub fn run() -> i32 {
 }
 
 impl Workspace {
+    /// Says so when the workspace has no platform of its own and the embedded reference platform
+    /// stands in, naming the enclosing workspace when there is one (a command run in a
+    /// workload's directory).
+    pub fn announce(&self) {
+        if platc::load::has_own_platform(&self.dir) {
+            return;
+        }
+        let mut line = format!(
+            "note: `{}` has no platform/main.ncl: using the embedded reference platform",
+            self.dir.display()
+        );
+        if let Some(ws) = platc::load::enclosing_workspace(&self.dir) {
+            line.push_str(&format!(
+                "; the workspace seems to be `{}` (run with -C {})",
+                ws.display(),
+                ws.display()
+            ));
+        }
+        output::note(&line);
+    }
+
     pub fn options(&self, out_dir: Option<PathBuf>) -> platc::pipeline::Options {
         let threads = self.threads.unwrap_or_else(|| {
             std::thread::available_parallelism()

@@ -10,7 +10,7 @@ use super::{EXIT_INPUT, EXIT_OK, Workspace, output};
 )]
 pub struct PublishArgs {
     #[command(flatten)]
-    ws: Workspace,
+    pub(super) ws: Workspace,
     /// The GitOps repository: a local path (bare or not) or a URL git can push to.
     #[arg(long, value_name = "URL|PATH")]
     repo: String,
@@ -49,6 +49,22 @@ pub fn run(a: PublishArgs) -> i32 {
 
 fn publish_cmd(a: &PublishArgs) -> Result<i32, platc::diag::Diagnostics> {
     let ws = &a.ws.dir;
+    if !platc::load::has_own_platform(ws) {
+        let help = match platc::load::enclosing_workspace(ws) {
+            Some(up) => format!("the workspace seems to be `{}`: run with -C {}", up.display(), up.display()),
+            None => "run in the workspace (the directory holding platform/main.ncl), or name it with -C DIR".to_string(),
+        };
+        return Err(platc::diag::Diagnostic::error(
+            platc::diag::Code::Io,
+            None,
+            format!(
+                "`{}` has no platform/main.ncl: publish commits your platform's tree, never the embedded reference platform's",
+                ws.display()
+            ),
+        )
+        .with_help(help)
+        .into());
+    }
     let (author, committer) = identities(a)?;
     let source = publish::detect_source(ws, a.source_commit.as_deref(), a.source_repo.as_deref())?;
     let comp = platc::pipeline::compile(

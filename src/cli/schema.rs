@@ -5,7 +5,7 @@ use super::{EXIT_INPUT, EXIT_OK, Workspace, output};
 #[derive(Args)]
 pub struct SchemaArgs {
     #[command(flatten)]
-    ws: Workspace,
+    pub(super) ws: Workspace,
 }
 
 pub fn run(a: SchemaArgs) -> i32 {

@@ -5,7 +5,7 @@ pub mod platform;
 pub mod score;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::discover;
@@ -16,9 +16,25 @@ pub fn platform_of(root: &Path) -> Result<Platform, Diagnostics> {
     platform_in(root, false)
 }
 
+/// Whether `root` has a platform of its own (`platform/main.ncl`); without one the embedded
+/// reference platform stands in.
+pub fn has_own_platform(root: &Path) -> bool {
+    root.join("platform/main.ncl").is_file()
+}
+
+/// The nearest directory above `root` with a platform of its own: where a command run in one of
+/// its workloads' directories was most likely meant to run.
+pub fn enclosing_workspace(root: &Path) -> Option<PathBuf> {
+    let abs = root.canonicalize().ok()?;
+    abs.ancestors()
+        .skip(1)
+        .find(|a| has_own_platform(a))
+        .map(Path::to_path_buf)
+}
+
 /// [`platform_of`]; with `reuse`, through the evaluation kept in the workspace's cache.
 pub fn platform_in(root: &Path, reuse: bool) -> Result<Platform, Diagnostics> {
-    if root.join("platform/main.ncl").is_file() {
+    if has_own_platform(root) {
         platform::load_platform_in(root, reuse)
     } else {
         platform::load_embedded_platform_in(reuse.then_some(root))

@@ -145,7 +145,7 @@ pub fn evaluate_with_platform(root: &Path, expr: &str) -> Result<serde_json::Val
         "{{ {ENTRY_FIELD} = let platc = import \"{0}\" in let platform = (import \"main.ncl\") | platc.Platform in ({expr}) }}",
         stdlib::ENTRY
     );
-    let (ws, embedded) = if root.join("platform/main.ncl").is_file() {
+    let (ws, embedded) = if crate::load::has_own_platform(root) {
         let root = canonical_root(root)?;
         nesting::check_nesting(&root)?;
         (Workspace::Disk(root), &[][..])
