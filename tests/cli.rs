@@ -560,7 +560,9 @@ fn a_long_build_shows_progress_only_on_a_terminal() {
 fn a_workspace_must_exist_and_only_a_platform_of_your_own_is_published() {
     let scratch = tempfile::tempdir().unwrap();
     let typo = scratch.path().join("typo-dir");
-    for cmd in ["build", "check", "graph", "diff", "explain", "schema", "publish"] {
+    for cmd in [
+        "build", "check", "graph", "diff", "explain", "schema", "publish",
+    ] {
         let out = platc(&[cmd, "-C", typo.to_str().unwrap()]);
         let err = s(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");

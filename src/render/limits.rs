@@ -138,6 +138,81 @@ fn is_subdomain(s: &str) -> bool {
     s.len() <= 253 && crate::load::score::is_dotted_labels(s)
 }
 
+/// The label maps the API server validates on every object (and the pod template's).
+const LABEL_MAPS: [&str; 3] = [
+    "/metadata/labels",
+    "/spec/selector/matchLabels",
+    "/spec/template/metadata/labels",
+];
+
+/// Why a label value is not one the API server accepts: at most 63 characters, empty or
+/// alphanumeric at both ends with `-`, `_` and `.` between.
+fn label_value_problem(v: &str) -> Option<&'static str> {
+    let b = v.as_bytes();
+    let edge = |c: &u8| c.is_ascii_alphanumeric();
+    if v.len() > 63 {
+        Some("is longer than 63 characters")
+    } else if !b.is_empty()
+        && !(edge(&b[0])
+            && edge(&b[b.len() - 1])
+            && b.iter().all(|c| edge(c) || matches!(c, b'-' | b'_' | b'.')))
+    {
+        Some("is not alphanumeric at both ends with only `-`, `_` and `.` between")
+    } else {
+        None
+    }
+}
+
+/// Every label of `v` the API server would refuse, as `(field, value, why)`: values whose
+/// length or characters are out of bounds (keys are platc's or a template's own and checked by
+/// `check`'s schema rule). Names of workloads and resources are at most 63 characters, but a label
+/// that joins one with its environment (`<name>-<env>`) can pass the limit.
+pub fn label_problems(v: &Value) -> Vec<(String, String, &'static str)> {
+    let mut out = Vec::new();
+    for map in LABEL_MAPS {
+        let Some(Value::Object(labels)) = v.pointer(map) else {
+            continue;
+        };
+        for (key, value) in labels {
+            if let Some(why) = value.as_str().and_then(label_value_problem) {
+                let field = format!("{}.{key}", map.trim_start_matches('/').replace('/', "."));
+                out.push((field, value.as_str().unwrap_or_default().to_string(), why));
+            }
+        }
+    }
+    out
+}
+
+/// The error for a rendered object with a label the API server refuses (see [`label_problems`]).
+pub fn bad_label(o: &Object, v: &Value, field: &str, value: &str, why: &str) -> Diagnostic {
+    let name = o
+        .provenance
+        .node
+        .split_once(':')
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    let mut d = Diagnostic::error(
+        Code::InvalidValue,
+        Some(Span::file(o.provenance.source.clone())),
+        format!(
+            "{}'s `{field}` would be `{value}`, which {why}: the Kubernetes API server refuses it",
+            describe(v)
+        ),
+    )
+    .with_note(format!(
+        "from {} ({})",
+        o.provenance.source, o.provenance.via
+    ));
+    if value.len() > 63 && !name.is_empty() && value.contains(name) {
+        let room = 63usize.saturating_sub(value.len() - name.len());
+        d = d.with_help(format!(
+            "the label joins the name `{name}` ({} characters) with its environment: shorten the name to at most {room} characters",
+            name.len()
+        ));
+    }
+    d
+}
+
 /// The field of a core `Secret` that carries values (`data`, `stringData`), if any is set.
 fn secret_payload(v: &Value) -> Option<&'static str> {
     if v.get("kind").and_then(Value::as_str) != Some("Secret")
@@ -183,6 +258,28 @@ mod tests {
         }
         let ns = json!({"metadata": {"name": "a", "namespace": "a.b"}});
         assert!(name_problem(&ns).is_some());
+    }
+
+    #[test]
+    fn labels_the_api_server_refuses_are_found() {
+        let ok = "a".repeat(63);
+        let long = "a".repeat(64);
+        let v = json!({"metadata": {"labels": {"a": ok, "b": "", "c": "x_y.z-1"}},
+            "spec": {"selector": {"matchLabels": {"d": long}},
+                     "template": {"metadata": {"labels": {"e": "-x", "f": "a b"}}}}});
+        let found: Vec<(String, &str)> = label_problems(&v)
+            .into_iter()
+            .map(|(f, _, why)| (f, why))
+            .collect();
+        assert_eq!(
+            found.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+            [
+                "spec.selector.matchLabels.d",
+                "spec.template.metadata.labels.e",
+                "spec.template.metadata.labels.f"
+            ]
+        );
+        assert_eq!(found[0].1, "is longer than 63 characters");
     }
 
     #[test]

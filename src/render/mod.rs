@@ -149,6 +149,9 @@ pub struct EnvCx<'a> {
     sources: Option<&'a origins::Sources<'a>>,
     /// Only this node's objects are made (one node's record, on demand).
     only: Option<&'a str>,
+    /// Objects [`EnvCx::finish`] found the API server would refuse; [`render_env`] reports them.
+    /// Keyed by graph node and value: one error for each, not one per object carrying it.
+    refused: std::sync::Mutex<Vec<(String, String, crate::diag::Diagnostic)>>,
 }
 
 static NONE_REUSED: BTreeSet<String> = BTreeSet::new();
@@ -170,6 +173,7 @@ impl<'a> EnvCx<'a> {
             namespaces: res.namespaces(),
             sources: None,
             only: None,
+            refused: Default::default(),
         }
     }
 
@@ -227,6 +231,16 @@ impl<'a> EnvCx<'a> {
             let team = node_team(self, &o.provenance.node);
             let env = Some(self.res.env.as_str());
             record_completed_labels(&mut o, &before, self.platform, env, team);
+        }
+        if let Some(v) = o.value() {
+            let problems = limits::label_problems(v);
+            if !problems.is_empty() {
+                let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+                for (field, value, why) in problems {
+                    let d = limits::bad_label(&o, v, &field, &value, why);
+                    refused.push((o.provenance.node.clone(), value, d));
+                }
+            }
         }
         if self.bytes_only { o.into_bytes() } else { o }
     }
@@ -299,7 +313,19 @@ pub fn render_env(cx: &EnvCx<'_>) -> Result<Vec<Object>, Diagnostics> {
         .par_iter()
         .map(|r| Ok::<_, Diagnostics>(cx.finish_all(r.render_env(cx)?).collect::<Vec<_>>()))
         .collect();
-    Diagnostics::all(results).map(|planes| planes.into_iter().flatten().collect())
+    let objects: Vec<Object> = Diagnostics::all(results)?.into_iter().flatten().collect();
+    let mut refused = std::mem::take(&mut *cx.refused.lock().unwrap_or_else(|e| e.into_inner()));
+    if !refused.is_empty() {
+        // Planes finish in parallel: sorted, the errors come out the same on every run.
+        refused.sort_by(|a, b| (&a.0, &a.1, a.2.to_string()).cmp(&(&b.0, &b.1, b.2.to_string())));
+        refused.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        let mut diags = Diagnostics::new();
+        for (_, _, d) in refused {
+            diags.push(d);
+        }
+        return Err(diags);
+    }
+    Ok(objects)
 }
 
 /// `f` over `items` in parallel, each item's objects and errors kept in `items`' order, so the
