@@ -150,13 +150,17 @@ const LABEL_MAPS: [&str; 3] = [
 fn label_value_problem(v: &str) -> Option<&'static str> {
     let b = v.as_bytes();
     let edge = |c: &u8| c.is_ascii_alphanumeric();
+    let well_formed = match (b.first(), b.last()) {
+        (Some(first), Some(last)) => {
+            edge(first)
+                && edge(last)
+                && b.iter().all(|c| edge(c) || matches!(c, b'-' | b'_' | b'.'))
+        }
+        _ => true,
+    };
     if v.len() > 63 {
         Some("is longer than 63 characters")
-    } else if !b.is_empty()
-        && !(edge(&b[0])
-            && edge(&b[b.len() - 1])
-            && b.iter().all(|c| edge(c) || matches!(c, b'-' | b'_' | b'.')))
-    {
+    } else if !well_formed {
         Some("is not alphanumeric at both ends with only `-`, `_` and `.` between")
     } else {
         None
