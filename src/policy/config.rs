@@ -77,6 +77,13 @@ pub const BUILTINS: &[Builtin] = &[
         params: &[],
     },
     Builtin {
+        id: "workload-globs-match",
+        severity: Severity::Warning,
+        description: "Every glob of the platform's `workloads` finds at least one workload file.",
+        help: "Correct the glob (a misspelt directory finds nothing, and a published tree without those workloads prunes their applications), or remove it.",
+        params: &[],
+    },
+    Builtin {
         id: "team-exists",
         severity: Severity::Error,
         description: "Every workload names an owning team that exists.",

@@ -155,6 +155,63 @@ pub fn check_teams(
     Ok((findings, keep))
 }
 
+/// `workload-globs-match`: each of the platform's `workloads` globs that finds none of the
+/// loaded workload files (a misspelt directory looks like a platform without those workloads).
+/// A glob is let off when another one over the same directories finds files: `*.score.yaml`
+/// beside `score.yaml` is an alternative a workspace need not use.
+pub fn unmatched_globs(
+    platform: &Platform,
+    workloads: &[Workload],
+) -> Result<Vec<Finding>, Diagnostics> {
+    let rules = Rules::new(platform, &BTreeSet::new())?;
+    let Some(eff) = rules.builtin("workload-globs-match") else {
+        return Ok(Vec::new());
+    };
+    let help = config::builtin("workload-globs-match")
+        .map(|b| b.help.to_string())
+        .unwrap_or_default();
+    let files: Vec<Vec<&str>> = workloads
+        .iter()
+        .map(|w| w.file.split('/').collect())
+        .collect();
+    let globs: Vec<(usize, &String, Vec<&str>, bool)> = platform
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(i, glob)| {
+            let pattern: Vec<&str> = glob.split('/').filter(|s| !s.is_empty()).collect();
+            let finds = files
+                .iter()
+                .any(|f| crate::discover::glob_match(&pattern, f));
+            (i, glob, pattern, finds)
+        })
+        .collect();
+    fn dirs<'a>(p: &[&'a str]) -> Vec<&'a str> {
+        p[..p.len().saturating_sub(1)].to_vec()
+    }
+    let searched: BTreeSet<Vec<&str>> = globs.iter().filter(|g| g.3).map(|g| dirs(&g.2)).collect();
+    Ok(globs
+        .iter()
+        .filter(|(_, _, pattern, finds)| !finds && !searched.contains(&dirs(pattern)))
+        .map(|(i, glob, ..)| Finding {
+            span: platform
+                .positions
+                .0
+                .get(&format!("workloads[{i}]"))
+                .or_else(|| platform.positions.0.get("workloads"))
+                .cloned()
+                .unwrap_or_else(|| Span::file("platform/main.ncl")),
+            policy: "workload-globs-match".into(),
+            severity: eff.severity,
+            environment: None,
+            workload: String::new(),
+            message: format!("the glob `{glob}` of `workloads` finds no workload file"),
+            help: help.clone(),
+            waived: None,
+        })
+        .collect())
+}
+
 /// What `platc check` found in a workspace.
 pub struct Checked {
     /// Workloads, environments and objects, when the workspace compiled.
@@ -181,6 +238,10 @@ pub fn check_workspace(root: &Path, opts: &crate::pipeline::Options) -> Checked 
         Ok(x) => x,
         Err(d) => return failed(report, d),
     };
+    match unmatched_globs(&platform, &workloads) {
+        Ok(findings) => report.extend(findings),
+        Err(d) => return failed(report, d),
+    }
     let (team_findings, workloads) = match check_teams(&platform, workloads) {
         Ok(x) => x,
         Err(d) => return failed(report, d),

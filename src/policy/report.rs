@@ -21,9 +21,30 @@ fn kind(f: &Finding) -> &'static str {
 }
 
 fn context(f: &Finding) -> String {
+    if f.workload.is_empty() {
+        return "the platform".into();
+    }
     match &f.environment {
         Some(e) => format!("workload `{}`, environment `{e}`", f.workload),
         None => format!("workload `{}`", f.workload),
+    }
+}
+
+/// A finding's workload in JSON and SARIF: `null` for the platform's own findings.
+fn workload_json(f: &Finding) -> Value {
+    if f.workload.is_empty() {
+        Value::Null
+    } else {
+        json!(f.workload)
+    }
+}
+
+/// The workload column of a Markdown row: the platform's own findings name none.
+fn workload_cell(f: &Finding) -> String {
+    if f.workload.is_empty() {
+        "(platform)".into()
+    } else {
+        format!("`{}`", f.workload)
     }
 }
 
@@ -89,7 +110,7 @@ fn finding_json(f: &Finding) -> Value {
         "severity": f.severity,
         "status": if f.waived.is_some() { "waived" } else { "open" },
         "environment": f.environment,
-        "workload": f.workload,
+        "workload": workload_json(f),
         "message": f.message,
         "help": f.help,
         "location": f.span.to_string(),
@@ -220,7 +241,7 @@ fn finding_result(f: &Finding, rule_index: usize) -> Value {
         "level": level(f.severity),
         "message": {"text": format!("{} ({})\nhelp: {}", f.message, context(f), f.help)},
         "locations": [location(&f.span)],
-        "properties": {"environment": f.environment, "workload": f.workload},
+        "properties": {"environment": f.environment, "workload": workload_json(f)},
     });
     if let Some(reason) = &f.waived {
         res["suppressions"] =
@@ -264,7 +285,7 @@ pub fn markdown(r: &Report, diags: &Diagnostics) -> String {
         s.push_str("| severity | policy | environment | workload | location | finding | fix |\n|---|---|---|---|---|---|---|\n");
         for f in open {
             s.push_str(&format!(
-                "| {} | `{}` | {} | `{}` | `{}` | {} | {} |\n",
+                "| {} | `{}` | {} | {} | `{}` | {} | {} |\n",
                 if f.severity == Severity::Error {
                     "❌ error"
                 } else {
@@ -272,7 +293,7 @@ pub fn markdown(r: &Report, diags: &Diagnostics) -> String {
                 },
                 f.policy,
                 f.environment.as_deref().unwrap_or("all"),
-                f.workload,
+                workload_cell(f),
                 f.span,
                 cell(&f.message),
                 cell(&f.help)
@@ -288,10 +309,10 @@ pub fn markdown(r: &Report, diags: &Diagnostics) -> String {
         ));
         for f in waived {
             s.push_str(&format!(
-                "| `{}` | {} | `{}` | `{}` | {} | {} |\n",
+                "| `{}` | {} | {} | `{}` | {} | {} |\n",
                 f.policy,
                 f.environment.as_deref().unwrap_or("all"),
-                f.workload,
+                workload_cell(f),
                 f.span,
                 cell(&f.message),
                 cell(f.waived.as_deref().unwrap_or(""))
