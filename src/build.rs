@@ -2,11 +2,11 @@
 //! unchanged nodes), write the tree, record. The CLI and the benchmark both go through here, so
 //! what is measured is what users run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::cache;
-use crate::diag::Diagnostics;
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::emit::{self, EmitError, EmitReport, IndexMeta};
 use crate::memo::{self, Memo};
 use crate::pipeline::{self, Options};
@@ -80,6 +80,7 @@ pub fn build_observed(
     meta: &IndexMeta,
     observer: &dyn Fn(&'static str),
 ) -> Result<BuildReport, Diagnostics> {
+    check_out_dir(root, out_dir)?;
     let mut laps = Laps::new(observer);
     laps.enter("build cache lookup");
     let hashed = match cache::lookup(root, out_dir, opts) {
@@ -190,4 +191,44 @@ fn rebuild_unmemoised(
     let (tree, owners) = comp.into_tree_with_owners();
     let emitted = emit::emit_indexed(out_dir, &tree, meta, None)?;
     Ok((emitted, tree, owners))
+}
+
+/// The output directory is replaced as a whole on a large change (staged and swapped), so it
+/// must hold none of the workspace: not the workspace itself or a directory above it, and nothing
+/// inside `platform/` (found by a red-team session: `--out ..` swapped the workspace's parent,
+/// `--out platform` wrote manifests among the Nickel files).
+fn check_out_dir(root: &Path, out_dir: &Path) -> Result<(), Diagnostics> {
+    let (Some(root), Some(out)) = (resolved(root), resolved(out_dir)) else {
+        return Ok(());
+    };
+    let problem = if root.starts_with(&out) {
+        "holds the workspace"
+    } else if out.starts_with(root.join("platform")) {
+        "is inside the platform's files (`platform/`)"
+    } else {
+        return Ok(());
+    };
+    Err(Diagnostic::error(
+        Code::InvalidValue,
+        None,
+        format!("the output directory `{}` {problem}", out_dir.display()),
+    )
+    .with_note("platc replaces the output directory as a whole when much of it changes")
+    .with_help("write the tree into a directory of its own: `out` in the workspace (the default) or a clone of the GitOps repository")
+    .into())
+}
+
+/// `path` made absolute with its links resolved, as far as it exists (an output directory may
+/// not exist yet); `None` when nothing of it can be resolved.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let abs = std::path::absolute(path).ok()?;
+    let mut rest = Vec::new();
+    let mut at = abs.as_path();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            return Some(rest.iter().rev().fold(real, |p, c| p.join(c)));
+        }
+        rest.push(at.file_name()?.to_os_string());
+        at = at.parent()?;
+    }
 }

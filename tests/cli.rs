@@ -611,3 +611,32 @@ fn a_workspace_must_exist_and_only_a_platform_of_your_own_is_published() {
     );
     assert!(!repo.exists(), "publish touched the repository");
 }
+
+/// Found by a red-team session: `--out ..` swapped the workspace's parent directory and
+/// `--out platform` wrote manifests among the Nickel files.
+#[test]
+fn the_output_directory_holds_none_of_the_workspace() {
+    let ws = example_workspace(false);
+    let root = ws.path();
+    let before = read_tree(root);
+    for (out, problem) in [
+        (".", "holds the workspace"),
+        ("..", "holds the workspace"),
+        ("platform", "is inside the platform's files"),
+        ("platform/out", "is inside the platform's files"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_platc"))
+            .args(["build", "--out", out])
+            .current_dir(root)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let err = s(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{out}: {err}");
+        assert!(
+            err.contains(&format!("error: the output directory `{out}` {problem}")),
+            "{out}: {err}"
+        );
+    }
+    assert!(read_tree(root) == before, "the workspace changed");
+}
