@@ -214,7 +214,9 @@ fn a_corrupt_lying_or_deleted_memo_changes_no_output_byte() {
     assert_eq!(read_tree(&out), want(root));
 
     // A memo whose hashes lie: every recorded file hash is replaced by another well-formed one.
-    // Emit finds the output does not hold them and the build renders every node instead.
+    // Those entries fail their checksums when the memo is read and their nodes are rendered (a
+    // lie with a recomputed checksum is caught by emit, which finds the output does not hold
+    // the hashes: `emit`'s own tests).
     build(root, &out, "files");
     for memo in cache_files(root, "nodes") {
         let text = std::fs::read_to_string(&memo).unwrap();
@@ -229,8 +231,7 @@ fn a_corrupt_lying_or_deleted_memo_changes_no_output_byte() {
         std::fs::write(&memo, lie).unwrap();
     }
     bump(root, "lie");
-    let summary = build(root, &out, "files");
-    assert_eq!(rendered(&summary), None, "{summary}");
+    build(root, &out, "files");
     assert_eq!(read_tree(&out), want(root));
 
     // An output file the memo relies on, deleted: restored.

@@ -41,10 +41,10 @@ mod owners;
 
 pub use owners::Owners;
 
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// One file a node's objects went to: path, `sha256:…` content hash, size.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NodeFile {
     pub path: String,
     pub hash: String,
@@ -63,6 +63,11 @@ pub struct Entry {
     /// directory), as canonical YAML: the shared file is assembled again around them.
     #[serde(default)]
     pub docs: Vec<Doc>,
+    /// [`Entry::checksum`] as [`store`] wrote it: an entry damaged since (a digit of `objects`,
+    /// a word of a document) is dropped when the memo is read, so it costs a render, never a
+    /// different byte.
+    #[serde(default)]
+    pub sum: String,
 }
 
 impl Entry {
@@ -76,6 +81,15 @@ impl Entry {
             .docs
             .iter()
             .all(|d| crate::emit::is_output_path(&d.path))
+    }
+
+    /// A hash of everything the entry puts into a build. Not a seal against a forger, who
+    /// can compute it too (the cache is trusted as the workspace is): it catches damage.
+    /// `DefaultHasher` may differ between Rust releases; the memo is salted by the binary anyway.
+    pub fn checksum(&self) -> String {
+        let mut h = std::hash::DefaultHasher::new();
+        (&self.key, self.objects, &self.files, &self.docs).hash(&mut h);
+        format!("{:016x}", h.finish())
     }
 
     /// What a reused node puts in a tree: its objects in shared files as documents to assemble,
@@ -101,7 +115,7 @@ impl Entry {
 }
 
 /// One object kept as text: its own path (not the file's) and its canonical YAML.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Doc {
     pub path: String,
     pub yaml: String,
@@ -137,9 +151,15 @@ impl Stored {
         crate::cache::file_of(root, out_dir, "nodes")
             .and_then(|p| std::fs::read(p).ok())
             .and_then(|b| parse_stored(&b))
-            .map(|envs| Stored {
-                format: FORMAT,
-                envs,
+            .map(|mut envs| {
+                // An entry damaged since it was stored is dropped: its node is rendered.
+                for nodes in envs.values_mut() {
+                    nodes.retain(|_, e| e.sum == e.checksum());
+                }
+                Stored {
+                    format: FORMAT,
+                    envs,
+                }
             })
             .unwrap_or_default()
     }
@@ -197,6 +217,7 @@ impl Memo {
                     objects: docs.len(),
                     files: Vec::new(),
                     docs,
+                    sum: String::new(),
                 };
                 nodes.insert(node.clone(), entry);
             }
@@ -284,7 +305,10 @@ pub(crate) fn stored_bytes(envs: BTreeMap<String, BTreeMap<String, Entry>>) -> O
 
 /// Records this build's nodes for the next one. Failing to record is not an error: the next
 /// build then renders every node.
-pub fn store(root: &Path, out_dir: &Path, envs: BTreeMap<String, BTreeMap<String, Entry>>) {
+pub fn store(root: &Path, out_dir: &Path, mut envs: BTreeMap<String, BTreeMap<String, Entry>>) {
+    for entry in envs.values_mut().flat_map(|nodes| nodes.values_mut()) {
+        entry.sum = entry.checksum();
+    }
     let _ = (|| {
         let path = crate::cache::file_of(root, out_dir, "nodes")?;
         let bytes = stored_bytes(envs)?;
@@ -448,6 +472,7 @@ mod tests {
                 path: format!("envs/e/w{n}/b.yaml"),
                 yaml: "a: \"\\u00e9\"\n".into(),
             }],
+            sum: format!("s{n}"),
         };
         let envs: BTreeMap<String, BTreeMap<String, Entry>> = ["", "dev", "prod", "st\"aging"]
             .iter()
@@ -521,16 +546,22 @@ mod tests {
 
     #[test]
     fn an_entry_with_a_path_or_hash_no_build_writes_is_no_hit() {
-        // A memo file is anyone's to edit: its paths reach emit as the tree's files.
-        let entry = |path: &str, hash: &str| Entry {
-            key: "k".into(),
-            objects: 1,
-            files: vec![NodeFile {
-                path: path.into(),
-                hash: hash.into(),
-                len: 1,
-            }],
-            docs: Vec::new(),
+        // A memo file is anyone's to edit: its paths reach emit as the tree's files, even with a
+        // checksum that matches (anyone can compute one).
+        let entry = |path: &str, hash: &str| {
+            let mut e = Entry {
+                key: "k".into(),
+                objects: 1,
+                files: vec![NodeFile {
+                    path: path.into(),
+                    hash: hash.into(),
+                    len: 1,
+                }],
+                docs: Vec::new(),
+                sum: String::new(),
+            };
+            e.sum = e.checksum();
+            e
         };
         let good = crate::digest::content_hash(b"x");
         let memo = |e: Entry| Memo {
@@ -553,5 +584,47 @@ mod tests {
                 "{path} {hash}"
             );
         }
+    }
+
+    /// Damage that keeps paths and hashes well-formed (a count the tree's README prints, a
+    /// document of the `manifest` layout's shared files) drops the entry when the memo is read
+    /// (found by a red-team session: both reached the output).
+    #[test]
+    fn an_entry_damaged_since_it_was_stored_is_dropped_when_read() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (root, out) = (tmp.path().join("ws"), tmp.path().join("out"));
+        std::fs::create_dir_all(out.join(".platc")).expect("out");
+        std::fs::write(out.join(crate::emit::INDEX_PATH), "{}").expect("index");
+        let entry = |n: usize| Entry {
+            key: format!("k{n}"),
+            objects: n,
+            files: Vec::new(),
+            docs: vec![Doc {
+                path: format!("argocd/dev/apps/w{n}.yaml"),
+                yaml: "selfHeal: true\n".into(),
+            }],
+            sum: String::new(),
+        };
+        let nodes: BTreeMap<String, Entry> = (1..=3)
+            .map(|n| (format!("workload:w{n}"), entry(n)))
+            .collect();
+        store(&root, &out, BTreeMap::from([("dev".to_string(), nodes)]));
+        let read = |root: &Path| {
+            Stored::read(root, &out).envs["dev"]
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(read(&root), ["workload:w1", "workload:w2", "workload:w3"]);
+        let file = crate::cache::file_of(&root, &out, "nodes").expect("memo file");
+        let text = std::fs::read_to_string(&file).expect("memo");
+        let damaged = text.replacen("\"objects\":2", "\"objects\":7", 1).replacen(
+            "selfHeal: true",
+            "selfHeal: fals",
+            1,
+        );
+        assert_ne!(damaged, text);
+        std::fs::write(&file, damaged).expect("damage");
+        assert_eq!(read(&root), ["workload:w3"]);
     }
 }

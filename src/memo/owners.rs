@@ -134,6 +134,7 @@ impl Owners {
                         objects: 0,
                         files: Vec::new(),
                         docs: Vec::new(),
+                        sum: String::new(),
                     };
                     nodes.insert(node, empty);
                     continue;
@@ -149,6 +150,7 @@ impl Owners {
                     objects: self.objects.get(&id).copied().unwrap_or(0),
                     files,
                     docs,
+                    sum: String::new(),
                 };
                 nodes.insert(node, entry);
             }
