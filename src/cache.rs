@@ -349,7 +349,7 @@ fn remove_dead_temporaries(dir: &Path) {
         else {
             continue;
         };
-        if pid != std::process::id() && !emit::process_alive(pid) {
+        if pid != std::process::id() && !crate::maker::maker_alive(pid, &e.path()) {
             let _ = std::fs::remove_file(e.path());
         }
     }

@@ -18,6 +18,7 @@ pub mod fuzzing;
 pub mod graph;
 pub mod init;
 pub mod load;
+pub(crate) mod maker;
 pub mod memo;
 pub mod model;
 pub mod node_origins;

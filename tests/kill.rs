@@ -156,8 +156,8 @@ fn ok(cmd: &mut Command, what: &str) -> String {
     s(&o.stdout)
 }
 
-/// A workspace state: plain Score workloads of `platc bench`'s generator (the embedded
-/// reference platform), `edited` of them at another image tag of the same length (files of
+/// A workspace state: plain Score workloads of `platc bench`'s generator over the reference
+/// platform (written into the workspace: publish commits only a platform of its own), `edited` of them at another image tag of the same length (files of
 /// the same size: only a hash tells them apart), one more workload `added`, the last one
 /// `dropped` (nothing calls it), so that changes between states both write and prune.
 #[derive(Clone, Copy)]
@@ -187,7 +187,9 @@ impl State {
 
     fn write(&self, ws: &Path) {
         let _ = std::fs::remove_dir_all(ws.join("examples"));
-        for (path, text) in self.files() {
+        let platform =
+            platc::load::platform::reference_files().map(|(p, t)| (p.to_string(), t.to_string()));
+        for (path, text) in platform.chain(self.files()) {
             let p = ws.join(path);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, text).unwrap();

@@ -48,7 +48,6 @@ pub use index::{Index, ReadAhead, parse_index, read_index};
 use paths::{ancestors, path_error, rel_to_path, validate_tree};
 use plan::{Plan, plan};
 use swap::*;
-pub(crate) use target::process_alive;
 use target::*;
 
 /// Where the ownership index lives inside the output directory.

@@ -133,7 +133,7 @@ impl Target {
         let me = std::process::id();
         if let Some((_, pid, path)) = stages
             .iter()
-            .find(|(_, pid, _)| *pid != me && process_alive(*pid))
+            .find(|(_, pid, path)| *pid != me && crate::maker::maker_alive(*pid, path))
         {
             return Err(EmitError::Busy {
                 out_dir: self.dir.clone(),
@@ -160,22 +160,4 @@ impl Target {
         }
         Ok(())
     }
-}
-
-#[cfg(unix)]
-pub(crate) fn process_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks that the process exists and may be signalled.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-#[cfg(not(unix))]
-pub(crate) fn process_alive(_pid: u32) -> bool {
-    false
 }

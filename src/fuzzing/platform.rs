@@ -74,7 +74,8 @@ fn sweep_dead_workspaces() {
             .to_str()
             .and_then(|n| n.strip_prefix("platc-fuzz-"))
             .and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(|p| p != std::process::id() && !crate::emit::process_alive(p)) {
+        if pid.is_some_and(|p| p != std::process::id() && !crate::maker::maker_alive(p, &e.path()))
+        {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }

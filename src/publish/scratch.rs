@@ -105,7 +105,7 @@ fn sweep(base: &std::path::Path) {
             // Killed before its rename: nothing was locked yet, so only the maker's PID tells.
             // A live maker holds this name for microseconds, and one in another PID namespace
             // that looks dead here at that moment fails its rename loudly, never silently.
-            if maker(making).is_some_and(|pid| !crate::emit::process_alive(pid)) {
+            if maker(making).is_some_and(|pid| !crate::maker::maker_alive(pid, &e.path())) {
                 let _ = fs::remove_dir_all(e.path());
             }
             continue;
