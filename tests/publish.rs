@@ -550,8 +550,14 @@ fn two_publishers_racing_for_50_rounds_lose_nothing() {
     eprintln!("race: {retries} retries in {ROUNDS} rounds");
 }
 
-/// A one-workload workspace on the embedded reference platform (renders in ~0.1 s).
+/// One workload over the reference platform (renders in ~0.1 s), the platform written into the
+/// workspace: publish commits only a platform of its own.
 fn tiny_workspace(dir: &Path, image: &str) {
+    for (rel, text) in platc::load::platform::reference_files() {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
     std::fs::create_dir_all(dir.join("examples/hello")).unwrap();
     std::fs::write(
         dir.join("examples/hello/score.yaml"),

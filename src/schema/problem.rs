@@ -137,14 +137,12 @@ fn mismatch(err: &ValidationError<'_>) -> (String, String) {
                 TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
             };
             let want: Vec<String> = want.iter().map(|t| a(t)).collect();
-            (
-                format!(
-                    "{} {} is not allowed here",
-                    a(type_name(instance)),
-                    show(instance)
-                ),
-                want.join(" or "),
-            )
+            // `show` already names objects and arrays by their type ("an object").
+            let what = match instance {
+                Value::Object(_) | Value::Array(_) => show(instance),
+                _ => format!("{} {}", a(type_name(instance)), show(instance)),
+            };
+            (format!("{what} is not allowed here"), want.join(" or "))
         }
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();

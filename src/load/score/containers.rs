@@ -85,15 +85,20 @@ impl Loader<'_> {
             return out;
         };
         for (k, val) in vars {
-            if k.value.is_empty() || k.value.contains('=') {
+            // The API server's rule (Kubernetes 1.30 and later): printable ASCII but `=`.
+            let printable = k
+                .value
+                .bytes()
+                .all(|b| (b' '..=b'~').contains(&b) && b != b'=');
+            if k.value.is_empty() || !printable {
                 self.push(Diagnostic::at(
                     Code::InvalidValue,
                     &k.span,
                     format!(
-                        "invalid variable name `{}`: expected a non-empty name without `=`",
-                        k.value
+                        "invalid variable name `{}`: expected a non-empty name of printable ASCII characters other than `=`",
+                        k.value.escape_debug()
                     ),
-                ));
+                ).with_help("Kubernetes refuses any other environment variable name; spell it with letters, digits and `_`, as programs read them"));
             }
             if let Some(s) = self.string_with_placeholders(val, &join(path, &k.value)) {
                 out.insert(k.value.clone(), s);

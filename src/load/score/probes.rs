@@ -72,16 +72,24 @@ impl Loader<'_> {
                         .required(f, "value", &item.span, &ip)
                         .and_then(|v| self.nonempty(v, &join(&ip, "value")));
                     if let Some(n) = &name {
+                        // Score's schema allows `_`; the API server's probe validation does not.
                         let ok = !n.value.is_empty()
                             && n.value
                                 .chars()
-                                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                                .all(|c| c.is_ascii_alphanumeric() || c == '-');
                         if !ok {
-                            self.push(Diagnostic::at(
+                            let mut d = Diagnostic::at(
                                 Code::InvalidValue,
                                 &n.span,
-                                format!("invalid HTTP header name `{}`: expected A-Z, a-z, 0-9, `_` and `-`", n.value),
-                            ));
+                                format!(
+                                    "invalid HTTP header name `{}`: expected A-Z, a-z, 0-9 and `-`",
+                                    n.value.escape_debug()
+                                ),
+                            );
+                            if n.value.contains('_') {
+                                d = d.with_help(format!("Kubernetes refuses `_` in a probe's header names (Score allows it): `{}`", n.value.replace('_', "-")));
+                            }
+                            self.push(d);
                             continue;
                         }
                     }
