@@ -212,3 +212,49 @@ fn every_reference_type_publishes_the_standard_outputs() {
         missing.join("\n")
     );
 }
+
+/// Score's `before` (the container that has it starts first, and must be `complete`,
+/// `healthy` or `started` before the next starts) renders as init containers: one run to
+/// completion, native sidecars (`restartPolicy: Always`), and a `healthy` one with its readiness
+/// probe as its startup probe. It was checked and then ignored (found by a red-team session).
+#[test]
+fn container_start_order_renders_as_init_containers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    copy_dir(&repo().join("tests/score-corpus/spec-tour"), &ws, false);
+    copy_dir(&repo().join("platform"), &ws.join("platform"), false);
+    let out = tmp.path().join("out");
+    let o = platc(&[
+        "build",
+        "-C",
+        ws.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let path = "envs/dev/ledger-api/deployment-ledger-api.yaml";
+    let text = std::fs::read_to_string(out.join(path)).unwrap();
+    let pod = yaml(path, &text)["spec"]["template"]["spec"].clone();
+    let names = |list: &str| -> Vec<String> {
+        pod[list]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| c["name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Neither init container names the other: they start in name order, both before `api`.
+    assert_eq!(names("initContainers"), ["metrics-exporter", "migrate"]);
+    assert_eq!(names("containers"), ["api"]);
+    let exporter = &pod["initContainers"][0];
+    assert_eq!(exporter["restartPolicy"], "Always");
+    assert_eq!(exporter["startupProbe"], exporter["readinessProbe"]);
+    assert!(exporter["startupProbe"].is_object());
+    let migrate = &pod["initContainers"][1];
+    assert!(migrate.get("restartPolicy").is_none() && migrate.get("startupProbe").is_none());
+    // The service ports and the profile's default probe stay with the main container.
+    assert!(pod["containers"][0]["ports"].is_array());
+    assert!(exporter.get("ports").is_none());
+}

@@ -42,7 +42,8 @@ pub struct Container {
     pub files: BTreeMap<String, ContainerFile>,
     /// Keyed by target path.
     pub volumes: BTreeMap<String, ContainerVolume>,
-    /// Containers that must reach a state before this one starts (`started`/`healthy`/`complete`).
+    /// Containers this one starts before, each with the state it must reach before that one
+    /// starts (`started`/`healthy`/`complete`).
     pub before: BTreeMap<String, Spanned<String>>,
     pub resources: Option<ContainerResources>,
     pub liveness_probe: Option<Probe>,

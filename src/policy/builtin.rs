@@ -404,9 +404,15 @@ fn service_probes(cx: &Cx<'_>, env: &EnvResult, e: &Effective) -> Vec<Finding> {
         if w.ports.is_empty() || w.profile.kind != WorkloadKind::Deployment {
             continue;
         }
-        for (idx, c) in w.containers.iter().enumerate() {
-            // The renderer gives the first container the profile's default HTTP probe.
-            let default = idx == 0 && w.profile.probe_path.is_some();
+        let primary = w.primary().map(|c| c.name.as_str());
+        // Init containers and sidecars need none (Kubernetes allows no probes on the former).
+        for c in w
+            .containers
+            .iter()
+            .filter(|c| c.start == crate::resolve::Start::Main)
+        {
+            // The renderer gives the primary container the profile's default HTTP probe.
+            let default = primary == Some(c.name.as_str()) && w.profile.probe_path.is_some();
             let mut missing = Vec::new();
             if c.readiness.is_none() && !default {
                 missing.push("readinessProbe");

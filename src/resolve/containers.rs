@@ -63,6 +63,7 @@ pub(super) fn resolve_container(
     env.extend(visible);
     let rc = RContainer {
         name: c.name.value.clone(),
+        start: super::Start::Main,
         image,
         command,
         args,

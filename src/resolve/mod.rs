@@ -18,6 +18,7 @@ mod requests;
 mod scope;
 pub mod services;
 mod setup;
+mod start;
 mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -105,6 +106,11 @@ pub struct RWorkload {
 }
 
 impl RWorkload {
+    /// The first main container: it carries the service ports and the profile's default probe.
+    pub fn primary(&self) -> Option<&RContainer> {
+        self.containers.iter().find(|c| c.start == Start::Main)
+    }
+
     /// The workloads this one talks to through `service` resources, sorted, each once.
     pub fn calls(&self) -> Vec<&str> {
         let called: std::collections::BTreeSet<&str> =
@@ -121,9 +127,25 @@ pub struct RPort {
     pub protocol: String,
 }
 
+/// How a container starts in its pod (Score's `before`, see `start.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Start {
+    /// One of the pod's containers.
+    Main,
+    /// An init container that runs to completion before the next starts.
+    Init,
+    /// A native sidecar (an init container restarted always): the next starts once it has.
+    Sidecar,
+    /// A native sidecar whose readiness probe is its startup probe: the next starts once it
+    /// passes.
+    SidecarHealthy,
+}
+
 #[derive(Debug, Clone, PartialEq, Hash)]
 pub struct RContainer {
     pub name: String,
+    /// Init containers come first in [`RWorkload::containers`], in the order they start.
+    pub start: Start,
     pub image: String,
     pub command: Vec<String>,
     pub args: Vec<String>,

@@ -51,6 +51,7 @@ fn resolve_workload(st: &EnvState<'_>, w: &Workload) -> (Option<RWorkload>, Diag
             Err(ds) => diags.extend(ds),
         }
     }
+    let containers = super::start::start_order(w, containers, &mut diags);
     let rw = RWorkload {
         name: w.name.value.clone(),
         file: w.file.clone(),

@@ -12,6 +12,7 @@ use super::shape::Shape;
 use super::volume_name;
 use crate::fieldpath::item;
 use crate::render::origins::{Origin, Recorder, placeholder_origins, workload_origin};
+use crate::resolve::{RContainer, Start};
 
 /// The pod's spec at `at` (`spec.template.spec`); a CronJob's (`cron`) restarts on failure.
 pub(super) fn pod_spec(
@@ -58,15 +59,23 @@ pub(super) fn pod_spec(
                 || c.volumes.iter().any(|v| v.target == "/tmp")
         });
     let volumes = volumes(sh, files, needs_tmp, &format!("{at}.volumes"), rec);
-    let containers: Vec<Value> = w
-        .containers
-        .iter()
-        .enumerate()
-        .map(|(idx, c)| {
-            let at = rec.path(|| item(&format!("{at}.containers"), &c.name));
-            container(sh, c, (idx == 0, needs_tmp), &files.keys, &at, rec)
-        })
-        .collect();
+    let primary = w.primary().map(|c| c.name.as_str());
+    let (mut containers, mut init) = (Vec::new(), Vec::new());
+    for c in &w.containers {
+        let list = if c.start == Start::Main {
+            "containers"
+        } else {
+            "initContainers"
+        };
+        let at = rec.path(|| item(&format!("{at}.{list}"), &c.name));
+        let first = primary == Some(c.name.as_str());
+        let v = container(sh, c, (first, needs_tmp), &files.keys, &at, rec);
+        if c.start == Start::Main {
+            containers.push(v);
+        } else {
+            init.push(start_as_init(sh, c, v, &at, rec));
+        }
+    }
     let mut pod_spec = object!({
         "securityContext": pod_sc,
         // Each workload runs as its own ServiceAccount (security plane); no API token unless asked.
@@ -74,6 +83,9 @@ pub(super) fn pod_spec(
         "automountServiceAccountToken": false,
         "containers": containers,
     });
+    if !init.is_empty() {
+        pod_spec["initContainers"] = Value::Array(init);
+    }
     if !volumes.is_empty() {
         pod_spec["volumes"] = Value::Array(volumes);
     }
@@ -85,6 +97,35 @@ pub(super) fn pod_spec(
         );
     }
     pod_spec
+}
+
+/// A container with Score's `before`, as an init container: a sidecar keeps running
+/// (`restartPolicy: Always`), and one that must be `healthy` first has its readiness probe as
+/// its startup probe, which Kubernetes waits for before it starts the next container.
+fn start_as_init(
+    sh: &Shape<'_>,
+    c: &RContainer,
+    mut v: Value,
+    at: &str,
+    rec: &mut Recorder,
+) -> Value {
+    if matches!(c.start, Start::Sidecar | Start::SidecarHealthy) {
+        v["restartPolicy"] = json!("Always");
+        rec.record(
+            || format!("{at}.restartPolicy"),
+            || vec![sh.rule("a container that must be started or healthy before others start keeps running beside them (a native sidecar)")],
+        );
+    }
+    if c.start == Start::SidecarHealthy
+        && let Some(probe) = v.get("readinessProbe").cloned()
+    {
+        v["startupProbe"] = probe;
+        rec.record(
+            || format!("{at}.startupProbe"),
+            || vec![sh.rule("the container must be healthy before the next starts: its readiness probe is the startup probe Kubernetes waits for")],
+        );
+    }
+    v
 }
 
 /// The pod's volumes at `at`: the files ConfigMap, each claim a Score volume names, a
@@ -212,7 +253,10 @@ fn part(rel: &str) -> Option<&'static str> {
     if rel.starts_with("volumes[") && ends(".name") {
         return Some("the volume's name, as its mounts refer to it");
     }
-    if rel.starts_with("containers[") && rel.matches('.').count() == 1 && ends(".name") {
+    if (rel.starts_with("containers[") || rel.starts_with("initContainers["))
+        && rel.matches('.').count() == 1
+        && ends(".name")
+    {
         return Some("the container's name as written");
     }
     None
