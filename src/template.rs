@@ -299,7 +299,7 @@ fn read_marks(marked: &str) -> (String, LineMap) {
 fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
     let span = e
         .line()
-        .map(|l| Span::new(format!("<template {name}>"), l as u32, 1));
+        .map(|l| Span::new(crate::stdlib::template_file(name), l as u32, 1));
     if e.kind() == minijinja::ErrorKind::OutOfFuel {
         return Diagnostic::error(
             Code::Template,
@@ -322,7 +322,7 @@ fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
         msg.push_str(detail);
     }
     Diagnostic::error(Code::Template, span, msg).with_help(
-        "check the template against the provisioner context described in ARCHITECTURE.md",
+        "a provisioner's templates see `resource` (`name`, `params`, …), `workload`, `environment`, `cluster` and `team`: see docs/adding-a-resource-type.md",
     )
 }
 

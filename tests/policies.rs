@@ -170,7 +170,7 @@ fn waived_findings_are_reported_with_their_reason_and_do_not_fail() {
     let v: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         v["summary"],
-        json!({"errors": 0, "warnings": 0, "waived": 3})
+        json!({"errors": 0, "warnings": 0, "waived": 3, "compile_errors": 0})
     );
     assert_eq!(
         v["findings"][0]["waiver_reason"],
@@ -243,6 +243,16 @@ fn load_errors_keep_exit_code_1_in_every_format() {
     assert_eq!(
         r["locations"][0]["physicalLocation"]["region"]["startLine"],
         8
+    );
+    // The counts say why it failed (they said 0 errors beside `"ok": false`).
+    let (_, json, _) = check(ws.path(), "json");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["summary"]["compile_errors"], 1);
+    let (_, md, _) = check(ws.path(), "markdown");
+    assert!(
+        md.starts_with("### platc check: ❌ the workspace does not compile (1 error)"),
+        "{md}"
     );
 }
 

@@ -225,7 +225,7 @@ fn the_schema_rule_can_be_waived_and_switched_off() {
     assert_eq!(code, Some(0), "{v:#}");
     assert_eq!(
         v["summary"],
-        json!({"errors": 0, "warnings": 0, "waived": 2})
+        json!({"errors": 0, "warnings": 0, "waived": 2, "compile_errors": 0})
     );
 
     let ws = case("template-typo");

@@ -119,11 +119,26 @@ fn finding_json(f: &Finding) -> Value {
     })
 }
 
+fn compile_errors(diags: &Diagnostics) -> usize {
+    diags
+        .0
+        .iter()
+        .filter(|d| d.severity == diag::Severity::Error)
+        .count()
+}
+
 /// `{ok, summary, diagnostics, findings}`; keys sorted, findings in report order.
 pub fn json(r: &Report, diags: &Diagnostics) -> String {
     let v = json!({
         "ok": !r.has_errors() && !diags.has_errors(),
-        "summary": {"errors": r.errors(), "warnings": r.warnings(), "waived": r.waived()},
+        "summary": {
+            "errors": r.errors(),
+            "warnings": r.warnings(),
+            "waived": r.waived(),
+            // Load and compile errors (`diagnostics`): findings are only counted once the
+            // workspace compiles, so `errors` alone would say 0 beside `"ok": false`.
+            "compile_errors": compile_errors(diags),
+        },
         "diagnostics": diags.0,
         "findings": r.findings.iter().map(finding_json).collect::<Vec<_>>(),
         "schema": r.schema,
@@ -257,10 +272,14 @@ fn cell(s: &str) -> String {
 /// A pull-request comment: summary counts, a table of open findings, waived ones folded away.
 pub fn markdown(r: &Report, diags: &Diagnostics) -> String {
     let failed = r.has_errors() || diags.has_errors();
+    let headline = match compile_errors(diags) {
+        0 => summary(r),
+        1 => "the workspace does not compile (1 error)".to_string(),
+        n => format!("the workspace does not compile ({n} errors)"),
+    };
     let mut s = format!(
-        "### platc check: {} {}\n\n",
+        "### platc check: {} {headline}\n\n",
         if failed { "❌" } else { "✅" },
-        summary(r)
     );
     if !diags.is_empty() {
         s.push_str(&format!(

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use super::instance_dir;
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::graph::{resource_id, workload_id};
 use crate::model::Plane;
 use crate::render::limits;
@@ -276,11 +276,11 @@ pub(super) fn render_instance(cx: &EnvCx<'_>, i: &Instance) -> Result<Vec<Object
         };
         // Recording only: the template's lines behind this render.
         let why = super::why_template::Rendered::new(cx, i, tname, &text);
-        let label = format!("<template {tname}>");
+        let label = crate::stdlib::template_file(tname);
         let docs = match crate::yaml::read::parse_stream(&label, &text) {
             Ok(d) => d,
             Err(d) => {
-                diags.extend(d);
+                diags.extend(at_template_lines(cx, i, tname, &text, d));
                 continue;
             }
         };
@@ -358,4 +358,42 @@ fn template_object(
         }
     }
     Ok(Some(v))
+}
+
+/// YAML errors in what a template rendered, moved from the rendered text's lines to the
+/// template's own (tags and whitespace control make the two differ; the same line map
+/// `explain` reads), each naming the rendered line it is about.
+fn at_template_lines(
+    cx: &EnvCx<'_>,
+    i: &Instance,
+    tname: &str,
+    text: &str,
+    errors: Diagnostics,
+) -> Diagnostics {
+    let map = cx.templates.render_lines(tname, &i.context, text);
+    let file = crate::stdlib::template_file(tname);
+    let mut out = Diagnostics::new();
+    for mut d in errors.0 {
+        if let Some(span) = d.span.take() {
+            let rendered = usize::try_from(span.line)
+                .ok()
+                .and_then(|l| text.lines().nth(l.checked_sub(1)?))
+                .unwrap_or_default()
+                .trim_end();
+            d.span = Some(
+                match map.as_ref().and_then(|m| m.line_of(span.line, span.col)) {
+                    Some(line) => Span::new(file.clone(), line, 1),
+                    None => Span::file(file.clone()),
+                },
+            );
+            d = d.with_note(format!(
+                "in line {} of what the template rendered for resource `{}`: `{}`",
+                span.line,
+                i.name,
+                rendered
+            ));
+        }
+        out.push(d);
+    }
+    out
 }
