@@ -388,9 +388,7 @@ fn at_template_lines(
             );
             d = d.with_note(format!(
                 "in line {} of what the template rendered for resource `{}`: `{}`",
-                span.line,
-                i.name,
-                rendered
+                span.line, i.name, rendered
             ));
         }
         out.push(d);

@@ -24,35 +24,7 @@ pub(super) fn pod_spec(
 ) -> Value {
     let w = sh.w;
     let security = &w.profile.security;
-    let sc = rec.path(|| format!("{at}.securityContext"));
-    rec.record(
-        || sc.clone(),
-        || vec![sh.rule("pods run with the RuntimeDefault seccomp profile")],
-    );
-    rec.record(
-        || format!("{sc}.runAsNonRoot"),
-        || sh.setting(&["security", "run_as_non_root"]),
-    );
-    rec.record(
-        || format!("{sc}.runAsUser"),
-        || sh.setting(&["security", "run_as_user"]),
-    );
-    let mut pod_sc = json!({"runAsNonRoot": security.run_as_non_root, "seccompProfile": {"type": "RuntimeDefault"}});
-    if let Some(uid) = security.run_as_user {
-        pod_sc["runAsUser"] = json!(uid);
-    }
-    rec.record(
-        || format!("{at}.serviceAccountName"),
-        || {
-            let mut account = vec![sh.rule("each workload runs as its own ServiceAccount")];
-            account.extend(workload_origin(sh.cx, &w.name));
-            account
-        },
-    );
-    rec.record(
-        || format!("{at}.automountServiceAccountToken"),
-        || vec![sh.rule("no API token unless asked: no workload calls the API server")],
-    );
+    let pod_sc = pod_security(sh, at, rec);
     let needs_tmp = security.read_only_root_filesystem
         && !w.containers.iter().any(|c| {
             c.files.iter().any(|f| f.target.starts_with("/tmp/"))
@@ -97,6 +69,42 @@ pub(super) fn pod_spec(
         );
     }
     pod_spec
+}
+
+/// The pod's security context at `at`, recorded with the ServiceAccount settings beside it.
+fn pod_security(sh: &Shape<'_>, at: &str, rec: &mut Recorder) -> Value {
+    let w = sh.w;
+    let security = &w.profile.security;
+    let sc = rec.path(|| format!("{at}.securityContext"));
+    rec.record(
+        || sc.clone(),
+        || vec![sh.rule("pods run with the RuntimeDefault seccomp profile")],
+    );
+    rec.record(
+        || format!("{sc}.runAsNonRoot"),
+        || sh.setting(&["security", "run_as_non_root"]),
+    );
+    rec.record(
+        || format!("{sc}.runAsUser"),
+        || sh.setting(&["security", "run_as_user"]),
+    );
+    let mut pod_sc = json!({"runAsNonRoot": security.run_as_non_root, "seccompProfile": {"type": "RuntimeDefault"}});
+    if let Some(uid) = security.run_as_user {
+        pod_sc["runAsUser"] = json!(uid);
+    }
+    rec.record(
+        || format!("{at}.serviceAccountName"),
+        || {
+            let mut account = vec![sh.rule("each workload runs as its own ServiceAccount")];
+            account.extend(workload_origin(sh.cx, &w.name));
+            account
+        },
+    );
+    rec.record(
+        || format!("{at}.automountServiceAccountToken"),
+        || vec![sh.rule("no API token unless asked: no workload calls the API server")],
+    );
+    pod_sc
 }
 
 /// A container with Score's `before`, as an init container: a sidecar keeps running
