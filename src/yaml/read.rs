@@ -261,6 +261,7 @@ impl<'a> Reader<'a> {
         if let Some(tag) = tag {
             match self.check_tag(tag, Shape::Scalar, &span) {
                 TagMeaning::String => plain = false,
+                TagMeaning::Typed => plain = true,
                 TagMeaning::Keep => {}
             }
         }
@@ -453,9 +454,8 @@ impl<'a> Reader<'a> {
         if let Some(suffix) = core {
             match (suffix, shape) {
                 ("str", Shape::Scalar) => return TagMeaning::String,
-                ("int" | "float" | "bool" | "null", Shape::Scalar)
-                | ("seq", Shape::Seq)
-                | ("map", Shape::Map) => {
+                ("int" | "float" | "bool" | "null", Shape::Scalar) => return TagMeaning::Typed,
+                ("seq", Shape::Seq) | ("map", Shape::Map) => {
                     return TagMeaning::Keep;
                 }
                 _ => {}
@@ -496,6 +496,8 @@ enum Shape {
 enum TagMeaning {
     /// The scalar is a string whatever it looks like.
     String,
+    /// The scalar is read as a plain one even when quoted (`!!int "80"` is the integer 80).
+    Typed,
     Keep,
 }
 
@@ -622,10 +624,13 @@ mod tests {
 
     #[test]
     fn tags() {
-        let n = ok("a: !!str 5\nb: !!int 6\nc: ! 7\nd: !!map {x: 1}\n");
+        let n = ok(
+            "a: !!str 5\nb: !!int 6\nc: ! 7\nd: !!map {x: 1}\ne: !!int \"80\"\nf: !!bool 'true'\n",
+        );
+        // A core tag wins over quoting (found by a red-team session: `!!int "80"` was a string).
         assert_eq!(
             n.to_json(),
-            json!({"a": "5", "b": 6, "c": "7", "d": {"x": 1}})
+            json!({"a": "5", "b": 6, "c": "7", "d": {"x": 1}, "e": 80, "f": true})
         );
         assert_eq!(
             err("a: !vault secret\n"),

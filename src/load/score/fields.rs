@@ -262,14 +262,17 @@ impl Loader<'_> {
             _ => None,
         };
         let Some(n) = n else {
-            self.push(
-                Diagnostic::at(
-                    Code::WrongType,
-                    &node.span,
-                    format!("expected an integer, found {}", found(node)),
-                )
-                .with_note(format!("at `{path}`")),
-            );
+            let mut d = Diagnostic::at(
+                Code::WrongType,
+                &node.span,
+                format!("expected an integer, found {}", found(node)),
+            )
+            .with_note(format!("at `{path}`"));
+            // A hexadecimal, octal or exponent form reads as text here, as in every value.
+            if let NodeKind::Scalar { text, plain: true } = &node.kind {
+                d = d.with_help(format!("write the port in decimal digits, not `{text}`"));
+            }
+            self.push(d);
             return None;
         };
         match u16::try_from(n) {
