@@ -23,6 +23,15 @@ fn apps() -> Vec<std::path::PathBuf> {
     apps
 }
 
+/// A corpus application laid over the reference platform in `<tmp>/ws`.
+fn over_reference(app: &std::path::Path) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    copy_dir(app, &ws, false);
+    copy_dir(&repo().join("platform"), &ws.join("platform"), false);
+    (tmp, ws)
+}
+
 fn yaml(path: &str, text: &str) -> Value {
     platc::yaml::read::parse(path, text)
         .unwrap_or_else(|d| panic!("{path}: {d}"))
@@ -51,18 +60,9 @@ fn plain_score_files_compile_unchanged_and_render_sound_workloads() {
     let mut workloads_seen = 0;
     for app in apps() {
         let name = app.file_name().unwrap().to_string_lossy().to_string();
-        let tmp = tempfile::tempdir().unwrap();
-        let ws = tmp.path().join("ws");
-        copy_dir(&app, &ws, false);
-        copy_dir(&repo().join("platform"), &ws.join("platform"), false);
+        let (tmp, ws) = over_reference(&app);
         let out = tmp.path().join("out");
-        let o = platc(&[
-            "build",
-            "-C",
-            ws.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = build_into(&ws, &out);
         if !o.status.success() {
             failures.push(format!(
                 "{name}: build failed:\n{}",
@@ -219,18 +219,9 @@ fn every_reference_type_publishes_the_standard_outputs() {
 /// probe as its startup probe. It was checked and then ignored (found by a red-team session).
 #[test]
 fn container_start_order_renders_as_init_containers() {
-    let tmp = tempfile::tempdir().unwrap();
-    let ws = tmp.path().join("ws");
-    copy_dir(&repo().join("tests/score-corpus/spec-tour"), &ws, false);
-    copy_dir(&repo().join("platform"), &ws.join("platform"), false);
+    let (tmp, _) = over_reference(&repo().join("tests/score-corpus/spec-tour"));
     let out = tmp.path().join("out");
-    let o = platc(&[
-        "build",
-        "-C",
-        ws.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = build_into(&tmp.path().join("ws"), &out);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let path = "envs/dev/ledger-api/deployment-ledger-api.yaml";
     let text = std::fs::read_to_string(out.join(path)).unwrap();
