@@ -575,3 +575,22 @@ fn an_slo_threshold_a_label_and_a_sync_option_name_their_exact_cause() {
         "renderer:delivery rule, applied to workload:orders"
     );
 }
+
+/// A workload's own file named as the target (what its author tries first) answers with the
+/// rendered files that come from it, manifests first (it said only "no rendered file").
+#[test]
+fn a_source_file_lists_what_it_renders() {
+    let (code, out, err) = explain(&["examples/storefront/web/score.yaml"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("`examples/storefront/web/score.yaml` is a source file, not a rendered one: 61 rendered files come from it"),
+        "{err}"
+    );
+    let first = err.lines().nth(1).unwrap_or_default();
+    assert!(first.starts_with("  note: envs/dev/"), "{err}");
+    assert!(err.contains("  note: and 49 more"), "{err}");
+    // The listed file is one explain takes.
+    let listed = first.trim_start_matches("  note: ");
+    let (code, out, err) = explain(&[listed]);
+    assert_eq!(code, 0, "{listed}: {out}{err}");
+}

@@ -102,6 +102,9 @@ fn by_file<'a>(
     if !looks_like_path(main) {
         return None;
     }
+    if let Some(d) = source_file(entries, main, layout) {
+        return Some(Err(d.into()));
+    }
     let d = usage(format!("no rendered file `{main}`"));
     let mut paths: Vec<String> = entries
         .iter()
@@ -116,6 +119,41 @@ fn by_file<'a>(
         ),
     }
     .into()))
+}
+
+/// A workload's (or another source's) file named instead of a rendered one: what it renders,
+/// so the next command can name one of those.
+fn source_file(
+    entries: &[Entry<'_>],
+    main: &str,
+    layout: crate::model::Layout,
+) -> Option<crate::diag::Diagnostic> {
+    let mut files: Vec<String> = entries
+        .iter()
+        .filter(|e| e.obj.provenance.source == main)
+        .map(|e| layout.file_of(&e.obj.path).into_owned())
+        .collect();
+    // The manifests first: what a workload's author looks for.
+    files.sort_by_key(|f| (!f.starts_with("envs/"), f.clone()));
+    files.dedup();
+    if files.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 12;
+    let mut d = usage(format!(
+        "`{main}` is a source file, not a rendered one: {} rendered file{} come{} from it",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        if files.len() == 1 { "s" } else { "" },
+    ))
+    .with_help("explain one of them, optionally with `#field.path`");
+    for f in files.iter().take(SHOWN) {
+        d = d.with_note(f.clone());
+    }
+    if files.len() > SHOWN {
+        d = d.with_note(format!("and {} more", files.len() - SHOWN));
+    }
+    Some(d)
 }
 
 /// The object named `Kind/namespace/name` or `Kind/name`.
