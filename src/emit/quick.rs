@@ -42,22 +42,6 @@ enum Verdict {
 
 /// One path of the tree (`want`: its new length and hash) or of the old index only (`None`).
 fn judge(live: &Path, rel: &str, want: Want, old: Option<&str>) -> Result<Verdict, ()> {
-    let verdict = judge_path(live, rel, want, old)?;
-    // `lstat` follows links in every component but the last: an owned path below a directory
-    // someone replaced by a link (a commit to the GitOps branch the output is cloned from) would
-    // be written or removed wherever the link points. Only the full scan, which never follows a
-    // link, may decide about such a path.
-    if matches!(verdict, Verdict::Written | Verdict::Removed) {
-        for a in ancestors(rel) {
-            if !matches!(kind_at(live, a)?, None | Some(Kind::Dir { .. })) {
-                return Err(());
-            }
-        }
-    }
-    Ok(verdict)
-}
-
-fn judge_path(live: &Path, rel: &str, want: Want, old: Option<&str>) -> Result<Verdict, ()> {
     let now = kind_at(live, rel)?;
     match (want, old, now) {
         (None, Some(_), Some(Kind::File { .. })) => Ok(Verdict::Removed),
@@ -69,10 +53,22 @@ fn judge_path(live: &Path, rel: &str, want: Want, old: Option<&str>) -> Result<V
                 Ok(Verdict::Written)
             }
         }
-        // A new path: nothing there (its ancestors are checked as every written path's are).
+        // A new path: nothing there (its ancestors are checked with every written path's).
         (Some(_), None, None) => Ok(Verdict::Written),
         _ => Err(()),
     }
+}
+
+/// Whether every directory above the paths to be written or removed is a real directory or
+/// nothing, each looked at once. `lstat` follows links in every component but the last: an
+/// owned path below a directory someone replaced by a link (a commit to the GitOps branch the
+/// output is cloned from) would be written or removed wherever the link points, so only the full
+/// scan, which never follows a link, may decide about such a path (as about one that cannot be
+/// looked at).
+fn real_directories<'p>(live: &Path, acted_on: impl Iterator<Item = &'p str>) -> bool {
+    let dirs: std::collections::BTreeSet<&str> = acted_on.flat_map(ancestors).collect();
+    dirs.into_iter()
+        .all(|d| matches!(kind_at(live, d), Ok(None | Some(Kind::Dir { .. }))))
 }
 
 /// The plan, when the live directory is as the index recorded it; `None` sends the caller to
@@ -125,6 +121,14 @@ pub(super) fn plan(
         })
         .collect::<Result<_, ()>>()
         .ok()?;
+    let acted_on = paths
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| matches!(v, Verdict::Written | Verdict::Removed))
+        .map(|(p, _)| p.0);
+    if !real_directories(live, acted_on) {
+        return None;
+    }
     let mut report = EmitReport::default();
     for ((rel, ..), v) in paths.iter().zip(verdicts) {
         match v {
