@@ -187,14 +187,22 @@ impl Workspace {
             "note: `{}` has no platform/main.ncl: using the embedded reference platform",
             self.dir.display()
         );
-        if let Some(ws) = platc::load::enclosing_workspace(&self.dir) {
-            line.push_str(&format!(
-                "; the workspace seems to be `{}` (run with -C {})",
-                ws.display(),
-                ws.display()
-            ));
+        if let Some(hint) = self.enclosing_hint() {
+            line.push_str(&format!("; {hint}"));
         }
         output::note(&line);
+    }
+
+    /// Where the workspace probably is, when this directory lies inside one (a command run in a
+    /// workload's directory).
+    pub fn enclosing_hint(&self) -> Option<String> {
+        platc::load::enclosing_workspace(&self.dir).map(|ws| {
+            format!(
+                "the workspace seems to be `{}`: run with -C {}",
+                ws.display(),
+                ws.display()
+            )
+        })
     }
 
     pub fn options(&self, out_dir: Option<PathBuf>) -> platc::pipeline::Options {

@@ -50,10 +50,10 @@ pub fn run(a: PublishArgs) -> i32 {
 fn publish_cmd(a: &PublishArgs) -> Result<i32, platc::diag::Diagnostics> {
     let ws = &a.ws.dir;
     if !platc::load::has_own_platform(ws) {
-        let help = match platc::load::enclosing_workspace(ws) {
-            Some(up) => format!("the workspace seems to be `{}`: run with -C {}", up.display(), up.display()),
-            None => "run in the workspace (the directory holding platform/main.ncl), or name it with -C DIR".to_string(),
-        };
+        let help = a.ws.enclosing_hint().unwrap_or_else(|| {
+            "run in the workspace (the directory holding platform/main.ncl), or name it with -C DIR"
+                .to_string()
+        });
         return Err(platc::diag::Diagnostic::error(
             platc::diag::Code::Io,
             None,
