@@ -127,18 +127,19 @@ pub struct RPort {
     pub protocol: String,
 }
 
-/// How a container starts in its pod (Score's `before`, see `start.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a container starts in its pod (Score's `before`, see `start.rs`). Ordered by strength:
+/// of a container's several `ready` states, the greatest decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Start {
     /// One of the pod's containers.
     Main,
-    /// An init container that runs to completion before the next starts.
-    Init,
     /// A native sidecar (an init container restarted always): the next starts once it has.
     Sidecar,
     /// A native sidecar whose readiness probe is its startup probe: the next starts once it
     /// passes.
     SidecarHealthy,
+    /// An init container that runs to completion before the next starts.
+    Init,
 }
 
 #[derive(Debug, Clone, PartialEq, Hash)]

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{RContainer, Start};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-use crate::model::{self, Workload};
+use crate::model::Workload;
 
 /// `containers` (resolved from `w`'s, in the same order) with each one's [`Start`] set, init
 /// containers first in the order they must start, then the main containers as they were.
@@ -42,7 +42,7 @@ pub(super) fn start_order(
             by_name.insert(c.name.clone(), c);
         }
     }
-    let mut out: Vec<RContainer> = order.iter().filter_map(|n| by_name.remove(*n)).collect();
+    let mut out: Vec<RContainer> = order.iter().filter_map(|n| by_name.remove(n)).collect();
     out.extend(main);
     out
 }
@@ -61,21 +61,12 @@ fn requirements(w: &Workload) -> BTreeMap<&str, (Start, Span)> {
             let e = out
                 .entry(name.as_str())
                 .or_insert((start, ready.span.clone()));
-            if strength(start) > strength(e.0) {
+            if start > e.0 {
                 *e = (start, ready.span.clone());
             }
         }
     }
     out
-}
-
-fn strength(s: Start) -> u8 {
-    match s {
-        Start::Main => 0,
-        Start::Sidecar => 1,
-        Start::SidecarHealthy => 2,
-        Start::Init => 3,
-    }
 }
 
 /// What Kubernetes refuses of init containers, and a pod without a main container.
@@ -131,59 +122,54 @@ fn check(
     }
 }
 
-/// The init containers in the order they must start (each after those it waits for, ties by
-/// name); `None` after reporting a cycle.
-fn init_order<'a>(
-    w: &'a Workload,
-    required: &BTreeMap<&'a str, (Start, Span)>,
+/// The init containers in the order they must start (each after those naming it in their
+/// `before`, ties by name: `order::topo_order`, as provisioning is ordered); `None` after
+/// reporting a cycle.
+fn init_order(
+    w: &Workload,
+    required: &BTreeMap<&str, (Start, Span)>,
     diags: &mut Diagnostics,
-) -> Option<Vec<&'a str>> {
-    // Init container → the init containers that must start before it (those naming it).
-    let waits: BTreeMap<&str, BTreeSet<&str>> = required
+) -> Option<Vec<String>> {
+    let needs: BTreeMap<String, BTreeSet<String>> = required
         .keys()
         .map(|name| {
-            let deps = required
+            let before_it = required
                 .keys()
-                .copied()
                 .filter(|other| {
                     w.containers
-                        .get(*other)
+                        .get(**other)
                         .is_some_and(|c| c.before.contains_key(*name))
                 })
+                .map(|other| other.to_string())
                 .collect();
-            (*name, deps)
+            (name.to_string(), before_it)
         })
         .collect();
-    let mut order: Vec<&str> = Vec::new();
-    let mut placed: BTreeSet<&str> = BTreeSet::new();
-    while order.len() < waits.len() {
-        let next = waits
-            .iter()
-            .find(|(n, deps)| !placed.contains(*n) && deps.iter().all(|d| placed.contains(d)))
-            .map(|(n, _)| *n);
-        let Some(n) = next else {
-            let stuck: Vec<&str> = waits
-                .keys()
-                .copied()
-                .filter(|n| !placed.contains(n))
-                .collect();
-            let first: Option<&model::Container> = stuck.first().and_then(|n| w.containers.get(*n));
-            let at = first
-                .and_then(|c| c.before.values().next())
-                .map(|r| r.span.clone())
-                .unwrap_or_else(|| w.name.span.clone());
-            diags.push(
-                Diagnostic::at(
-                    Code::InvalidValue,
-                    &at,
-                    format!("containers {} wait for each other to start", stuck.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
-                )
-                .with_help("break the cycle: one of them must start first, without `before` naming the others"),
-            );
-            return None;
-        };
-        placed.insert(n);
-        order.push(n);
-    }
-    Some(order)
+    let cycle = match super::order::topo_order(&needs) {
+        Ok(order) => return Some(order),
+        Err(cycle) => cycle,
+    };
+    // The cycle comes closed (`a, b, a`): each member once.
+    let members = &cycle[..cycle.len().saturating_sub(1)];
+    let at = members
+        .first()
+        .and_then(|n| w.containers.get(n))
+        .and_then(|c| c.before.values().next())
+        .map(|r| r.span.clone())
+        .unwrap_or_else(|| w.name.span.clone());
+    let names: Vec<String> = members.iter().map(|n| format!("`{n}`")).collect();
+    diags.push(
+        Diagnostic::at(
+            Code::InvalidValue,
+            &at,
+            format!(
+                "containers {} wait for each other to start",
+                names.join(", ")
+            ),
+        )
+        .with_help(
+            "break the cycle: one of them must start first, without `before` naming the others",
+        ),
+    );
+    None
 }
